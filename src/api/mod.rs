@@ -1,0 +1,132 @@
+//! HTTP only: the route table, extractors, DTOs, headers. Handlers are thin and call into
+//! `auth`/`store`; every error leaves through `crate::error::ApiError`.
+
+mod admin;
+mod admin_auth;
+mod cors;
+mod docs;
+mod fallback;
+mod health;
+mod oauth;
+
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::web;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt as _, scope};
+
+pub use admin_auth::AdminToken;
+pub use cors::cors;
+pub use docs::configure_docs;
+pub use fallback::{KnownRoutes, fallback};
+pub use oauth::OAuthPages;
+
+use crate::error::ApiError;
+
+/// Request bodies (only small forms from Meta) are refused above this.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The document's fixed parts; paths and schemas are collected from the route table.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "instagram-gateway",
+        description = "A business's Instagram media as fast, cached JSON. Frontends call the public \
+                       endpoints; operators use `/admin/*` with the admin bearer token."
+    ),
+    modifiers(&AdminBearer),
+    tags(
+        (name = "health", description = "Liveness and readiness probes"),
+        (name = "oauth", description = "Instagram Login callbacks (called by Instagram and Meta)"),
+        (name = "admin", description = "Operator endpoints: bearer token required"),
+    )
+)]
+struct ApiDoc;
+
+struct AdminBearer;
+
+impl Modify for AdminBearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "admin_bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// Headers for everything under `/oauth` and `/admin`: never cached, never framed, no referrer.
+fn sensitive_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CACHE_CONTROL, "no-store"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ))
+}
+
+/// The one route table, used by the server and by [`openapi`].
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::check_health)
+        .service(health::check_readiness)
+        .service(
+            scope("/oauth")
+                .wrap(sensitive_headers())
+                .service(oauth::handle_oauth_callback)
+                .service(oauth::handle_deauthorize)
+                .service(oauth::handle_data_deletion)
+                .service(oauth::get_data_deletion_status),
+        )
+        .service(
+            scope("/admin")
+                .wrap(sensitive_headers())
+                .service(admin::start_reauth)
+                .service(admin::get_admin_status)
+                .service(admin::refresh_token),
+        );
+}
+
+/// Extractor settings that turn actix's plain-text rejections into problems.
+pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::QueryConfig::default().error_handler(|err, _| {
+        ApiError::BadRequest(format!("invalid query string: {err}")).into()
+    }))
+    .app_data(
+        web::PathConfig::default()
+            .error_handler(|err, _| ApiError::BadRequest(format!("invalid path: {err}")).into()),
+    )
+    .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+    .app_data(
+        web::FormConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .error_handler(|err, _| {
+                use actix_web::error::UrlencodedError as E;
+                match err {
+                    E::Overflow { .. } | E::UnknownLength => ApiError::PayloadTooLarge(format!(
+                        "request bodies are limited to {MAX_BODY_BYTES} bytes"
+                    )),
+                    E::ContentType => ApiError::UnsupportedMediaType(
+                        "send the body as application/x-www-form-urlencoded".to_owned(),
+                    ),
+                    other => ApiError::BadRequest(format!("invalid form body: {other}")),
+                }
+                .into()
+            }),
+    );
+}
+
+/// The OpenAPI document of the route table (what `/openapi.json` serves and the committed
+/// `openapi/openapi.json` must equal).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(configure)
+        .split_for_parts();
+    api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    api
+}

@@ -1,0 +1,221 @@
+//! Callbacks that Instagram and Meta call: the OAuth redirect, deauthorize, data deletion.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, get, post, web};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{CallbackParams, DataDeletions, DeletionStatus, TokenService};
+use crate::error::{ApiError, Problem};
+
+/// Where the callback sends the operator, and the service's public base URL.
+pub struct OAuthPages {
+    pub success_redirect: Option<String>,
+    pub public_url: String,
+}
+
+/// The query Instagram appends to the redirect URI.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackQuery {
+    /// The authorization code (valid for one hour, once).
+    code: Option<String>,
+    /// The one-time state from `POST /admin/reauth`.
+    state: Option<String>,
+    /// Set instead of `code` when the user declined, e.g. `access_denied`.
+    error: Option<String>,
+    error_reason: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Meta's form post to the deauthorize and data-deletion callbacks.
+#[derive(Deserialize, ToSchema)]
+pub struct SignedRequestForm {
+    /// `<base64url signature>.<base64url JSON payload>`, signed with the app secret.
+    signed_request: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeauthorizeResponse {
+    #[schema(example = "ok")]
+    status: &'static str,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DataDeletionResponse {
+    /// Where the user can check the deletion's status.
+    #[schema(example = "https://gateway.example.com/oauth/data-deletion/k3J9sQ2mXc8VbN4tR7wZ")]
+    url: String,
+    #[schema(example = "k3J9sQ2mXc8VbN4tR7wZ")]
+    confirmation_code: String,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DeletionPath {
+    /// The confirmation code returned by the data-deletion callback.
+    #[param(pattern = "^[A-Za-z0-9]{20}$")]
+    code: String,
+}
+
+/// Instagram's redirect after the operator logged in: stores the new token.
+#[utoipa::path(
+    tag = "oauth",
+    params(CallbackQuery),
+    responses(
+        (status = 200, description = "Connected; a small HTML page names the account", content_type = "text/html", body = String),
+        (status = 303, description = "Connected; redirect to `oauth.success_redirect`"),
+        (status = 400, description = "State missing, unknown, expired or used; code missing; or access denied", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "Instagram failed; the previously stored token is unchanged", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/callback")]
+pub async fn handle_oauth_callback(
+    query: web::Query<CallbackQuery>,
+    tokens: web::Data<TokenService>,
+    pages: web::Data<OAuthPages>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    let record = tokens
+        .complete_authorization(CallbackParams {
+            code: q.code,
+            state: q.state,
+            error: q.error,
+            error_reason: q.error_reason,
+            error_description: q.error_description,
+        })
+        .await?;
+    if let Some(target) = &pages.success_redirect {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, target.as_str()))
+            .finish());
+    }
+    let who = record.username.as_deref().map_or_else(
+        || format!("account {}", record.user_id),
+        |u| format!("@{u}"),
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(connected_page(&who, &record.expires_at.to_rfc3339())))
+}
+
+fn connected_page(who: &str, expires_at: &str) -> String {
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Instagram connected</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}}</style></head>\
+         <body><h1>Instagram connected</h1><p>The gateway now serves the media of <strong>{}</strong>.</p>\
+         <p>The token is valid until {} and is refreshed automatically.</p><p>You can close this page.</p></body></html>",
+        escape_html(who),
+        escape_html(expires_at)
+    )
+}
+
+fn escape_html(text: &str) -> String {
+    text.chars()
+        .fold(String::with_capacity(text.len()), |mut out, c| {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&#39;"),
+                c => out.push(c),
+            }
+            out
+        })
+}
+
+/// Meta's deauthorize callback: the user removed the app; forget their token.
+#[utoipa::path(
+    tag = "oauth",
+    request_body(content = SignedRequestForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Handled (whether or not the user's token was stored)", body = DeauthorizeResponse),
+        (status = 400, description = "Bad or missing signed_request; nothing deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not a form", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/deauthorize")]
+pub async fn handle_deauthorize(
+    form: web::Form<SignedRequestForm>,
+    tokens: web::Data<TokenService>,
+) -> Result<web::Json<DeauthorizeResponse>, ApiError> {
+    tokens.forget_signed_user(&form.signed_request).await?;
+    Ok(web::Json(DeauthorizeResponse { status: "ok" }))
+}
+
+/// Meta's data-deletion callback: deletes the user's token and cached data, returns a
+/// confirmation code and a status URL.
+#[utoipa::path(
+    tag = "oauth",
+    request_body(content = SignedRequestForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Deleted; where to check the status", body = DataDeletionResponse),
+        (status = 400, description = "Bad or missing signed_request; nothing deleted", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Body is not a form", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/data-deletion")]
+pub async fn handle_data_deletion(
+    form: web::Form<SignedRequestForm>,
+    tokens: web::Data<TokenService>,
+    deletions: web::Data<DataDeletions>,
+    pages: web::Data<OAuthPages>,
+) -> Result<web::Json<DataDeletionResponse>, ApiError> {
+    let requested_at = Utc::now();
+    tokens.forget_signed_user(&form.signed_request).await?;
+    let status = deletions.record(requested_at).await?;
+    Ok(web::Json(DataDeletionResponse {
+        url: format!(
+            "{}/oauth/data-deletion/{}",
+            pages.public_url, status.confirmation_code
+        ),
+        confirmation_code: status.confirmation_code,
+    }))
+}
+
+/// The status of a data-deletion request.
+#[utoipa::path(
+    tag = "oauth",
+    params(DeletionPath),
+    responses(
+        (status = 200, description = "The request and its status", body = DeletionStatus),
+        (status = 400, description = "Not a confirmation code", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown confirmation code", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/data-deletion/{code}")]
+pub async fn get_data_deletion_status(
+    path: web::Path<DeletionPath>,
+    deletions: web::Data<DataDeletions>,
+) -> Result<web::Json<DeletionStatus>, ApiError> {
+    if !DataDeletions::is_code(&path.code) {
+        return Err(ApiError::BadRequest(
+            "a confirmation code is 20 letters and digits".to_owned(),
+        ));
+    }
+    deletions
+        .find(&path.code)
+        .await?
+        .map(web::Json)
+        .ok_or_else(|| ApiError::NotFound("no data-deletion request with this code".to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_escaped_in_the_page() {
+        let page = connected_page("@<script>x</script>", "2027-01-01T00:00:00+00:00");
+        assert!(!page.contains("<script>"));
+        assert!(page.contains("&lt;script&gt;"));
+    }
+}

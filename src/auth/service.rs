@@ -1,0 +1,289 @@
+//! The token lifecycle's operations, independent of HTTP.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+use super::error::AuthError;
+use super::repository::{Stored, TokenRepository};
+use super::state::OAuthStates;
+use super::token::{TokenRecord, TokenState, TokenStatus};
+use crate::instagram::{InstagramClient, UpstreamError};
+use crate::store::{LockGuard, Store, StoreError};
+
+const REFRESH_LOCK: &str = "lock:token-refresh";
+const MAX_REASON_CHARS: usize = 200;
+
+/// What the token service needs from the configuration.
+pub struct TokenServiceConfig {
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub refresh_margin: chrono::Duration,
+    pub lock_ttl: Duration,
+    /// Signs Meta's `signed_request` callbacks.
+    pub app_secret: SecretString,
+}
+
+/// The query of `GET /oauth/callback`.
+#[derive(Debug, Default, Clone, serde::Deserialize)]
+pub struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_reason: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// A URL for the operator to open, and until when its `state` is accepted.
+pub struct AuthorizationRequest {
+    pub authorize_url: Url,
+    pub state_expires_at: DateTime<Utc>,
+}
+
+/// What a refresh attempt came to.
+#[derive(Debug)]
+pub enum RefreshOutcome {
+    Refreshed,
+    NotDue,
+    /// Another replica holds the refresh lock.
+    Busy,
+}
+
+pub struct TokenService {
+    repo: TokenRepository,
+    states: OAuthStates,
+    client: InstagramClient,
+    store: Store,
+    config: TokenServiceConfig,
+}
+
+impl TokenService {
+    pub fn new(
+        repo: TokenRepository,
+        states: OAuthStates,
+        client: InstagramClient,
+        store: Store,
+        config: TokenServiceConfig,
+    ) -> Self {
+        Self {
+            repo,
+            states,
+            client,
+            store,
+            config,
+        }
+    }
+
+    pub fn redirect_uri(&self) -> &str {
+        &self.config.redirect_uri
+    }
+
+    /// Builds the authorize URL with a fresh one-time `state`.
+    pub async fn start_authorization(&self) -> Result<AuthorizationRequest, AuthError> {
+        let (state, state_expires_at) = self.states.issue().await?;
+        let mut url = self.client.endpoints().authorize_url.clone();
+        url.query_pairs_mut()
+            .append_pair("client_id", self.client.client_id())
+            .append_pair("redirect_uri", &self.config.redirect_uri)
+            .append_pair("response_type", "code")
+            .append_pair("scope", &self.config.scopes.join(","))
+            .append_pair("state", &state)
+            .append_pair("force_authentication", "1")
+            .append_pair("enable_fb_login", "0");
+        Ok(AuthorizationRequest {
+            authorize_url: url,
+            state_expires_at,
+        })
+    }
+
+    /// Handles Instagram's redirect back: checks `state`, exchanges the code, upgrades to a
+    /// long-lived token, reads the account, and only then replaces the stored token.
+    #[tracing::instrument(skip_all)]
+    pub async fn complete_authorization(
+        &self,
+        params: CallbackParams,
+    ) -> Result<TokenRecord, AuthError> {
+        if let Some(error) = params.error.as_deref().filter(|e| !e.is_empty()) {
+            // Burn the state so this URL cannot be replayed with a code later.
+            self.states.consume(params.state.as_deref()).await?.ok();
+            let reason = params
+                .error_description
+                .as_deref()
+                .or(params.error_reason.as_deref())
+                .unwrap_or(error);
+            return Err(AuthError::Denied {
+                reason: reason.chars().take(MAX_REASON_CHARS).collect(),
+            });
+        }
+        self.states.consume(params.state.as_deref()).await??;
+        let code = params
+            .code
+            .as_deref()
+            .map(|c| c.trim().trim_end_matches("#_"))
+            .filter(|c| !c.is_empty())
+            .ok_or(AuthError::MissingCode)?;
+
+        let short = self
+            .client
+            .exchange_code(code, &self.config.redirect_uri)
+            .await?;
+        let long = self
+            .client
+            .exchange_for_long_lived(&short.access_token)
+            .await?;
+        let account = self.client.me(&long.access_token).await?;
+        let scopes = if short.permissions.is_empty() {
+            self.config.scopes.clone()
+        } else {
+            short.permissions
+        };
+        let record = TokenRecord {
+            access_token: long.access_token,
+            app_scoped_user_id: Some(short.user_id).filter(|id| *id != account.user_id),
+            user_id: account.user_id,
+            username: account.username,
+            scopes,
+            obtained_at: Utc::now(),
+            expires_at: long.expires_at,
+            refreshed_at: None,
+            invalid: false,
+            last_error: None,
+        };
+        self.repo.save(&record, None).await?;
+        tracing::info!(user_id = %record.user_id, expires_at = %record.expires_at, "Instagram account connected");
+        Ok(record)
+    }
+
+    pub async fn status(&self) -> Result<TokenStatus, StoreError> {
+        Ok(match self.repo.load().await? {
+            Stored::Missing => TokenStatus::missing(),
+            Stored::Unreadable(e) => TokenStatus::unreadable(
+                TokenState::Invalid,
+                Some(format!("stored token cannot be read: {e}")),
+            ),
+            Stored::Record(record) => {
+                TokenStatus::of(&record, Utc::now(), self.config.refresh_margin)
+            }
+        })
+    }
+
+    /// Operator-triggered refresh: ignores the margin, still honours Instagram's 24 h rule.
+    pub async fn refresh_now(&self) -> Result<TokenStatus, AuthError> {
+        match self.refresh(true).await? {
+            RefreshOutcome::Busy => Err(AuthError::RefreshInProgress),
+            RefreshOutcome::Refreshed | RefreshOutcome::NotDue => Ok(self.status().await?),
+        }
+    }
+
+    /// Scheduled refresh: only when due, on one replica at a time.
+    pub async fn refresh_if_due(&self) -> Result<RefreshOutcome, AuthError> {
+        self.refresh(false).await
+    }
+
+    async fn refresh(&self, force: bool) -> Result<RefreshOutcome, AuthError> {
+        let Some(guard) = self
+            .store
+            .try_lock(REFRESH_LOCK, self.config.lock_ttl)
+            .await?
+        else {
+            return Ok(RefreshOutcome::Busy);
+        };
+        let result = self.refresh_locked(&guard, force).await;
+        if let Err(e) = self.store.unlock(guard).await {
+            // The lock expires on its own; nothing else to do.
+            tracing::debug!(error = %e, "could not release the refresh lock");
+        }
+        result
+    }
+
+    async fn refresh_locked(
+        &self,
+        guard: &LockGuard,
+        force: bool,
+    ) -> Result<RefreshOutcome, AuthError> {
+        // Read under the lock: another replica may have refreshed a moment ago.
+        let mut record = match self.repo.load().await? {
+            Stored::Missing => return Err(AuthError::NoToken),
+            Stored::Unreadable(_) => return Err(AuthError::ReauthRequired(TokenState::Invalid)),
+            Stored::Record(record) => record,
+        };
+        let now = Utc::now();
+        match record.state(now, self.config.refresh_margin) {
+            state @ (TokenState::Invalid | TokenState::Expired | TokenState::Missing) => {
+                return Err(AuthError::ReauthRequired(state));
+            }
+            TokenState::Valid if !force => return Ok(RefreshOutcome::NotDue),
+            TokenState::Valid | TokenState::RefreshDue => {}
+        }
+        if now < record.refreshable_at() {
+            return Err(AuthError::TooYoung {
+                refreshable_at: record.refreshable_at(),
+            });
+        }
+        match self.client.refresh(&record.access_token).await {
+            Ok(issued) => {
+                record.access_token = issued.access_token;
+                record.expires_at = issued.expires_at;
+                record.refreshed_at = Some(Utc::now());
+                record.last_error = None;
+                if !self.repo.save(&record, Some(guard)).await? {
+                    tracing::warn!("refresh lock expired before the refreshed token was saved");
+                }
+                tracing::info!(expires_at = %record.expires_at, "Instagram token refreshed");
+                Ok(RefreshOutcome::Refreshed)
+            }
+            Err(err) => {
+                self.record_failure(&mut record, &err, Some(guard)).await?;
+                Err(err.into())
+            }
+        }
+    }
+
+    /// Notes an upstream failure on the record; error 190 marks it invalid (WARN once, at the
+    /// transition), which stops further refresh attempts until a re-auth.
+    async fn record_failure(
+        &self,
+        record: &mut TokenRecord,
+        err: &UpstreamError,
+        guard: Option<&LockGuard>,
+    ) -> Result<(), StoreError> {
+        if matches!(err, UpstreamError::TokenInvalid { .. }) {
+            if !record.invalid {
+                tracing::warn!(error = %err, "Instagram token is invalid; re-authorization required (POST /admin/reauth)");
+            }
+            record.invalid = true;
+        } else {
+            tracing::warn!(error = %err, "Instagram token refresh failed");
+        }
+        record.last_error = Some(err.to_string());
+        self.repo.save(record, guard).await.map(drop)
+    }
+
+    /// Deauthorize / data deletion: verifies Meta's `signed_request`, then forgets the token if
+    /// it belongs to the user named in it. Returns whether something was deleted.
+    pub async fn forget_signed_user(&self, signed_request: &str) -> Result<bool, AuthError> {
+        let user_id = super::signed_request::verify(
+            signed_request,
+            self.config.app_secret.expose_secret().as_bytes(),
+        )?;
+        Ok(self.forget_user(&user_id).await?)
+    }
+
+    /// Forgets the token if it belongs to `user_id`.
+    /// Returns whether something was deleted.
+    pub async fn forget_user(&self, user_id: &str) -> Result<bool, StoreError> {
+        match self.repo.load().await? {
+            Stored::Record(record)
+                if record.user_id == user_id
+                    || record.app_scoped_user_id.as_deref() == Some(user_id) =>
+            {
+                self.repo.delete().await?;
+                tracing::info!(user_id, "token deleted on Meta's request");
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}

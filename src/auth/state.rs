@@ -1,0 +1,65 @@
+//! One-time OAuth `state` values: minted for each authorize URL, kept in the store (so the
+//! callback may land on any replica) and consumed atomically by the callback.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::store::{Store, StoreError};
+
+/// 32 random bytes = 256 bits, 43 base64url characters.
+const STATE_BYTES: usize = 32;
+const STATE_CHARS: usize = 43;
+
+/// Why a callback's `state` was refused. All of them mean: start again from `/admin/reauth`.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum StateError {
+    #[error("the `state` parameter is missing")]
+    Missing,
+    #[error("the `state` is unknown, expired or already used")]
+    Unknown,
+}
+
+pub struct OAuthStates {
+    store: Store,
+    ttl: Duration,
+}
+
+impl OAuthStates {
+    pub fn new(store: Store, ttl: Duration) -> Self {
+        Self { store, ttl }
+    }
+
+    fn key(state: &str) -> String {
+        format!("oauth:state:{state}")
+    }
+
+    /// Mints and stores a fresh state; returns it with its expiry.
+    pub async fn issue(&self) -> Result<(String, DateTime<Utc>), StoreError> {
+        let state = crate::random::token_urlsafe(STATE_BYTES);
+        let expires_at = Utc::now() + chrono::Duration::from_std(self.ttl).unwrap_or_default();
+        self.store
+            .set(&Self::key(&state), b"1", Some(self.ttl))
+            .await?;
+        Ok((state, expires_at))
+    }
+
+    /// Consumes `state`: succeeds once per issued value, within its lifetime. Values that are
+    /// not even shaped like ours are refused without touching the store.
+    pub async fn consume(&self, state: Option<&str>) -> Result<Result<(), StateError>, StoreError> {
+        let Some(state) = state.filter(|s| !s.is_empty()) else {
+            return Ok(Err(StateError::Missing));
+        };
+        let well_formed = state.len() == STATE_CHARS
+            && state
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            return Ok(Err(StateError::Unknown));
+        }
+        Ok(match self.store.take(&Self::key(state)).await? {
+            Some(_) => Ok(()),
+            None => Err(StateError::Unknown),
+        })
+    }
+}

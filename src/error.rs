@@ -1,0 +1,250 @@
+//! The one error type of the HTTP boundary and its one mapping to `application/problem+json`
+//! (RFC 9457). Domain errors convert into it; nothing else builds error responses.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::AuthError;
+use crate::instagram::UpstreamError;
+use crate::store::StoreError;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// An RFC 9457 problem document: the body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "invalid_request",
+    "title": "Invalid request",
+    "status": 400,
+    "detail": "unknown parameter `foo`"
+}))]
+pub struct Problem {
+    /// A stable, machine-readable identifier of the kind of problem (snake_case).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// A short human-readable summary of the kind.
+    pub title: &'static str,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What happened in this occurrence, for humans.
+    pub detail: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("missing or invalid admin bearer token")]
+    Unauthorized,
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: String },
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("not ready: {0}")]
+    NotReady(String),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<UpstreamError> for ApiError {
+    fn from(e: UpstreamError) -> Self {
+        ApiError::Auth(AuthError::Upstream(e))
+    }
+}
+
+struct Mapping {
+    status: StatusCode,
+    kind: &'static str,
+    title: &'static str,
+    detail: String,
+    retry_after: Option<u64>,
+}
+
+fn map(
+    status: StatusCode,
+    kind: &'static str,
+    title: &'static str,
+    detail: impl Into<String>,
+) -> Mapping {
+    Mapping {
+        status,
+        kind,
+        title,
+        detail: detail.into(),
+        retry_after: None,
+    }
+}
+
+fn upstream_detail(e: &UpstreamError) -> (String, Option<u64>) {
+    // Our own words only: Instagram's messages and bodies never reach clients.
+    let detail = match e {
+        UpstreamError::TokenInvalid { .. } => "Instagram rejected the access token".to_owned(),
+        UpstreamError::Throttled { .. } => {
+            "Instagram is rate-limiting this app; try again later".to_owned()
+        }
+        UpstreamError::Permission { code, .. } => {
+            format!("Instagram denied a permission (code {code}); check the app's scopes")
+        }
+        UpstreamError::Rejected { status, .. } => format!(
+            "Instagram refused the request (HTTP {status}); an authorization code works once and for one hour"
+        ),
+        UpstreamError::Transient { .. } => "Instagram is temporarily unavailable".to_owned(),
+        UpstreamError::Transport(_) => "Instagram could not be reached".to_owned(),
+        UpstreamError::InvalidResponse(_) => "Instagram sent an unexpected response".to_owned(),
+    };
+    let retry_after = match e {
+        UpstreamError::Throttled { retry_after, .. } => {
+            Some(retry_after.map_or(60, |d| d.as_secs().max(1)))
+        }
+        _ if e.is_transient() => Some(5),
+        _ => None,
+    };
+    (detail, retry_after)
+}
+
+impl ApiError {
+    fn mapping(&self) -> Mapping {
+        use StatusCode as S;
+        match self {
+            ApiError::BadRequest(d) => map(S::BAD_REQUEST, "invalid_request", "Invalid request", d),
+            ApiError::Unauthorized => map(
+                S::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                "send the admin token as `Authorization: Bearer <admin.token>`",
+            ),
+            ApiError::NotFound(d) => map(S::NOT_FOUND, "not_found", "Not found", d),
+            ApiError::MethodNotAllowed { allow } => map(
+                S::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method not allowed",
+                format!("this resource allows {allow}"),
+            ),
+            ApiError::PayloadTooLarge(d) => map(
+                S::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+                d,
+            ),
+            ApiError::UnsupportedMediaType(d) => map(
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+                d,
+            ),
+            ApiError::NotReady(d) => Mapping {
+                retry_after: Some(5),
+                ..map(S::SERVICE_UNAVAILABLE, "not_ready", "Not ready", d)
+            },
+            ApiError::Store(_) => Mapping {
+                retry_after: Some(5),
+                ..map(
+                    S::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "Store unavailable",
+                    "the service's store is not answering; try again shortly",
+                )
+            },
+            ApiError::Auth(e) => match e {
+                AuthError::InvalidState(e) => map(
+                    S::BAD_REQUEST,
+                    "invalid_state",
+                    "Invalid OAuth state",
+                    format!("{e}; start again with POST /admin/reauth"),
+                ),
+                AuthError::Denied { reason } => map(
+                    S::BAD_REQUEST,
+                    "authorization_denied",
+                    "Authorization denied",
+                    format!("Instagram did not grant access: {reason}"),
+                ),
+                AuthError::MissingCode => map(
+                    S::BAD_REQUEST,
+                    "invalid_request",
+                    "Invalid request",
+                    e.to_string(),
+                ),
+                AuthError::SignedRequest(e) => map(
+                    S::BAD_REQUEST,
+                    "invalid_signed_request",
+                    "Invalid signed_request",
+                    e.to_string(),
+                ),
+                AuthError::NoToken => map(S::CONFLICT, "token_missing", "No token", e.to_string()),
+                AuthError::ReauthRequired(_) => map(
+                    S::CONFLICT,
+                    "reauth_required",
+                    "Re-authorization required",
+                    e.to_string(),
+                ),
+                AuthError::TooYoung { .. } => map(
+                    S::CONFLICT,
+                    "token_too_young",
+                    "Token too young to refresh",
+                    e.to_string(),
+                ),
+                AuthError::RefreshInProgress => map(
+                    S::CONFLICT,
+                    "refresh_in_progress",
+                    "Refresh in progress",
+                    e.to_string(),
+                ),
+                AuthError::Upstream(e) => {
+                    let (detail, retry_after) = upstream_detail(e);
+                    Mapping {
+                        retry_after,
+                        ..map(
+                            S::BAD_GATEWAY,
+                            "upstream_error",
+                            "Instagram request failed",
+                            detail,
+                        )
+                    }
+                }
+                AuthError::Store(inner) => {
+                    ApiError::Store(StoreError::Unavailable(inner.to_string())).mapping()
+                }
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.mapping().status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let m = self.mapping();
+        let mut response = HttpResponse::build(m.status);
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if let Some(secs) = m.retry_after {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        match self {
+            ApiError::Unauthorized => {
+                response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="admin""#));
+            }
+            ApiError::MethodNotAllowed { allow } => {
+                response.insert_header((header::ALLOW, allow.as_str()));
+            }
+            _ => {}
+        }
+        let body = Problem {
+            kind: m.kind,
+            title: m.title,
+            status: m.status.as_u16(),
+            detail: m.detail,
+        };
+        response.body(serde_json::to_vec(&body).unwrap_or_default())
+    }
+}

@@ -1,0 +1,13 @@
+//! instagram-gateway: a business's Instagram media as fast, cached JSON, with the token
+//! lifecycle handled server-side. See ARCHITECTURE in the README for the module map.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod instagram;
+mod random;
+pub mod sandbox;
+pub mod startup;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,338 @@
+//! Builds the application from settings: store, token service, background tasks, HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, http::header, web};
+use base64::Engine as _;
+use secrecy::{ExposeSecret, SecretString};
+use tracing_actix_web::TracingLogger;
+use url::Url;
+use utoipa_actix_web::AppExt as _;
+
+use crate::api::{self, AdminToken, KnownRoutes, OAuthPages};
+use crate::auth::{
+    self, DataDeletions, OAuthStates, TokenCipher, TokenRepository, TokenService,
+    TokenServiceConfig,
+};
+use crate::config::{InstagramMode, Settings, decode_key};
+use crate::instagram::{Endpoints, InstagramClient};
+use crate::sandbox::{self, Sandbox};
+use crate::store::{MemoryStore, RedisStore, Store};
+use crate::telemetry::LeanRootSpan;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// A built, listening application.
+pub struct Application {
+    port: u16,
+    public_url: String,
+    server: Server,
+    tokens: Arc<TokenService>,
+    store: Store,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| StartupError::Setup(e.to_string()))?
+            .port();
+        let public_url = public_url(&settings, port)?;
+
+        let store = build_store(&settings)?;
+        let cipher = build_cipher(&settings)?;
+        let admin_token = admin_token(&settings);
+        let redirect_uri = settings.instagram.redirect_uri.clone().unwrap_or_else(|| {
+            format!(
+                "{}/oauth/callback",
+                public_url.as_str().trim_end_matches('/')
+            )
+        });
+
+        let (endpoints, client_id, client_secret) = upstream(&settings, &public_url)?;
+        let ig = &settings.instagram;
+        let client = InstagramClient::new(
+            endpoints,
+            client_id,
+            client_secret.clone(),
+            Duration::from_millis(ig.connect_timeout_ms),
+            Duration::from_millis(ig.request_timeout_ms),
+            ig.max_response_bytes,
+        )
+        .map_err(|e| StartupError::Setup(e.to_string()))?;
+
+        let tokens = Arc::new(TokenService::new(
+            TokenRepository::new(store.clone(), cipher),
+            OAuthStates::new(
+                store.clone(),
+                Duration::from_secs(settings.oauth.state_ttl_secs),
+            ),
+            client,
+            store.clone(),
+            TokenServiceConfig {
+                redirect_uri: redirect_uri.clone(),
+                scopes: ig.scopes.clone(),
+                refresh_margin: chrono::Duration::seconds(
+                    i64::try_from(settings.token.refresh_margin_secs).unwrap_or(i64::MAX / 1000),
+                ),
+                lock_ttl: Duration::from_millis(settings.token.lock_ttl_ms),
+                app_secret: client_secret,
+            },
+        ));
+
+        let public_base = public_url.as_str().trim_end_matches('/').to_owned();
+        let state = AppState {
+            tokens: web::Data::from(tokens.clone()),
+            deletions: web::Data::new(DataDeletions::new(store.clone())),
+            store: web::Data::new(store.clone()),
+            admin_token: web::Data::new(admin_token),
+            pages: web::Data::new(OAuthPages {
+                success_redirect: settings.oauth.success_redirect.clone(),
+                public_url: public_base.clone(),
+            }),
+            known_routes: web::Data::new(KnownRoutes::from_openapi(&api::openapi())),
+            sandbox: (ig.mode == InstagramMode::Sandbox)
+                .then(|| web::Data::new(Sandbox::new(redirect_uri))),
+            cors_origins: settings.cors.allowed_origins.clone(),
+        };
+        let server = HttpServer::new(move || state.clone().app())
+            .shutdown_timeout(settings.server.shutdown_grace_secs)
+            .listen(listener)
+            .map_err(|source| StartupError::Bind { address, source })?
+            .run();
+
+        auth::spawn_refresher(
+            tokens.clone(),
+            Duration::from_secs(settings.token.check_interval_secs),
+        );
+        if ig.mode == InstagramMode::Sandbox {
+            tokio::spawn(sandbox::connect_at_startup(tokens.clone()));
+        }
+        tracing::info!(
+            url = %public_base,
+            store = store.kind(),
+            mode = ?ig.mode,
+            "instagram-gateway listening"
+        );
+        Ok(Self {
+            port,
+            public_url: public_base,
+            server,
+            tokens,
+            store,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The base URL clients use (no trailing slash).
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    pub fn tokens(&self) -> Arc<TokenService> {
+        self.tokens.clone()
+    }
+
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
+    /// Stops the server (gracefully when `graceful`).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM/SIGINT (in-flight requests get `server.shutdown_grace_secs`).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Everything a worker's `App` needs; cloned once per worker.
+#[derive(Clone)]
+struct AppState {
+    tokens: web::Data<TokenService>,
+    deletions: web::Data<DataDeletions>,
+    store: web::Data<Store>,
+    admin_token: web::Data<AdminToken>,
+    pages: web::Data<OAuthPages>,
+    known_routes: web::Data<KnownRoutes>,
+    sandbox: Option<web::Data<Sandbox>>,
+    cors_origins: Vec<String>,
+}
+
+impl AppState {
+    fn app(
+        self,
+    ) -> App<
+        impl actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    > {
+        let (app, api) = App::new()
+            .into_utoipa_app()
+            .openapi(api::openapi())
+            .app_data(self.tokens)
+            .app_data(self.deletions)
+            .app_data(self.store)
+            .app_data(self.admin_token)
+            .app_data(self.pages)
+            .app_data(self.known_routes)
+            .configure(api::configure)
+            .split_for_parts();
+        let sandbox = self.sandbox;
+        app.configure(api::configure_extractors)
+            .configure(|cfg| api::configure_docs(cfg, api))
+            .configure(|cfg| {
+                if let Some(sandbox) = sandbox {
+                    cfg.app_data(sandbox);
+                    sandbox::configure(cfg);
+                }
+            })
+            .default_service(web::to(api::fallback))
+            .wrap(api::cors(&self.cors_origins))
+            .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
+            .wrap(TracingLogger::<LeanRootSpan>::new())
+    }
+}
+
+fn public_url(settings: &Settings, port: u16) -> Result<Url, StartupError> {
+    let text = match &settings.server.public_url {
+        Some(url) => url.clone(),
+        None => {
+            // A wildcard bind address is not something a browser can open.
+            let host = match settings.server.host.as_str() {
+                "0.0.0.0" | "::" | "[::]" => "localhost",
+                host => host,
+            };
+            format!("http://{host}:{port}")
+        }
+    };
+    Url::parse(&text)
+        .map_err(|_| StartupError::Setup(format!("server.public_url: `{text}` is not a URL")))
+}
+
+fn build_store(settings: &Settings) -> Result<Store, StartupError> {
+    let redis = &settings.redis;
+    match &redis.url {
+        Some(url) => RedisStore::new(
+            url,
+            &redis.key_prefix,
+            redis.command_timeout(),
+            redis.pool_size,
+        )
+        .map(Store::Redis)
+        .map_err(|e| StartupError::Setup(format!("redis.url: {e}"))),
+        None => {
+            tracing::warn!(
+                "redis.url is not set: using the in-memory store; nothing survives a restart"
+            );
+            Ok(Store::Memory(MemoryStore::new()))
+        }
+    }
+}
+
+fn build_cipher(settings: &Settings) -> Result<TokenCipher, StartupError> {
+    let security = &settings.security;
+    let previous = security
+        .previous_token_keys
+        .iter()
+        .map(|k| {
+            decode_key(k)
+                .map_err(|m| StartupError::Setup(format!("security.previous_token_keys: {m}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let current = match &security.token_key {
+        Some(key) => {
+            decode_key(key).map_err(|m| StartupError::Setup(format!("security.token_key: {m}")))?
+        }
+        None => {
+            tracing::warn!(
+                "security.token_key is not set: generated an ephemeral key; a stored token will not decrypt after a restart"
+            );
+            crate::random::bytes::<32>()
+        }
+    };
+    Ok(TokenCipher::new(current, previous))
+}
+
+/// The configured admin token, or (locally) a generated one printed once to stderr. A
+/// configured token is never printed.
+fn admin_token(settings: &Settings) -> AdminToken {
+    match &settings.admin.token {
+        Some(token) => AdminToken::new(token),
+        None => {
+            let generated = SecretString::from(
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(crate::random::bytes::<32>()),
+            );
+            eprintln!(
+                "admin.token is not set; generated one for this run:\n\n    {}\n\nuse it as `Authorization: Bearer <token>` on /admin/*",
+                generated.expose_secret()
+            );
+            AdminToken::new(&generated)
+        }
+    }
+}
+
+/// Upstream endpoints and app credentials: the sandbox's (mounted on this service) or the
+/// configured live ones.
+fn upstream(
+    settings: &Settings,
+    public_url: &Url,
+) -> Result<(Endpoints, String, SecretString), StartupError> {
+    let ig = &settings.instagram;
+    let parse = |key: &str, value: &str| {
+        Url::parse(value).map_err(|_| StartupError::Setup(format!("{key}: `{value}` is not a URL")))
+    };
+    match ig.mode {
+        InstagramMode::Sandbox => Ok((
+            sandbox::endpoints(public_url, &ig.api_version),
+            sandbox::CLIENT_ID.to_owned(),
+            SecretString::from(sandbox::CLIENT_SECRET),
+        )),
+        InstagramMode::Live => {
+            let (Some(id), Some(secret)) = (&ig.client_id, &ig.client_secret) else {
+                return Err(StartupError::Setup(
+                    "instagram.client_id and instagram.client_secret are required when live"
+                        .to_owned(),
+                ));
+            };
+            Ok((
+                Endpoints {
+                    authorize_url: parse("instagram.authorize_url", &ig.authorize_url)?,
+                    token_url: parse("instagram.token_url", &ig.token_url)?,
+                    graph_url: parse("instagram.graph_url", &ig.graph_url)?,
+                    api_version: ig.api_version.clone(),
+                },
+                id.clone(),
+                secret.clone(),
+            ))
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The in-memory store: the embedded default for local runs. Nothing survives a restart.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+struct Entry {
+    value: Vec<u8>,
+    expires_at: Option<Instant>,
+}
+
+impl Entry {
+    fn live(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// Expired entries are dropped when touched and swept on writes, so memory stays bounded by
+/// what is live.
+#[derive(Clone, Default)]
+pub struct MemoryStore {
+    entries: Arc<Mutex<HashMap<String, Entry>>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+        // A panic while holding this lock cannot leave a map half-written, so poisoning is moot.
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn live_value(map: &HashMap<String, Entry>, key: &str, now: Instant) -> Option<Vec<u8>> {
+        map.get(key)
+            .filter(|e| e.live(now))
+            .map(|e| e.value.clone())
+    }
+
+    fn insert(
+        map: &mut HashMap<String, Entry>,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+        now: Instant,
+    ) {
+        if map.len() >= 1024 {
+            map.retain(|_, e| e.live(now));
+        }
+        map.insert(
+            key.to_owned(),
+            Entry {
+                value: value.to_vec(),
+                expires_at: ttl.map(|t| now + t),
+            },
+        );
+    }
+
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        Self::live_value(&self.lock(), key, Instant::now())
+    }
+
+    pub fn set(&self, key: &str, value: &[u8], ttl: Option<Duration>) {
+        Self::insert(&mut self.lock(), key, value, ttl, Instant::now());
+    }
+
+    pub fn set_new(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> bool {
+        let now = Instant::now();
+        let mut map = self.lock();
+        if Self::live_value(&map, key, now).is_some() {
+            return false;
+        }
+        Self::insert(&mut map, key, value, ttl, now);
+        true
+    }
+
+    pub fn take(&self, key: &str) -> Option<Vec<u8>> {
+        let now = Instant::now();
+        self.lock()
+            .remove(key)
+            .filter(|e| e.live(now))
+            .map(|e| e.value)
+    }
+
+    pub fn set_if_equals(
+        &self,
+        guard_key: &str,
+        expected: &[u8],
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> bool {
+        let now = Instant::now();
+        let mut map = self.lock();
+        if Self::live_value(&map, guard_key, now).as_deref() != Some(expected) {
+            return false;
+        }
+        Self::insert(&mut map, key, value, ttl, now);
+        true
+    }
+
+    pub fn delete_if_equals(&self, key: &str, expected: &[u8]) {
+        let now = Instant::now();
+        let mut map = self.lock();
+        if Self::live_value(&map, key, now).as_deref() == Some(expected) {
+            map.remove(key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_expire_and_take_is_single_use() {
+        let store = MemoryStore::new();
+        store.set("a", b"1", Some(Duration::from_millis(20)));
+        assert_eq!(store.take("a").as_deref(), Some(&b"1"[..]));
+        assert_eq!(store.take("a"), None);
+        store.set("b", b"2", Some(Duration::from_millis(1)));
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(store.get("b"), None);
+        assert!(store.set_new("b", b"3", None));
+        assert!(!store.set_new("b", b"4", None));
+    }
+
+    #[test]
+    fn fenced_writes_need_the_current_lock_value() {
+        let store = MemoryStore::new();
+        store.set("lock", b"mine", None);
+        assert!(store.set_if_equals("lock", b"mine", "k", b"v1", None));
+        assert!(!store.set_if_equals("lock", b"theirs", "k", b"v2", None));
+        assert_eq!(store.get("k").as_deref(), Some(&b"v1"[..]));
+        store.delete_if_equals("lock", b"theirs");
+        assert!(store.get("lock").is_some());
+        store.delete_if_equals("lock", b"mine");
+        assert!(store.get("lock").is_none());
+    }
+}

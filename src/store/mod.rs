@@ -1,0 +1,154 @@
+//! Persistence behind one interface: Redis for real deployments, memory for local runs.
+//!
+//! Every key is given relative to the configured prefix; the store adds it. Every call is
+//! bounded by the command timeout, so a frozen Redis cannot hang a request.
+
+mod memory;
+mod redis;
+
+use std::time::Duration;
+
+pub use self::memory::MemoryStore;
+pub use self::redis::RedisStore;
+
+/// Why a store call failed. Never carries credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A held lock: its key and the random value (fencing token) only the holder knows.
+#[derive(Debug, Clone)]
+pub struct LockGuard {
+    key: String,
+    value: String,
+}
+
+impl LockGuard {
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+/// The service's store. An enum rather than a trait object: two implementations, static dispatch.
+#[derive(Clone)]
+pub enum Store {
+    Redis(RedisStore),
+    Memory(MemoryStore),
+}
+
+impl Store {
+    /// A short name for logs and readiness output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Store::Redis(_) => "redis",
+            Store::Memory(_) => "memory",
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Redis(s) => s.ping().await,
+            Store::Memory(_) => Ok(()),
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            Store::Redis(s) => s.get(key).await,
+            Store::Memory(s) => Ok(s.get(key)),
+        }
+    }
+
+    /// Writes `value`; `ttl: None` keeps it until deleted.
+    pub async fn set(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Redis(s) => s.set(key, value, ttl).await,
+            Store::Memory(s) => {
+                s.set(key, value, ttl);
+                Ok(())
+            }
+        }
+    }
+
+    /// Writes only if the key is absent; true when written.
+    pub async fn set_new(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Redis(s) => s.set_new(key, value, ttl).await,
+            Store::Memory(s) => Ok(s.set_new(key, value, Some(ttl))),
+        }
+    }
+
+    /// Reads and deletes atomically: a value can be taken once, whoever races for it.
+    pub async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            Store::Redis(s) => s.take(key).await,
+            Store::Memory(s) => Ok(s.take(key)),
+        }
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Redis(s) => s.delete(key).await,
+            Store::Memory(s) => {
+                s.take(key);
+                Ok(())
+            }
+        }
+    }
+
+    /// Tries to take the lock `key` for `ttl`; `None` when someone else holds it.
+    pub async fn try_lock(
+        &self,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<Option<LockGuard>, StoreError> {
+        let value = crate::random::token_urlsafe(16);
+        let taken = self.set_new(key, value.as_bytes(), ttl).await?;
+        Ok(taken.then(|| LockGuard {
+            key: key.to_owned(),
+            value,
+        }))
+    }
+
+    /// Writes `value` only while `guard` still holds its lock: a holder whose lock expired (and
+    /// was taken by another) cannot overwrite newer data. True when written.
+    pub async fn set_fenced(
+        &self,
+        guard: &LockGuard,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        match self {
+            Store::Redis(s) => s.set_fenced(guard, key, value, ttl).await,
+            Store::Memory(s) => {
+                Ok(s.set_if_equals(&guard.key, guard.value.as_bytes(), key, value, ttl))
+            }
+        }
+    }
+
+    /// Releases the lock if still ours; a lock that expired and was re-taken is left alone.
+    pub async fn unlock(&self, guard: LockGuard) -> Result<(), StoreError> {
+        match self {
+            Store::Redis(s) => s.delete_if_equals(&guard.key, &guard.value).await,
+            Store::Memory(s) => {
+                s.delete_if_equals(&guard.key, guard.value.as_bytes());
+                Ok(())
+            }
+        }
+    }
+}

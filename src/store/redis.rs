@@ -1,0 +1,207 @@
+//! The Redis store (deadpool-redis over multiplexed connections).
+
+use std::future::Future;
+use std::time::Duration;
+
+use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+use redis::{RedisError, Script};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::{LockGuard, StoreError};
+
+// Compare-and-write for fencing: only the current lock holder may write.
+const SET_IF_LOCKED: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[3] == '0' then redis.call('SET', KEYS[2], ARGV[2])
+else redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) end
+return 1";
+
+const DELETE_IF_EQUALS: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0";
+
+#[derive(Clone)]
+pub struct RedisStore {
+    pool: Pool,
+    prefix: String,
+    timeout: Duration,
+}
+
+impl RedisStore {
+    /// Builds the pool; connections are made lazily, so an unreachable Redis does not stop
+    /// start-up (readiness reports it instead).
+    pub fn new(
+        url: &SecretString,
+        prefix: &str,
+        timeout: Duration,
+        pool_size: usize,
+    ) -> Result<Self, StoreError> {
+        let mut config = Config::from_url(url.expose_secret());
+        config.pool = Some(PoolConfig {
+            max_size: pool_size,
+            timeouts: Timeouts {
+                wait: Some(timeout),
+                create: Some(timeout),
+                recycle: Some(timeout),
+            },
+            ..PoolConfig::default()
+        });
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1))
+            // The error text may echo the URL (and its password): say only what kind it was.
+            .map_err(|_| StoreError::Unavailable("invalid redis.url".to_owned()))?;
+        Ok(Self {
+            pool,
+            prefix: prefix.to_owned(),
+            timeout,
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    /// Runs one command on a pooled connection, bounded by the command timeout as a whole
+    /// (waiting for a connection included).
+    async fn run<T, F, Fut>(&self, op: F) -> Result<T, StoreError>
+    where
+        F: FnOnce(deadpool_redis::Connection) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
+        let work = async {
+            let conn = self
+                .pool
+                .get()
+                .await
+                .map_err(|e| StoreError::Unavailable(describe_pool_error(&e)))?;
+            op(conn)
+                .await
+                .map_err(|e| StoreError::Unavailable(describe(&e)))
+        };
+        tokio::time::timeout(self.timeout, work)
+            .await
+            .map_err(|_| StoreError::Timeout(self.timeout))?
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.run(|mut c| async move { redis::cmd("PING").query_async::<String>(&mut c).await })
+            .await
+            .map(drop)
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.key(key);
+        self.run(|mut c| async move { redis::cmd("GET").arg(key).query_async(&mut c).await })
+            .await
+    }
+
+    pub async fn set(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key)).arg(value);
+        if let Some(ttl) = ttl {
+            cmd.arg("PX").arg(millis(ttl));
+        }
+        self.run(|mut c| async move { cmd.query_async::<()>(&mut c).await })
+            .await
+    }
+
+    pub async fn set_new(
+        &self,
+        key: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key))
+            .arg(value)
+            .arg("NX")
+            .arg("PX")
+            .arg(millis(ttl));
+        let reply: Option<String> = self
+            .run(|mut c| async move { cmd.query_async(&mut c).await })
+            .await?;
+        Ok(reply.is_some())
+    }
+
+    pub async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = self.key(key);
+        self.run(|mut c| async move { redis::cmd("GETDEL").arg(key).query_async(&mut c).await })
+            .await
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        let key = self.key(key);
+        self.run(|mut c| async move { redis::cmd("DEL").arg(key).query_async::<()>(&mut c).await })
+            .await
+    }
+
+    pub async fn set_fenced(
+        &self,
+        guard: &LockGuard,
+        key: &str,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        let (lock_key, data_key) = (self.key(&guard.key), self.key(key));
+        let ttl_ms = ttl.map_or(0, millis).to_string();
+        let fence = guard.value.clone();
+        let value = value.to_vec();
+        let written: i64 = self
+            .run(|mut c| async move {
+                Script::new(SET_IF_LOCKED)
+                    .key(lock_key)
+                    .key(data_key)
+                    .arg(fence)
+                    .arg(value)
+                    .arg(ttl_ms)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(written == 1)
+    }
+
+    pub async fn delete_if_equals(&self, key: &str, expected: &str) -> Result<(), StoreError> {
+        let key = self.key(key);
+        let expected = expected.to_owned();
+        self.run(|mut c| async move {
+            Script::new(DELETE_IF_EQUALS)
+                .key(key)
+                .arg(expected)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(drop)
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+fn describe_pool_error(e: &deadpool_redis::PoolError) -> String {
+    match e {
+        deadpool_redis::PoolError::Timeout(_) => "timed out waiting for a connection".to_owned(),
+        deadpool_redis::PoolError::Backend(e) => describe(e),
+        _ => "connection pool error".to_owned(),
+    }
+}
+
+/// A short description that cannot contain the URL (and its password).
+fn describe(e: &RedisError) -> String {
+    if e.is_connection_refusal() {
+        "connection refused".to_owned()
+    } else if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connection_dropped() || e.is_io_error() {
+        "connection lost".to_owned()
+    } else {
+        format!("{:?} error", e.kind())
+    }
+}
