@@ -15,6 +15,8 @@ use crate::store::{LockGuard, Store, StoreError};
 
 const REFRESH_LOCK: &str = "lock:token-refresh";
 const MAX_REASON_CHARS: usize = 200;
+const OPERATOR_LOCK_WAIT: Duration = Duration::from_secs(5);
+const LOCK_POLL: Duration = Duration::from_millis(100);
 
 /// What the token service needs from the configuration.
 pub struct TokenServiceConfig {
@@ -182,13 +184,23 @@ impl TokenService {
         self.refresh(false).await
     }
 
+    /// `force` (the operator) waits a little for a running refresh to finish, then decides on
+    /// what it left; the scheduled check simply skips when another replica is at it.
     async fn refresh(&self, force: bool) -> Result<RefreshOutcome, AuthError> {
-        let Some(guard) = self
-            .store
-            .try_lock(REFRESH_LOCK, self.config.lock_ttl)
-            .await?
-        else {
-            return Ok(RefreshOutcome::Busy);
+        let mut waited = Duration::ZERO;
+        let guard = loop {
+            match self
+                .store
+                .try_lock(REFRESH_LOCK, self.config.lock_ttl)
+                .await?
+            {
+                Some(guard) => break guard,
+                None if force && waited < OPERATOR_LOCK_WAIT => {
+                    tokio::time::sleep(LOCK_POLL).await;
+                    waited += LOCK_POLL;
+                }
+                None => return Ok(RefreshOutcome::Busy),
+            }
         };
         let result = self.refresh_locked(&guard, force).await;
         if let Err(e) = self.store.unlock(guard).await {
@@ -251,7 +263,11 @@ impl TokenService {
     ) -> Result<(), StoreError> {
         if matches!(err, UpstreamError::TokenInvalid { .. }) {
             if !record.invalid {
-                tracing::warn!(error = %err, "Instagram token is invalid; re-authorization required (POST /admin/reauth)");
+                tracing::warn!(
+                    user_id = %record.user_id,
+                    error = %err,
+                    "Instagram token is invalid; re-authorization required (POST /admin/reauth)"
+                );
             }
             record.invalid = true;
         } else {

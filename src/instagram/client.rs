@@ -106,7 +106,8 @@ impl InstagramClient {
             ("redirect_uri", redirect_uri),
             ("code", code),
         ]);
-        let body: MaybeWrapped<CodeExchangeBody> = self.send(request).await?;
+        let secrets = [code, self.client_secret.expose_secret()];
+        let body: MaybeWrapped<CodeExchangeBody> = self.send(request, &secrets).await?;
         let body = body
             .into_first()
             .ok_or_else(|| UpstreamError::InvalidResponse("empty token response".to_owned()))?;
@@ -192,7 +193,15 @@ impl InstagramClient {
     ) -> Result<T, UpstreamError> {
         let mut attempt = 1;
         loop {
-            match self.send(self.http.get(url.clone()).query(query)).await {
+            let secrets: Vec<&str> = query
+                .iter()
+                .map(|(_, v)| *v)
+                .filter(|v| v.len() >= 8)
+                .collect();
+            match self
+                .send(self.http.get(url.clone()).query(query), &secrets)
+                .await
+            {
                 Err(err) if err.is_transient() && attempt < MAX_ATTEMPTS => {
                     let delay = backoff(attempt);
                     tracing::debug!(attempt, ?delay, error = %err, "retrying Instagram call");
@@ -204,10 +213,12 @@ impl InstagramClient {
         }
     }
 
-    /// Sends, reads at most `max_body_bytes`, classifies errors, parses JSON.
+    /// Sends, reads at most `max_body_bytes`, classifies errors (scrubbing `secrets` from
+    /// upstream messages that echo them), parses JSON.
     async fn send<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
+        secrets: &[&str],
     ) -> Result<T, UpstreamError> {
         let mut response = request
             .send()
@@ -242,11 +253,9 @@ impl InstagramClient {
             body.extend_from_slice(&chunk);
         }
         if !status.is_success() {
-            return Err(UpstreamError::from_response(
-                status.as_u16(),
-                &body,
-                retry_after,
-            ));
+            return Err(
+                UpstreamError::from_response(status.as_u16(), &body, retry_after).redact(secrets),
+            );
         }
         serde_json::from_slice(&body).map_err(|e| {
             // Only the category and position: serde's message can quote values, such as a token.

@@ -68,6 +68,45 @@ impl UpstreamError {
         )
     }
 
+    /// Replaces any of `secrets` quoted in an upstream message with `[redacted]`.
+    pub fn redact(self, secrets: &[&str]) -> Self {
+        let scrub = |mut message: String| {
+            for secret in secrets.iter().filter(|s| !s.is_empty()) {
+                message = message.replace(secret, "[redacted]");
+            }
+            message
+        };
+        match self {
+            UpstreamError::TokenInvalid {
+                code,
+                subcode,
+                message,
+            } => UpstreamError::TokenInvalid {
+                code,
+                subcode,
+                message: scrub(message),
+            },
+            UpstreamError::Permission { code, message } => UpstreamError::Permission {
+                code,
+                message: scrub(message),
+            },
+            UpstreamError::Rejected {
+                status,
+                code,
+                message,
+            } => UpstreamError::Rejected {
+                status,
+                code,
+                message: scrub(message),
+            },
+            UpstreamError::Transient { status, message } => UpstreamError::Transient {
+                status,
+                message: scrub(message),
+            },
+            other => other,
+        }
+    }
+
     /// From a reqwest error, without its URL (which may hold the access token).
     pub fn from_transport(err: reqwest::Error) -> Self {
         let err = err.without_url();

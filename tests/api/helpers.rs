@@ -1,0 +1,412 @@
+//! `spawn_app()` and friends: every test gets its own port, Redis key prefix and fake Instagram.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use base64::Engine as _;
+use chrono::Utc;
+use instagram_gateway::auth::{Stored, TokenCipher, TokenRecord, TokenRepository};
+use instagram_gateway::config::{InstagramMode, Settings};
+use instagram_gateway::startup::Application;
+use instagram_gateway::store::{RedisStore, Store};
+use instagram_gateway::telemetry;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+pub const CLIENT_ID: &str = "990602627938098";
+pub const CLIENT_SECRET: &str = "test-client-secret-a1b2C3D4e5";
+pub const SHORT_TOKEN: &str = "IGQWshort-lived-test-token-0001";
+pub const LONG_TOKEN: &str = "IGQWlong-lived-test-token-0002";
+pub const REFRESHED_TOKEN: &str = "IGQWrefreshed-test-token-0003";
+pub const CODE: &str = "AQBx-hBsH3test-authorization-code";
+pub const USER_ID: &str = "17841405309211844";
+pub const APP_USER_ID: &str = "10200000000001";
+pub const USERNAME: &str = "acme.coffee";
+
+/// Everything the service logged, across the whole test binary (trace level).
+pub fn captured_logs() -> String {
+    String::from_utf8_lossy(&log_buffer().lock().unwrap()).into_owned()
+}
+
+fn log_buffer() -> &'static Arc<Mutex<Vec<u8>>> {
+    static BUFFER: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    BUFFER.get_or_init(|| Arc::new(Mutex::new(Vec::new())))
+}
+
+#[derive(Clone)]
+struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for BufferWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        if std::env::var_os("TEST_LOG").is_some() {
+            std::io::stdout().write_all(buf)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The production subscriber at `RUST_LOG=trace`, writing into the capture buffer.
+fn init_logging() {
+    static INIT: OnceLock<()> = OnceLock::new();
+    INIT.get_or_init(|| {
+        let buffer = log_buffer().clone();
+        let subscriber = telemetry::subscriber(
+            instagram_gateway::config::LogFormat::Json,
+            telemetry::env_filter(Some("trace")),
+            move || BufferWriter(buffer.clone()),
+        );
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+    });
+}
+
+pub fn redis_url() -> String {
+    std::env::var("IGW_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".to_owned())
+}
+
+pub fn random_key() -> String {
+    base64::engine::general_purpose::STANDARD.encode(rand_bytes())
+}
+
+fn rand_bytes() -> [u8; 32] {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).unwrap();
+    b
+}
+
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", hex(&rand_bytes()[..8]))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What instances of one test share: the Redis namespace, keys, secrets and fake Instagram.
+pub struct TestEnv {
+    pub upstream: Arc<MockServer>,
+    pub prefix: String,
+    pub token_key: String,
+    pub admin_token: String,
+    /// The account id of tokens stored with [`TestEnv::store_token`], unique per test.
+    pub user_id: String,
+}
+
+impl TestEnv {
+    pub async fn new() -> Self {
+        init_logging();
+        Self {
+            upstream: Arc::new(MockServer::start().await),
+            prefix: unique("igw-test:"),
+            token_key: random_key(),
+            admin_token: format!("admin-{}", hex(&rand_bytes())),
+            user_id: format!(
+                "1784{}",
+                u64::from_le_bytes(rand_bytes()[..8].try_into().unwrap()) % 10u64.pow(13)
+            ),
+        }
+    }
+
+    /// Settings of a live instance on a random port, Redis-backed, upstream = wiremock.
+    pub fn settings(&self) -> Settings {
+        let mut s = Settings::load_defaults(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config"))
+            .expect("default settings load");
+        s.server.port = 0;
+        s.redis.url = Some(redis_url().into());
+        s.redis.key_prefix = self.prefix.clone();
+        s.instagram.mode = InstagramMode::Live;
+        s.instagram.client_id = Some(CLIENT_ID.to_owned());
+        s.instagram.client_secret = Some(CLIENT_SECRET.to_owned().into());
+        let base = self.upstream.uri();
+        s.instagram.authorize_url = format!("{base}/oauth/authorize");
+        s.instagram.token_url = format!("{base}/oauth/access_token");
+        s.instagram.graph_url = base;
+        s.instagram.request_timeout_ms = 2000;
+        s.admin.token = Some(self.admin_token.clone().into());
+        s.security.token_key = Some(self.token_key.clone().into());
+        s
+    }
+
+    pub async fn spawn(&self) -> TestApp {
+        self.spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = self.settings();
+        tweak(&mut settings);
+        settings.validate().expect("test settings are valid");
+        let app = Application::build(settings).await.expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            handle,
+            admin_token: self.admin_token.clone(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    /// The Redis store as the service sees it (same prefix).
+    pub fn store(&self) -> Store {
+        Store::Redis(
+            RedisStore::new(&redis_url().into(), &self.prefix, Duration::from_secs(2), 4).unwrap(),
+        )
+    }
+
+    /// A raw Redis connection, for looking at and tampering with what the service wrote.
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open(redis_url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("test Redis reachable (set IGW_TEST_REDIS_URL or run scripts/test.sh)")
+    }
+
+    pub fn repository(&self) -> TokenRepository {
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(&self.token_key)
+            .unwrap();
+        TokenRepository::new(self.store(), TokenCipher::new(key.try_into().unwrap(), []))
+    }
+
+    /// Stores a token record directly, e.g. one issued long ago.
+    pub async fn store_token(&self, issued_days_ago: i64, expires_in_days: i64) {
+        let now = Utc::now();
+        let record = TokenRecord {
+            access_token: LONG_TOKEN.to_owned().into(),
+            user_id: self.user_id.clone(),
+            app_scoped_user_id: Some(APP_USER_ID.to_owned()),
+            username: Some(USERNAME.to_owned()),
+            scopes: vec!["instagram_business_basic".to_owned()],
+            obtained_at: now - chrono::Duration::days(issued_days_ago),
+            expires_at: now + chrono::Duration::days(expires_in_days),
+            refreshed_at: None,
+            invalid: false,
+            last_error: None,
+        };
+        assert!(self.repository().save(&record, None).await.unwrap());
+    }
+
+    pub async fn stored_token(&self) -> Option<TokenRecord> {
+        match self.repository().load().await.unwrap() {
+            Stored::Record(r) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub handle: actix_web::dev::ServerHandle,
+    pub admin_token: String,
+    pub http: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn admin_post(&self, path: &str) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn admin_get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /admin/reauth` → the parsed authorize URL.
+    pub async fn reauth(&self) -> url::Url {
+        let response = self.admin_post("/admin/reauth").await;
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.unwrap();
+        url::Url::parse(body["authorize_url"].as_str().unwrap()).unwrap()
+    }
+
+    /// A fresh, valid state from `POST /admin/reauth`.
+    pub async fn new_state(&self) -> String {
+        query_value(&self.reauth().await, "state").unwrap()
+    }
+
+    pub async fn callback(&self, query: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .get(self.url("/oauth/callback"))
+            .query(query)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The whole login: reauth, then Instagram's redirect back with `CODE`.
+    pub async fn connect(&self) -> reqwest::Response {
+        let state = self.new_state().await;
+        self.callback(&[("code", CODE), ("state", &state)]).await
+    }
+
+    pub async fn status(&self) -> Value {
+        let response = self.admin_get("/admin/status").await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+}
+
+pub fn query_value(url: &url::Url, key: &str) -> Option<String> {
+    url.query_pairs()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// Asserts a problem+json response and returns its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16, kind: &str) -> Value {
+    assert_eq!(response.status(), status, "unexpected status");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "errors are problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type"], kind, "{body}");
+    assert_eq!(body["status"], status);
+    body
+}
+
+// ---- Instagram, faked with the documented bodies ------------------------------------------
+
+/// The code exchange in the documented `{"data": [...]}` shape.
+pub fn documented_code_exchange() -> Value {
+    json!({"data": [{
+        "access_token": SHORT_TOKEN,
+        "user_id": APP_USER_ID,
+        "permissions": "instagram_business_basic,instagram_business_manage_messages"
+    }]})
+}
+
+/// The flat shape some apps get, with a numeric user_id.
+pub fn flat_code_exchange() -> Value {
+    json!({
+        "access_token": SHORT_TOKEN,
+        "user_id": 10200000000001u64,
+        "permissions": "instagram_business_basic"
+    })
+}
+
+pub fn code_exchange(body: Value, expect: impl Into<wiremock::Times>) -> Mock {
+    Mock::given(method("POST"))
+        .and(path("/oauth/access_token"))
+        .and(wiremock::matchers::body_string_contains(
+            "grant_type=authorization_code",
+        ))
+        .and(wiremock::matchers::body_string_contains(format!(
+            "client_id={CLIENT_ID}"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(expect)
+}
+
+pub fn long_lived_exchange(expect: impl Into<wiremock::Times>) -> Mock {
+    Mock::given(method("GET"))
+        .and(path("/access_token"))
+        .and(query_param("grant_type", "ig_exchange_token"))
+        .and(query_param("client_secret", CLIENT_SECRET))
+        .and(query_param("access_token", SHORT_TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": LONG_TOKEN,
+            "token_type": "bearer",
+            "expires_in": 5183944
+        })))
+        .expect(expect)
+}
+
+pub fn me(body: Value, expect: impl Into<wiremock::Times>) -> Mock {
+    Mock::given(method("GET"))
+        .and(path("/v25.0/me"))
+        .and(query_param("fields", "user_id,username"))
+        .and(query_param("access_token", LONG_TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .expect(expect)
+}
+
+pub fn documented_me() -> Value {
+    json!({"data": [{"user_id": USER_ID, "username": USERNAME}]})
+}
+
+pub fn refresh(response: ResponseTemplate, expect: impl Into<wiremock::Times>) -> Mock {
+    Mock::given(method("GET"))
+        .and(path("/refresh_access_token"))
+        .and(query_param("grant_type", "ig_refresh_token"))
+        .and(query_param("access_token", LONG_TOKEN))
+        .respond_with(response)
+        .expect(expect)
+}
+
+pub fn refreshed() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": REFRESHED_TOKEN,
+        "token_type": "bearer",
+        "expires_in": 5183944,
+        "permissions": "instagram_business_basic"
+    }))
+}
+
+pub fn graph_error(
+    status: u16,
+    code: i64,
+    subcode: Option<i64>,
+    message: &str,
+) -> ResponseTemplate {
+    let mut error = json!({"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "EJplcsCHuLu"});
+    if let Some(subcode) = subcode {
+        error["error_subcode"] = json!(subcode);
+    }
+    ResponseTemplate::new(status).set_body_json(json!({ "error": error }))
+}
+
+/// Mounts the three successful login calls, each expected exactly once.
+pub async fn mount_login(upstream: &MockServer) {
+    code_exchange(documented_code_exchange(), 1)
+        .mount(upstream)
+        .await;
+    long_lived_exchange(1).mount(upstream).await;
+    me(documented_me(), 1).mount(upstream).await;
+}
+
+/// Calls made to a path so far.
+pub async fn calls_to(upstream: &MockServer, p: &str) -> usize {
+    upstream
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == p)
+        .count()
+}

@@ -1,0 +1,15 @@
+//! Integration tests: the real app on a random port, a real Redis (unique key prefix per
+//! test), Instagram faked at the HTTP level with its documented bodies.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+mod config;
+mod deauthorize;
+mod health;
+mod helpers;
+mod leaks;
+mod oauth;
+mod openapi;
+mod refresh;
+mod sandbox;
+mod storage;
