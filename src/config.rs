@@ -24,6 +24,7 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub security: SecuritySettings,
     pub cors: CorsSettings,
+    pub feed: FeedSettings,
 }
 
 fn default_environment() -> String {
@@ -125,6 +126,23 @@ pub struct SecuritySettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct FeedSettings {
+    pub max_items: usize,
+    pub page_size: usize,
+    pub refresh_interval_secs: u64,
+    pub url_expiry_margin_secs: u64,
+    pub cold_wait_ms: u64,
+    pub failure_backoff_secs: u64,
+    pub throttle_backoff_secs: u64,
+    pub version_poll_ms: u64,
+    pub sync_lock_ttl_ms: u64,
+    pub client_max_age_secs: u64,
+    pub stale_while_revalidate_secs: u64,
+    pub stale_if_error_secs: u64,
+    pub cache_max_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct CorsSettings {
     #[serde(deserialize_with = "string_list")]
     pub allowed_origins: Vec<String>,
@@ -173,7 +191,9 @@ impl Settings {
             ));
         }
         let env_file = dir.join(format!("{environment}.toml"));
-        if environment == "production" && !env_file.exists() {
+        // Only `local` may run without its file: a typo such as `IGW_ENV=prod` must not
+        // silently start with local defaults.
+        if environment != "local" && !env_file.exists() {
             return Err(invalid(
                 "IGW_ENV",
                 format!("{} does not exist", env_file.display()),
@@ -234,7 +254,19 @@ impl Settings {
             None => {}
         }
 
+        if production && self.server.public_url.is_none() {
+            return Err(invalid(
+                "server.public_url",
+                "is required in production (the redirect URI and callback URLs derive from it)",
+            ));
+        }
         let ig = &self.instagram;
+        if production && ig.mode == InstagramMode::Sandbox {
+            return Err(invalid(
+                "instagram.mode",
+                "must be \"live\" in production (the sandbox's app secret is public)",
+            ));
+        }
         if ig.mode == InstagramMode::Live {
             if ig.client_id.is_none() {
                 return Err(invalid(
@@ -331,6 +363,30 @@ impl Settings {
         for key in &self.security.previous_token_keys {
             decode_key(key).map_err(|m| invalid("security.previous_token_keys", m))?;
         }
+        let feed = &self.feed;
+        if feed.max_items == 0 {
+            return Err(invalid("feed.max_items", "must be greater than 0"));
+        }
+        if !(1..=100).contains(&feed.page_size) {
+            return Err(invalid("feed.page_size", "must be between 1 and 100"));
+        }
+        for (key, value) in [
+            ("feed.refresh_interval_secs", feed.refresh_interval_secs),
+            ("feed.cold_wait_ms", feed.cold_wait_ms),
+            ("feed.failure_backoff_secs", feed.failure_backoff_secs),
+            ("feed.throttle_backoff_secs", feed.throttle_backoff_secs),
+            ("feed.version_poll_ms", feed.version_poll_ms),
+        ] {
+            if value == 0 {
+                return Err(invalid(key, "must be greater than 0"));
+            }
+        }
+        if feed.sync_lock_ttl_ms < 1000 {
+            return Err(invalid("feed.sync_lock_ttl_ms", "must be at least 1000"));
+        }
+        if feed.cache_max_bytes < 1024 * 1024 {
+            return Err(invalid("feed.cache_max_bytes", "must be at least 1 MiB"));
+        }
         for origin in &self.cors.allowed_origins {
             let pattern = origin.strip_suffix(":*").unwrap_or(origin);
             let parsed = Url::parse(pattern).map_err(|_| {
@@ -425,18 +481,46 @@ mod tests {
     fn production_requires_secrets_and_names_the_key() {
         let mut s = defaults();
         s.environment = "production".into();
-        let err = s.validate().unwrap_err().to_string();
-        assert!(err.contains("redis.url"), "{err}");
-        s.redis.url = Some("redis://127.0.0.1:6379".to_owned().into());
-        let err = s.validate().unwrap_err().to_string();
-        assert!(err.contains("admin.token"), "{err}");
-        s.admin.token = Some("x".repeat(32).into());
-        let err = s.validate().unwrap_err().to_string();
-        assert!(err.contains("security.token_key"), "{err}");
-        s.security.token_key = Some(
-            base64::engine::general_purpose::STANDARD
-                .encode([7u8; 32])
-                .into(),
+        let mut missing = Vec::new();
+        // Fix each reported key in turn: every requirement is named once.
+        for _ in 0..10 {
+            let Err(err) = s.validate() else { break };
+            let err = err.to_string();
+            if err.contains("redis.url") {
+                s.redis.url = Some("redis://127.0.0.1:6379".to_owned().into());
+                missing.push("redis.url");
+            } else if err.contains("server.public_url") {
+                s.server.public_url = Some("https://gateway.example.com".into());
+                missing.push("server.public_url");
+            } else if err.contains("instagram.mode") {
+                s.instagram.mode = InstagramMode::Live;
+                s.instagram.client_id = Some("1".into());
+                s.instagram.client_secret = Some("s".to_owned().into());
+                missing.push("instagram.mode");
+            } else if err.contains("admin.token") {
+                s.admin.token = Some("x".repeat(32).into());
+                missing.push("admin.token");
+            } else if err.contains("security.token_key") {
+                s.security.token_key = Some(
+                    base64::engine::general_purpose::STANDARD
+                        .encode([7u8; 32])
+                        .into(),
+                );
+                missing.push("security.token_key");
+            } else {
+                panic!("unexpected: {err}");
+            }
+        }
+        missing.sort_unstable();
+        assert_eq!(
+            missing,
+            vec![
+                "admin.token",
+                "instagram.mode",
+                "redis.url",
+                "security.token_key",
+                "server.public_url"
+            ]
         );
         s.validate().expect("complete production settings validate");
     }

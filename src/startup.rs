@@ -99,6 +99,7 @@ impl Application {
         ));
 
         let public_base = public_url.as_str().trim_end_matches('/').to_owned();
+        let spec = api::openapi();
         let state = AppState {
             tokens: web::Data::from(tokens.clone()),
             deletions: web::Data::new(DataDeletions::new(store.clone())),
@@ -108,7 +109,8 @@ impl Application {
                 success_redirect: settings.oauth.success_redirect.clone(),
                 public_url: public_base.clone(),
             }),
-            known_routes: web::Data::new(KnownRoutes::from_openapi(&api::openapi())),
+            known_routes: web::Data::new(KnownRoutes::from_openapi(&spec)),
+            spec,
             sandbox: (ig.mode == InstagramMode::Sandbox)
                 .then(|| web::Data::new(Sandbox::new(redirect_uri))),
             cors_origins: settings.cors.allowed_origins.clone(),
@@ -178,6 +180,7 @@ struct AppState {
     admin_token: web::Data<AdminToken>,
     pages: web::Data<OAuthPages>,
     known_routes: web::Data<KnownRoutes>,
+    spec: utoipa::openapi::OpenApi,
     sandbox: Option<web::Data<Sandbox>>,
     cors_origins: Vec<String>,
 }
@@ -194,9 +197,9 @@ impl AppState {
             InitError = (),
         >,
     > {
-        let (app, api) = App::new()
+        // The spec is built once (in `build`); this only mounts the same route table.
+        let app = App::new()
             .into_utoipa_app()
-            .openapi(api::openapi())
             .app_data(self.tokens)
             .app_data(self.deletions)
             .app_data(self.store)
@@ -204,10 +207,10 @@ impl AppState {
             .app_data(self.pages)
             .app_data(self.known_routes)
             .configure(api::configure)
-            .split_for_parts();
-        let sandbox = self.sandbox;
+            .into_app();
+        let (sandbox, spec) = (self.sandbox, self.spec);
         app.configure(api::configure_extractors)
-            .configure(|cfg| api::configure_docs(cfg, api))
+            .configure(|cfg| api::configure_docs(cfg, spec))
             .configure(|cfg| {
                 if let Some(sandbox) = sandbox {
                     cfg.app_data(sandbox);

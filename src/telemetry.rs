@@ -16,19 +16,33 @@ use crate::config::LogFormat;
 /// of requests whose query holds an access token). Kept at `info` unless `RUST_LOG` names them.
 const CLAMPED_TARGETS: [&str; 5] = ["h2", "hyper", "hyper_util", "rustls", "reqwest"];
 
-/// The filter from `RUST_LOG` (default `info`), with [`CLAMPED_TARGETS`] held at `info`.
+/// The filter from `RUST_LOG` (default `info`). When that asks for more than `info`, the
+/// [`CLAMPED_TARGETS`] stay at `info` unless a directive names them.
 pub fn env_filter(rust_log: Option<&str>) -> EnvFilter {
     let spec = rust_log.filter(|s| !s.trim().is_empty()).unwrap_or("info");
     let mut filter = EnvFilter::try_new(spec).unwrap_or_else(|_| EnvFilter::new("info"));
+    let verbose = filter
+        .max_level_hint()
+        .is_none_or(|max| max > tracing::level_filters::LevelFilter::INFO);
+    let named = |target: &str| {
+        spec.split(',').any(|directive| {
+            let name = directive
+                .split(['=', '['])
+                .next()
+                .unwrap_or_default()
+                .trim();
+            name == target || name.starts_with(&format!("{target}::"))
+        })
+    };
     let clamps = CLAMPED_TARGETS
         .iter()
-        .map(|target| format!("{target}=info"))
+        .filter(|_| verbose)
+        .map(|target| (*target, "info"))
         // tracing-actix-web repeats every 4xx/5xx at WARN; `LeanRootSpan` already logs them.
-        .chain(std::iter::once("tracing_actix_web=error".to_owned()));
-    for directive in clamps {
-        let target = directive.split('=').next().unwrap_or_default();
-        if !spec.contains(target)
-            && let Ok(directive) = directive.parse()
+        .chain(std::iter::once(("tracing_actix_web", "error")));
+    for (target, level) in clamps {
+        if !named(target)
+            && let Ok(directive) = format!("{target}={level}").parse()
         {
             filter = filter.add_directive(directive);
         }

@@ -26,7 +26,7 @@ pub fn cors(allowed_origins: &[String]) -> Cors {
                 }
             })
         })
-        .allowed_methods([Method::GET, Method::HEAD])
+        .allowed_methods([Method::GET])
         .allowed_headers([header::IF_NONE_MATCH, header::ACCEPT])
         .expose_headers([
             header::ETAG,

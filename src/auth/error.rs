@@ -18,7 +18,7 @@ pub enum AuthError {
     MissingCode,
     #[error("no Instagram account is connected; run POST /admin/reauth")]
     NoToken,
-    #[error("the token is {0:?}; only a new authorization (POST /admin/reauth) helps")]
+    #[error("the token is {0}; only a new authorization (POST /admin/reauth) helps")]
     ReauthRequired(TokenState),
     #[error(
         "Instagram only refreshes tokens at least 24 hours old; this one can be refreshed from {refreshable_at}"

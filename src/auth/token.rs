@@ -87,6 +87,18 @@ pub enum TokenState {
     Invalid,
 }
 
+impl std::fmt::Display for TokenState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TokenState::Missing => "missing",
+            TokenState::Valid => "valid",
+            TokenState::RefreshDue => "refresh_due",
+            TokenState::Expired => "expired",
+            TokenState::Invalid => "invalid",
+        })
+    }
+}
+
 /// `GET /admin/status` → `token`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TokenStatus {

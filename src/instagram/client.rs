@@ -1,5 +1,6 @@
 //! HTTP calls to Instagram's OAuth and Graph endpoints.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -9,10 +10,16 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::error::UpstreamError;
-use super::wire::{CodeExchangeBody, LongLivedBody, MaybeWrapped, MeBody};
+use super::usage::RateLimitUsage;
+use super::wire::{
+    CodeExchangeBody, LongLivedBody, MaybeWrapped, MeBody, MediaBody, MediaPageBody,
+};
 
 /// GETs are tried at most this many times when the failure is transient.
 const MAX_ATTEMPTS: u32 = 3;
+
+/// The fields the feed needs; children are expanded in the same call.
+const MEDIA_FIELDS: &str = "id,caption,media_type,media_url,permalink,thumbnail_url,timestamp,username,children{id,media_type,media_url,thumbnail_url}";
 
 /// Where the upstream lives: the real Instagram, a wiremock server in tests, or the sandbox.
 #[derive(Debug, Clone)]
@@ -36,6 +43,12 @@ pub struct IssuedToken {
     pub expires_at: DateTime<Utc>,
 }
 
+/// One page of the account's media, and the cursor of the next one (none on the last page).
+pub struct MediaPage {
+    pub items: Vec<MediaBody>,
+    pub next_after: Option<String>,
+}
+
 /// The connected account.
 pub struct Account {
     pub user_id: String,
@@ -48,6 +61,7 @@ pub struct InstagramClient {
     client_id: String,
     client_secret: SecretString,
     max_body_bytes: usize,
+    last_usage: Mutex<Option<RateLimitUsage>>,
 }
 
 impl InstagramClient {
@@ -73,6 +87,7 @@ impl InstagramClient {
             client_id,
             client_secret,
             max_body_bytes,
+            last_usage: Mutex::new(None),
         })
     }
 
@@ -82,6 +97,14 @@ impl InstagramClient {
 
     pub fn client_id(&self) -> &str {
         &self.client_id
+    }
+
+    /// The latest usage headers Instagram sent, if any.
+    pub fn rate_limit_usage(&self) -> Option<RateLimitUsage> {
+        self.last_usage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn graph(&self, path: &[&str]) -> Url {
@@ -186,6 +209,40 @@ impl InstagramClient {
         })
     }
 
+    /// One page of the account's media, newest first.
+    #[tracing::instrument(skip_all, fields(limit))]
+    pub async fn media_page(
+        &self,
+        token: &SecretString,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<MediaPage, UpstreamError> {
+        let url = self.graph(&[self.endpoints.api_version.as_str(), "me", "media"]);
+        let limit = limit.to_string();
+        let mut query = vec![
+            ("fields", MEDIA_FIELDS),
+            ("limit", limit.as_str()),
+            ("access_token", token.expose_secret()),
+        ];
+        if let Some(after) = after {
+            query.push(("after", after));
+        }
+        let body: MediaPageBody = self.get_with_retries(url, &query).await?;
+        let paging = body.paging.unwrap_or(super::wire::Paging {
+            cursors: None,
+            next: None,
+        });
+        // `next` absent means the last page, whatever the cursors say.
+        let next_after = paging
+            .next
+            .and(paging.cursors.and_then(|c| c.after))
+            .filter(|a| !a.is_empty());
+        Ok(MediaPage {
+            items: body.data,
+            next_after,
+        })
+    }
+
     async fn get_with_retries<T: DeserializeOwned>(
         &self,
         url: Url,
@@ -225,12 +282,21 @@ impl InstagramClient {
             .await
             .map_err(UpstreamError::from_transport)?;
         let status = response.status();
+        let usage = RateLimitUsage::from_headers(response.headers());
+        let regain = usage
+            .as_ref()
+            .and_then(|u| u.regain_access_minutes)
+            .map(|m| Duration::from_secs(m * 60));
+        if let Some(usage) = usage {
+            *self.last_usage.lock().unwrap_or_else(|p| p.into_inner()) = Some(usage);
+        }
         let retry_after = response
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .map(Duration::from_secs)
+            .or(regain);
         if response
             .content_length()
             .is_some_and(|len| len > self.max_body_bytes as u64)

@@ -3,8 +3,11 @@
 
 mod client;
 mod error;
+mod usage;
 mod wire;
 
-pub use client::{Account, Endpoints, InstagramClient, IssuedToken, ShortLivedToken};
+pub use client::{Account, Endpoints, InstagramClient, IssuedToken, MediaPage, ShortLivedToken};
 pub use error::UpstreamError;
+pub use usage::RateLimitUsage;
 pub use wire::id_string;
+pub use wire::{ChildrenBody, MediaBody};

@@ -157,3 +157,56 @@ mod tests {
         }
     }
 }
+
+/// One page of `GET /{version}/me/media`.
+#[derive(Deserialize)]
+pub struct MediaPageBody {
+    #[serde(default)]
+    pub data: Vec<MediaBody>,
+    #[serde(default)]
+    pub paging: Option<Paging>,
+}
+
+#[derive(Deserialize)]
+pub struct Paging {
+    #[serde(default)]
+    pub cursors: Option<Cursors>,
+    /// Absent on the last page.
+    #[serde(default)]
+    pub next: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Cursors {
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+/// An IG Media object. Every field but `id` may be missing; unknown fields are ignored.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MediaBody {
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
+    #[serde(default)]
+    pub media_type: Option<String>,
+    #[serde(default)]
+    pub caption: Option<String>,
+    #[serde(default)]
+    pub media_url: Option<String>,
+    #[serde(default)]
+    pub permalink: Option<String>,
+    #[serde(default)]
+    pub thumbnail_url: Option<String>,
+    #[serde(default)]
+    pub timestamp: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub children: Option<ChildrenBody>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChildrenBody {
+    #[serde(default)]
+    pub data: Vec<MediaBody>,
+}

@@ -29,7 +29,8 @@ pub async fn connect_at_startup(tokens: Arc<TokenService>) {
 
 async fn connect_once(tokens: &TokenService) -> Result<(), String> {
     let status = tokens.status().await.map_err(|e| e.to_string())?;
-    if status.state != TokenState::Missing {
+    // Also replace an unreadable token (e.g. written under a previous ephemeral key).
+    if !matches!(status.state, TokenState::Missing | TokenState::Invalid) {
         return Ok(());
     }
     let request = tokens
