@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthError;
+use crate::feed::{FeedError, SyncError};
 use crate::instagram::UpstreamError;
 use crate::store::StoreError;
 
@@ -52,6 +53,10 @@ pub enum ApiError {
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error(transparent)]
+    Feed(#[from] FeedError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -94,9 +99,9 @@ fn upstream_detail(e: &UpstreamError) -> (String, Option<u64>) {
         UpstreamError::Permission { code, .. } => {
             format!("Instagram denied a permission (code {code}); check the app's scopes")
         }
-        UpstreamError::Rejected { status, .. } => format!(
-            "Instagram refused the request (HTTP {status}); an authorization code works once and for one hour"
-        ),
+        UpstreamError::Rejected { status, .. } => {
+            format!("Instagram refused the request (HTTP {status})")
+        }
         UpstreamError::Transient { .. } => "Instagram is temporarily unavailable".to_owned(),
         UpstreamError::Transport(_) => "Instagram could not be reached".to_owned(),
         UpstreamError::InvalidResponse(_) => "Instagram sent an unexpected response".to_owned(),
@@ -145,15 +150,7 @@ impl ApiError {
                 retry_after: Some(5),
                 ..map(S::SERVICE_UNAVAILABLE, "not_ready", "Not ready", d)
             },
-            ApiError::Store(_) => Mapping {
-                retry_after: Some(5),
-                ..map(
-                    S::SERVICE_UNAVAILABLE,
-                    "store_unavailable",
-                    "Store unavailable",
-                    "the service's store is not answering; try again shortly",
-                )
-            },
+            ApiError::Store(_) => store_unavailable(),
             ApiError::Auth(e) => match e {
                 AuthError::InvalidState(e) => map(
                     S::BAD_REQUEST,
@@ -210,11 +207,72 @@ impl ApiError {
                         )
                     }
                 }
-                AuthError::Store(inner) => {
-                    ApiError::Store(StoreError::Unavailable(inner.to_string())).mapping()
+                AuthError::Store(_) => store_unavailable(),
+            },
+            ApiError::Feed(e) => match e {
+                FeedError::Query(q) => map(
+                    S::BAD_REQUEST,
+                    "invalid_request",
+                    "Invalid request",
+                    q.to_string(),
+                ),
+                FeedError::NotFound => map(S::NOT_FOUND, "not_found", "Not found", e.to_string()),
+                FeedError::Unavailable {
+                    reason,
+                    retry_after,
+                } => Mapping {
+                    retry_after: Some(retry_after.as_secs().max(1)),
+                    ..map(
+                        S::SERVICE_UNAVAILABLE,
+                        "feed_unavailable",
+                        "Feed unavailable",
+                        reason,
+                    )
+                },
+            },
+            ApiError::Sync(e) => match e {
+                SyncError::Token(_) | SyncError::NeedsOperator(_) => map(
+                    S::CONFLICT,
+                    "reauth_required",
+                    "Re-authorization required",
+                    e.client_reason(),
+                ),
+                SyncError::Upstream(u) => {
+                    let (detail, retry_after) = upstream_detail(u);
+                    Mapping {
+                        retry_after,
+                        ..map(
+                            S::BAD_GATEWAY,
+                            "upstream_error",
+                            "Instagram request failed",
+                            detail,
+                        )
+                    }
                 }
+                SyncError::Store(_) => store_unavailable(),
+                SyncError::Busy | SyncError::BackingOff(_) | SyncError::Aborted => Mapping {
+                    retry_after: Some(e.retry_after().map_or(5, |d| d.as_secs().max(1))),
+                    ..map(
+                        S::SERVICE_UNAVAILABLE,
+                        "sync_unavailable",
+                        "Sync unavailable",
+                        e.client_reason(),
+                    )
+                },
             },
         }
+    }
+}
+
+fn store_unavailable() -> Mapping {
+    Mapping {
+        retry_after: Some(5),
+        ..map(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "Store unavailable",
+            "the service's store is not answering; try again shortly",
+        )
     }
 }
 

@@ -13,12 +13,13 @@ use tracing_actix_web::TracingLogger;
 use url::Url;
 use utoipa_actix_web::AppExt as _;
 
-use crate::api::{self, AdminToken, KnownRoutes, OAuthPages};
+use crate::api::{self, AdminToken, FeedCacheControl, KnownRoutes, OAuthPages};
 use crate::auth::{
     self, DataDeletions, OAuthStates, TokenCipher, TokenRepository, TokenService,
     TokenServiceConfig,
 };
 use crate::config::{InstagramMode, Settings, decode_key};
+use crate::feed::{self, Feed, FeedConfig};
 use crate::instagram::{Endpoints, InstagramClient};
 use crate::sandbox::{self, Sandbox};
 use crate::store::{MemoryStore, RedisStore, Store};
@@ -41,6 +42,7 @@ pub struct Application {
     public_url: String,
     server: Server,
     tokens: Arc<TokenService>,
+    feed: Arc<Feed>,
     store: Store,
 }
 
@@ -69,15 +71,17 @@ impl Application {
 
         let (endpoints, client_id, client_secret) = upstream(&settings, &public_url)?;
         let ig = &settings.instagram;
-        let client = InstagramClient::new(
-            endpoints,
-            client_id,
-            client_secret.clone(),
-            Duration::from_millis(ig.connect_timeout_ms),
-            Duration::from_millis(ig.request_timeout_ms),
-            ig.max_response_bytes,
-        )
-        .map_err(|e| StartupError::Setup(e.to_string()))?;
+        let client = Arc::new(
+            InstagramClient::new(
+                endpoints,
+                client_id,
+                client_secret.clone(),
+                Duration::from_millis(ig.connect_timeout_ms),
+                Duration::from_millis(ig.request_timeout_ms),
+                ig.max_response_bytes,
+            )
+            .map_err(|e| StartupError::Setup(e.to_string()))?,
+        );
 
         let tokens = Arc::new(TokenService::new(
             TokenRepository::new(store.clone(), cipher),
@@ -85,7 +89,7 @@ impl Application {
                 store.clone(),
                 Duration::from_secs(settings.oauth.state_ttl_secs),
             ),
-            client,
+            client.clone(),
             store.clone(),
             TokenServiceConfig {
                 redirect_uri: redirect_uri.clone(),
@@ -98,10 +102,23 @@ impl Application {
             },
         ));
 
+        let feed = Feed::new(
+            store.clone(),
+            tokens.clone(),
+            client,
+            FeedConfig::from_settings(&settings.feed),
+        );
+
         let public_base = public_url.as_str().trim_end_matches('/').to_owned();
         let spec = api::openapi();
         let state = AppState {
             tokens: web::Data::from(tokens.clone()),
+            feed: web::Data::from(feed.clone()),
+            feed_cache_control: web::Data::new(FeedCacheControl::new(
+                settings.feed.client_max_age_secs,
+                settings.feed.stale_while_revalidate_secs,
+                settings.feed.stale_if_error_secs,
+            )),
             deletions: web::Data::new(DataDeletions::new(store.clone())),
             store: web::Data::new(store.clone()),
             admin_token: web::Data::new(admin_token),
@@ -125,8 +142,9 @@ impl Application {
             tokens.clone(),
             Duration::from_secs(settings.token.check_interval_secs),
         );
+        feed::spawn_feed_tasks(feed.clone());
         if ig.mode == InstagramMode::Sandbox {
-            tokio::spawn(sandbox::connect_at_startup(tokens.clone()));
+            tokio::spawn(sandbox::connect_at_startup(tokens.clone(), feed.clone()));
         }
         tracing::info!(
             url = %public_base,
@@ -139,6 +157,7 @@ impl Application {
             public_url: public_base,
             server,
             tokens,
+            feed,
             store,
         })
     }
@@ -154,6 +173,10 @@ impl Application {
 
     pub fn tokens(&self) -> Arc<TokenService> {
         self.tokens.clone()
+    }
+
+    pub fn feed(&self) -> Arc<Feed> {
+        self.feed.clone()
     }
 
     pub fn store(&self) -> Store {
@@ -175,6 +198,8 @@ impl Application {
 #[derive(Clone)]
 struct AppState {
     tokens: web::Data<TokenService>,
+    feed: web::Data<Feed>,
+    feed_cache_control: web::Data<FeedCacheControl>,
     deletions: web::Data<DataDeletions>,
     store: web::Data<Store>,
     admin_token: web::Data<AdminToken>,
@@ -201,6 +226,8 @@ impl AppState {
         let app = App::new()
             .into_utoipa_app()
             .app_data(self.tokens)
+            .app_data(self.feed)
+            .app_data(self.feed_cache_control)
             .app_data(self.deletions)
             .app_data(self.store)
             .app_data(self.admin_token)

@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::admin_auth::AdminAuth;
 use crate::auth::{TokenService, TokenStatus};
 use crate::error::{ApiError, Problem};
+use crate::feed::{Feed, FeedStatus};
 
 #[derive(Serialize, ToSchema)]
 pub struct ReauthResponse {
@@ -23,6 +24,12 @@ pub struct ReauthResponse {
 #[derive(Serialize, ToSchema)]
 pub struct AdminStatus {
     token: TokenStatus,
+    feed: FeedStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SyncResponse {
+    feed: FeedStatus,
 }
 
 /// Starts (re-)authorization: returns the Instagram authorize URL for the operator to open.
@@ -61,9 +68,11 @@ pub async fn start_reauth(
 pub async fn get_admin_status(
     _: AdminAuth,
     tokens: web::Data<TokenService>,
+    feed: web::Data<Feed>,
 ) -> Result<web::Json<AdminStatus>, ApiError> {
     Ok(web::Json(AdminStatus {
         token: tokens.status().await?,
+        feed: feed.status(),
     }))
 }
 
@@ -83,8 +92,34 @@ pub async fn get_admin_status(
 pub async fn refresh_token(
     _: AdminAuth,
     tokens: web::Data<TokenService>,
+    feed: web::Data<Feed>,
 ) -> Result<web::Json<AdminStatus>, ApiError> {
     Ok(web::Json(AdminStatus {
         token: tokens.refresh_now().await?,
+        feed: feed.status(),
+    }))
+}
+
+/// Syncs the feed now, ignoring the failure backoff; joins a sync already running.
+#[utoipa::path(
+    tag = "admin",
+    security(("admin_bearer" = [])),
+    responses(
+        (status = 200, description = "Synced; the new feed status", body = SyncResponse),
+        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No usable token: re-authorization required", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "Instagram failed the sync; the last snapshot is still served", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The store is unavailable, or another replica is syncing", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/sync")]
+pub async fn sync_feed(
+    _: AdminAuth,
+    feed: web::Data<Feed>,
+) -> Result<web::Json<SyncResponse>, ApiError> {
+    let feed = feed.into_inner();
+    feed.start_sync(true).await?;
+    Ok(web::Json(SyncResponse {
+        feed: feed.status(),
     }))
 }

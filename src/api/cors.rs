@@ -35,4 +35,6 @@ pub fn cors(allowed_origins: &[String]) -> Cors {
             header::HeaderName::from_static("cache-status"),
         ])
         .max_age(3600)
+        // Browsers enforce CORS; other clients (curl, servers) still get the response.
+        .block_on_origin_mismatch(false)
 }

@@ -6,8 +6,11 @@ mod admin_auth;
 mod cors;
 mod docs;
 mod fallback;
+mod feed_http;
 mod health;
+mod images;
 mod oauth;
+mod search;
 
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
@@ -21,6 +24,7 @@ pub use admin_auth::AdminToken;
 pub use cors::cors;
 pub use docs::configure_docs;
 pub use fallback::{KnownRoutes, fallback};
+pub use feed_http::FeedCacheControl;
 pub use oauth::OAuthPages;
 
 use crate::error::ApiError;
@@ -38,6 +42,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
     ),
     modifiers(&AdminBearer),
     tags(
+        (name = "feed", description = "The account's media, for frontends: cached, paged, searchable"),
         (name = "health", description = "Liveness and readiness probes"),
         (name = "oauth", description = "Instagram Login callbacks (called by Instagram and Meta)"),
         (name = "admin", description = "Operator endpoints: bearer token required"),
@@ -71,7 +76,10 @@ fn sensitive_headers() -> DefaultHeaders {
 
 /// The one route table, used by the server and by [`openapi`].
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(health::check_health)
+    cfg.service(images::list_images)
+        .service(images::get_image)
+        .service(search::search_images)
+        .service(health::check_health)
         .service(health::check_readiness)
         .service(
             scope("/oauth")
@@ -86,7 +94,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .wrap(sensitive_headers())
                 .service(admin::start_reauth)
                 .service(admin::get_admin_status)
-                .service(admin::refresh_token),
+                .service(admin::refresh_token)
+                .service(admin::sync_feed),
         );
 }
 

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{CallbackParams, DataDeletions, DeletionStatus, TokenService};
 use crate::error::{ApiError, Problem};
+use crate::feed::Feed;
 
 /// Where the callback sends the operator, and the service's public base URL.
 pub struct OAuthPages {
@@ -75,6 +76,7 @@ pub struct DeletionPath {
 pub async fn handle_oauth_callback(
     query: web::Query<CallbackQuery>,
     tokens: web::Data<TokenService>,
+    feed: web::Data<Feed>,
     pages: web::Data<OAuthPages>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
@@ -87,6 +89,10 @@ pub async fn handle_oauth_callback(
             error_description: q.error_description,
         })
         .await?;
+    // The token is stored; the first sync of this account starts in the background.
+    if let Err(e) = feed.into_inner().account_connected(&record.user_id).await {
+        tracing::warn!(error = %e, "could not start the sync of the connected account");
+    }
     if let Some(target) = &pages.success_redirect {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, target.as_str()))
@@ -143,8 +149,11 @@ fn escape_html(text: &str) -> String {
 pub async fn handle_deauthorize(
     form: web::Form<SignedRequestForm>,
     tokens: web::Data<TokenService>,
+    feed: web::Data<Feed>,
 ) -> Result<web::Json<DeauthorizeResponse>, ApiError> {
-    tokens.forget_signed_user(&form.signed_request).await?;
+    if tokens.forget_signed_user(&form.signed_request).await? {
+        feed.purge().await?;
+    }
     Ok(web::Json(DeauthorizeResponse { status: "ok" }))
 }
 
@@ -165,11 +174,14 @@ pub async fn handle_deauthorize(
 pub async fn handle_data_deletion(
     form: web::Form<SignedRequestForm>,
     tokens: web::Data<TokenService>,
+    feed: web::Data<Feed>,
     deletions: web::Data<DataDeletions>,
     pages: web::Data<OAuthPages>,
 ) -> Result<web::Json<DataDeletionResponse>, ApiError> {
     let requested_at = Utc::now();
-    tokens.forget_signed_user(&form.signed_request).await?;
+    if tokens.forget_signed_user(&form.signed_request).await? {
+        feed.purge().await?;
+    }
     let status = deletions.record(requested_at).await?;
     Ok(web::Json(DataDeletionResponse {
         url: format!(

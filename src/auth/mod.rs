@@ -16,6 +16,8 @@ pub use deletion::{DataDeletions, DeletionStatus};
 pub use error::AuthError;
 pub use refresher::spawn_refresher;
 pub use repository::{Stored, TokenRepository};
-pub use service::{AuthorizationRequest, CallbackParams, TokenService, TokenServiceConfig};
+pub use service::{
+    AuthorizationRequest, CallbackParams, TokenService, TokenServiceConfig, UsableToken,
+};
 pub use state::{OAuthStates, StateError};
 pub use token::{TokenRecord, TokenState, TokenStatus};

@@ -1,5 +1,6 @@
 //! The token lifecycle's operations, independent of HTTP.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -44,6 +45,13 @@ pub struct AuthorizationRequest {
     pub state_expires_at: DateTime<Utc>,
 }
 
+/// A token the feed may use now, and whose it is.
+pub struct UsableToken {
+    pub access_token: SecretString,
+    pub user_id: String,
+    pub username: Option<String>,
+}
+
 /// What a refresh attempt came to.
 #[derive(Debug)]
 pub enum RefreshOutcome {
@@ -56,7 +64,7 @@ pub enum RefreshOutcome {
 pub struct TokenService {
     repo: TokenRepository,
     states: OAuthStates,
-    client: InstagramClient,
+    client: Arc<InstagramClient>,
     store: Store,
     config: TokenServiceConfig,
 }
@@ -65,7 +73,7 @@ impl TokenService {
     pub fn new(
         repo: TokenRepository,
         states: OAuthStates,
-        client: InstagramClient,
+        client: Arc<InstagramClient>,
         store: Store,
         config: TokenServiceConfig,
     ) -> Self {
@@ -156,6 +164,37 @@ impl TokenService {
         self.repo.save(&record, None).await?;
         tracing::info!(user_id = %record.user_id, expires_at = %record.expires_at, "Instagram account connected");
         Ok(record)
+    }
+
+    /// The stored token if it can be used (valid or due for refresh), else why not.
+    pub async fn usable_token(&self) -> Result<UsableToken, AuthError> {
+        match self.repo.load().await? {
+            Stored::Missing => Err(AuthError::NoToken),
+            Stored::Unreadable(_) => Err(AuthError::ReauthRequired(TokenState::Invalid)),
+            Stored::Record(record) => match record.state(Utc::now(), self.config.refresh_margin) {
+                TokenState::Valid | TokenState::RefreshDue => Ok(UsableToken {
+                    access_token: record.access_token,
+                    user_id: record.user_id,
+                    username: record.username,
+                }),
+                state => Err(AuthError::ReauthRequired(state)),
+            },
+        }
+    }
+
+    /// Instagram rejected `failed` (error 190) during another call: mark the token invalid,
+    /// unless it has been replaced in the meantime (a refresh or a re-auth).
+    pub async fn mark_invalid(
+        &self,
+        failed: &SecretString,
+        err: &UpstreamError,
+    ) -> Result<(), StoreError> {
+        if let Stored::Record(mut record) = self.repo.load().await?
+            && record.access_token.expose_secret() == failed.expose_secret()
+        {
+            self.record_failure(&mut record, err, None).await?;
+        }
+        Ok(())
     }
 
     pub async fn status(&self) -> Result<TokenStatus, StoreError> {

@@ -60,6 +60,21 @@ fn short(message: &str) -> String {
 }
 
 impl UpstreamError {
+    /// The status to report as `fwd-status` in `Cache-Status`: what the origin answered, or
+    /// 504/502 when it did not answer usably.
+    pub fn forward_status(&self) -> u16 {
+        match self {
+            UpstreamError::TokenInvalid { .. } => 401,
+            UpstreamError::Throttled { .. } => 429,
+            UpstreamError::Permission { .. } => 403,
+            UpstreamError::Rejected { status, .. } | UpstreamError::Transient { status, .. } => {
+                *status
+            }
+            UpstreamError::Transport(_) => 504,
+            UpstreamError::InvalidResponse(_) => 502,
+        }
+    }
+
     /// Worth another attempt (with backoff)?
     pub fn is_transient(&self) -> bool {
         matches!(

@@ -7,15 +7,22 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::{CallbackParams, TokenService, TokenState};
+use crate::feed::Feed;
 
 const ATTEMPTS: u32 = 5;
 
 /// If no token is stored: start an authorization, follow the sandbox's authorize redirect and
 /// complete the callback, exactly as an operator's browser would.
-pub async fn connect_at_startup(tokens: Arc<TokenService>) {
+pub async fn connect_at_startup(tokens: Arc<TokenService>, feed: Arc<Feed>) {
     for attempt in 1..=ATTEMPTS {
         match connect_once(&tokens).await {
-            Ok(()) => return,
+            Ok(Some(user_id)) => {
+                if let Err(e) = feed.account_connected(&user_id).await {
+                    tracing::warn!(error = %e, "could not start the first sandbox sync");
+                }
+                return;
+            }
+            Ok(None) => return,
             Err(e) if attempt < ATTEMPTS => {
                 tracing::debug!(attempt, error = %e, "sandbox bootstrap will retry");
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
@@ -27,11 +34,12 @@ pub async fn connect_at_startup(tokens: Arc<TokenService>) {
     }
 }
 
-async fn connect_once(tokens: &TokenService) -> Result<(), String> {
+/// The connected account's id, or `None` when a token was already there.
+async fn connect_once(tokens: &TokenService) -> Result<Option<String>, String> {
     let status = tokens.status().await.map_err(|e| e.to_string())?;
     // Also replace an unreadable token (e.g. written under a previous ephemeral key).
     if !matches!(status.state, TokenState::Missing | TokenState::Invalid) {
-        return Ok(());
+        return Ok(None);
     }
     let request = tokens
         .start_authorization()
@@ -69,6 +77,6 @@ async fn connect_once(tokens: &TokenService) -> Result<(), String> {
     tokens
         .complete_authorization(params)
         .await
-        .map(drop)
+        .map(|record| Some(record.user_id))
         .map_err(|e| e.to_string())
 }

@@ -1,10 +1,15 @@
 //! A built-in fake Instagram for local runs and demos (`instagram.mode = "sandbox"`): the
-//! authorize page and the token, long-lived, refresh and `/me` endpoints, with the same shapes
-//! as the real ones. Mounted under `/sandbox/`; never part of the OpenAPI contract.
+//! authorize page and the token, long-lived, refresh, `/me` and `/me/media` endpoints, with the
+//! same shapes as the real ones, plus a CDN serving the posts' (generated) images. Mounted under
+//! `/sandbox/`; never part of the OpenAPI contract.
 //!
 //! Tests never use it as a stand-in for Instagram: they fake Instagram with wiremock.
 
 mod bootstrap;
+mod cdn;
+mod images;
+mod media;
+mod posts;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -84,7 +89,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/oauth/access_token", web::post().to(access_token))
             .route("/graph/access_token", web::get().to(long_lived))
             .route("/graph/refresh_access_token", web::get().to(refresh))
-            .route("/graph/{version}/me", web::get().to(me)),
+            .route("/graph/{version}/me", web::get().to(me))
+            .route("/graph/{version}/me/media", web::get().to(media::list))
+            .route("/cdn/{file}", web::get().to(cdn::serve)),
     );
 }
 

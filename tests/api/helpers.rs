@@ -410,3 +410,101 @@ pub async fn calls_to(upstream: &MockServer, p: &str) -> usize {
         .filter(|r| r.url.path() == p)
         .count()
 }
+
+// ---- The media edge ---------------------------------------------------------------------------
+
+/// An IG Media object as Instagram sends it: `+0000` timestamps, `oe`-signed URLs.
+pub fn image_post(id: u64, hours_ago: i64, caption: Option<&str>) -> Value {
+    let ts = (Utc::now() - chrono::Duration::hours(hours_ago)).format("%Y-%m-%dT%H:%M:%S%z");
+    let mut post = json!({
+        "id": id.to_string(),
+        "media_type": "IMAGE",
+        "media_url": format!("https://scontent.cdninstagram.com/v/t51/{id}.jpg?_nc_sid=8ae9d6&oe={:X}", far_expiry()),
+        "permalink": format!("https://www.instagram.com/p/P{id}/"),
+        "timestamp": ts.to_string(),
+        "username": USERNAME,
+    });
+    if let Some(caption) = caption {
+        post["caption"] = json!(caption);
+    }
+    post
+}
+
+/// An `oe` a week ahead: never the reason for a sync in tests that do not ask for it.
+pub fn far_expiry() -> i64 {
+    (Utc::now() + chrono::Duration::days(7)).timestamp()
+}
+
+/// `n` image posts, newest first, ids counting down from `first_id`.
+pub fn posts(n: usize, first_id: u64) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            image_post(
+                first_id - i as u64,
+                i as i64 + 1,
+                Some(&format!("post number {i}")),
+            )
+        })
+        .collect()
+}
+
+/// Mounts `items` as Graph API pages of `page_size`, each page expected `times` times.
+/// Page k>0 is requested with `after=cursor-k`; the last page has no `next`.
+pub async fn mount_media(
+    upstream: &MockServer,
+    items: &[Value],
+    page_size: usize,
+    times: impl Into<wiremock::Times> + Clone,
+) {
+    let pages: Vec<&[Value]> = items.chunks(page_size.max(1)).collect();
+    let count = pages.len().max(1);
+    for k in 0..count {
+        let data = pages.get(k).copied().unwrap_or(&[]);
+        let mut body = json!({"data": data, "paging": {"cursors": {"before": format!("before-{k}"), "after": format!("cursor-{}", k + 1)}}});
+        if k + 1 < count {
+            body["paging"]["next"] = json!(format!(
+                "{}/v25.0/me/media?after=cursor-{}",
+                upstream.uri(),
+                k + 1
+            ));
+        }
+        let mut mock = Mock::given(method("GET"))
+            .and(path("/v25.0/me/media"))
+            .and(query_param("access_token", LONG_TOKEN));
+        mock = if k == 0 {
+            mock.and(wiremock::matchers::query_param_is_missing("after"))
+        } else {
+            mock.and(query_param("after", format!("cursor-{k}")))
+        };
+        mock.respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .expect(times.clone())
+            .mount(upstream)
+            .await;
+    }
+}
+
+/// Media calls made so far.
+pub async fn media_calls(upstream: &MockServer) -> usize {
+    calls_to(upstream, "/v25.0/me/media").await
+}
+
+/// Feed settings for tests: no scheduled sync unless a test asks, quick version polls.
+pub fn quiet_feed(s: &mut Settings) {
+    s.feed.refresh_interval_secs = 3600;
+    s.feed.version_poll_ms = 100;
+}
+
+/// Waits (bounded) until `check` holds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}

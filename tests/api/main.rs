@@ -5,6 +5,8 @@
 mod admin;
 mod config;
 mod deauthorize;
+mod feed;
+mod feed_sync;
 mod health;
 mod helpers;
 mod leaks;

@@ -59,21 +59,6 @@ async fn refresh_without_a_token_is_a_409() {
     .await;
 }
 
-/// Waits (bounded) until `check` holds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..100 {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
 #[tokio::test]
 async fn a_due_token_is_refreshed_by_exactly_one_of_two_instances() {
     let env = TestEnv::new().await;

@@ -1,0 +1,118 @@
+//! What `/images` and `/search` share: parameter validation and the cached response with its
+//! HTTP caching headers (ETag, Cache-Control, Cache-Status, Age).
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::feed::{Cursor, FeedError, MediaType, PageRequest, Served};
+
+pub const DEFAULT_LIMIT: usize = 20;
+pub const MAX_LIMIT: usize = 100;
+const CACHE_STATUS: &str = "cache-status";
+
+/// `type` values.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TypeParam {
+    Image,
+    Video,
+    CarouselAlbum,
+}
+
+/// The `Cache-Control` of feed responses, from configuration.
+pub struct FeedCacheControl(pub HeaderValue);
+
+impl FeedCacheControl {
+    pub fn new(max_age: u64, stale_while_revalidate: u64, stale_if_error: u64) -> Self {
+        let value = format!(
+            "public, max-age={max_age}, stale-while-revalidate={stale_while_revalidate}, stale-if-error={stale_if_error}"
+        );
+        Self(
+            HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("public, max-age=60")),
+        )
+    }
+}
+
+/// Validates `limit`, `cursor` and `type` (all optional) into a page request.
+pub fn page_request(
+    limit: Option<&str>,
+    cursor: Option<&str>,
+    media_type: Option<&str>,
+) -> Result<PageRequest, ApiError> {
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!("`limit` must be an integer from 1 to {MAX_LIMIT}"))
+            })?,
+    };
+    let cursor = cursor
+        .map(|raw| Cursor::decode(raw).map_err(|e| ApiError::BadRequest(e.to_string())))
+        .transpose()?;
+    let media_type = media_type
+        .map(|raw| match raw {
+            "image" => Ok(MediaType::Image),
+            "video" => Ok(MediaType::Video),
+            "carousel_album" => Ok(MediaType::CarouselAlbum),
+            _ => Err(ApiError::BadRequest(
+                "`type` must be one of image, video, carousel_album".to_owned(),
+            )),
+        })
+        .transpose()?;
+    Ok(PageRequest {
+        limit,
+        cursor,
+        media_type,
+    })
+}
+
+/// 200 with the cached bytes, or 304 when the client already has them.
+pub fn respond(
+    req: &HttpRequest,
+    served: Result<Served, FeedError>,
+    cache_control: &FeedCacheControl,
+) -> Result<HttpResponse, ApiError> {
+    let Served {
+        rendered,
+        freshness,
+    } = served?;
+    let mut cache_status = String::from("instagram-gateway; hit");
+    if freshness.stale {
+        cache_status.push_str("; fwd=stale");
+        if let Some(status) = freshness.failed_status {
+            cache_status.push_str(&format!("; fwd-status={status}"));
+        }
+    }
+    let not_modified = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| rendered.matches(v));
+    let mut response = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
+    response
+        .insert_header((header::ETAG, rendered.etag.as_str()))
+        .insert_header((header::CACHE_CONTROL, cache_control.0.clone()))
+        .insert_header((CACHE_STATUS, cache_status));
+    if freshness.stale {
+        response.insert_header((header::AGE, freshness.age_secs.to_string()));
+    }
+    Ok(if not_modified {
+        response.finish()
+    } else {
+        response.content_type(mime_json()).body(rendered.body)
+    })
+}
+
+fn mime_json() -> HeaderValue {
+    HeaderValue::from_static("application/json")
+}

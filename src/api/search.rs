@@ -1,0 +1,96 @@
+//! `GET /search`: the account's own posts by words or hashtags, over the whole snapshot.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::feed_http::{FeedCacheControl, TypeParam, page_request, respond};
+use crate::error::{ApiError, Problem};
+use crate::feed::{Feed, FeedQuery, MediaPageSchema, Search};
+
+const MAX_Q_CHARS: usize = 100;
+
+/// Where to search. Only the connected account's own posts today; public hashtag search
+/// (through Facebook Login) would be another source.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceParam {
+    Account,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// Words that must all occur in the caption (case- and accent-insensitive, whole words),
+    /// or `#tag` to match a hashtag exactly (case-insensitive).
+    #[param(required = true, value_type = String, min_length = 1, max_length = 100, example = "#sunset")]
+    q: Option<String>,
+    /// Items per page.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100, example = 20)]
+    limit: Option<String>,
+    /// `paging.next_cursor` of the previous page.
+    #[param(value_type = Option<String>, pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    cursor: Option<String>,
+    /// Only this kind of post.
+    #[serde(rename = "type")]
+    #[param(rename = "type", value_type = Option<TypeParam>)]
+    media_type: Option<String>,
+    /// Where to search (default `account`).
+    #[param(value_type = Option<SourceParam>)]
+    source: Option<String>,
+}
+
+/// Searches the account's posts, newest first. No match is a 200 with an empty `data`.
+#[utoipa::path(
+    tag = "feed",
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "A page of matching posts", body = MediaPageSchema,
+         headers(
+            ("ETag" = String, description = "Strong validator of the body"),
+            ("Cache-Control" = String, description = "As for /images"),
+            ("Cache-Status" = String, description = "As for /images"),
+            ("Age" = u64, description = "Only on stale responses"),
+         )),
+        (status = 304, description = "Not modified (If-None-Match matched)"),
+        (status = 400, description = "Missing or too long `q`, nothing to search for, unknown parameter, bad value or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "No snapshot yet", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
+    )
+)]
+#[get("/search")]
+pub async fn search_images(
+    req: HttpRequest,
+    query: web::Query<SearchQuery>,
+    feed: web::Data<Feed>,
+    cache_control: web::Data<FeedCacheControl>,
+) -> Result<HttpResponse, ApiError> {
+    let q = query.into_inner();
+    match q.source.as_deref() {
+        None | Some("account") => {}
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "`source` must be `account`".to_owned(),
+            ));
+        }
+    }
+    let text = q.q.as_deref().unwrap_or_default();
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_Q_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "`q` must be 1 to {MAX_Q_CHARS} characters"
+        )));
+    }
+    let search = Search::parse(text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let request = page_request(
+        q.limit.as_deref(),
+        q.cursor.as_deref(),
+        q.media_type.as_deref(),
+    )?;
+    let served = feed
+        .into_inner()
+        .read(&FeedQuery::Search(search, request))
+        .await;
+    respond(&req, served, &cache_control)
+}

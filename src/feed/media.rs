@@ -1,0 +1,256 @@
+//! The media schema frontends get, and its normalization from Instagram's objects.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::text;
+use crate::instagram::MediaBody;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MediaType {
+    Image,
+    Video,
+    CarouselAlbum,
+}
+
+impl MediaType {
+    fn parse(raw: Option<&str>) -> Option<Self> {
+        match raw? {
+            "IMAGE" => Some(MediaType::Image),
+            "VIDEO" => Some(MediaType::Video),
+            "CAROUSEL_ALBUM" => Some(MediaType::CarouselAlbum),
+            _ => None,
+        }
+    }
+}
+
+/// One post of the account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "17918195224117851",
+    "media_type": "CAROUSEL_ALBUM",
+    "caption": "Golden hour at the roastery #sunset #café",
+    "hashtags": ["sunset", "café"],
+    "permalink": "https://www.instagram.com/p/C1a2b3c4d5e/",
+    "timestamp": "2026-09-26T22:36:43Z",
+    "username": "acme.coffee",
+    "media_url": "https://scontent.cdninstagram.com/v/t51/1.jpg?oe=6A1B2C3D",
+    "thumbnail_url": null,
+    "display_url": "https://scontent.cdninstagram.com/v/t51/1.jpg?oe=6A1B2C3D",
+    "children": [
+        {"id": "17918195224117852", "media_type": "IMAGE", "media_url": "https://scontent.cdninstagram.com/v/t51/1.jpg?oe=6A1B2C3D", "thumbnail_url": null, "display_url": "https://scontent.cdninstagram.com/v/t51/1.jpg?oe=6A1B2C3D"},
+        {"id": "17918195224117853", "media_type": "VIDEO", "media_url": "https://scontent.cdninstagram.com/v/t51/2.mp4?oe=6A1B2C3D", "thumbnail_url": "https://scontent.cdninstagram.com/v/t51/2.jpg?oe=6A1B2C3D", "display_url": "https://scontent.cdninstagram.com/v/t51/2.jpg?oe=6A1B2C3D"}
+    ]
+}))]
+pub struct Media {
+    /// Instagram's media id (digits).
+    pub id: String,
+    pub media_type: MediaType,
+    pub caption: Option<String>,
+    /// From the caption: lowercase, without `#`, deduplicated, in order of first use.
+    pub hashtags: Vec<String>,
+    pub permalink: Option<String>,
+    /// RFC 3339, UTC.
+    #[schema(value_type = String, example = "2026-09-26T22:36:43Z")]
+    pub timestamp: Timestamp,
+    pub username: Option<String>,
+    /// As Instagram gives it (albums carry their cover's); null when withheld, e.g. for
+    /// copyrighted audio. A signed URL that expires: do not store it.
+    pub media_url: Option<String>,
+    /// Videos only.
+    pub thumbnail_url: Option<String>,
+    /// The still a frontend shows: the image, the video's thumbnail, or the first child's.
+    pub display_url: Option<String>,
+    /// The album's items; empty unless `CAROUSEL_ALBUM`.
+    pub children: Vec<Child>,
+}
+
+/// One item of an album.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Child {
+    pub id: String,
+    pub media_type: MediaType,
+    pub media_url: Option<String>,
+    pub thumbnail_url: Option<String>,
+    pub display_url: Option<String>,
+}
+
+/// A UTC instant serialized as `2019-09-26T22:36:43Z`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_rfc3339_opts(SecondsFormat::Secs, true))
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        parse_timestamp(&raw)
+            .map(Timestamp)
+            .ok_or_else(|| serde::de::Error::custom("not an RFC 3339 / ISO 8601 timestamp"))
+    }
+}
+
+/// Instagram's `2019-09-26T22:36:43+0000` (no colon in the offset) or RFC 3339.
+pub fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%z")
+        .or_else(|_| DateTime::parse_from_rfc3339(raw))
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn non_empty(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+fn display_url(
+    kind: MediaType,
+    media_url: &Option<String>,
+    thumbnail_url: &Option<String>,
+) -> Option<String> {
+    match kind {
+        MediaType::Video => thumbnail_url.clone(),
+        MediaType::Image | MediaType::CarouselAlbum => media_url.clone(),
+    }
+}
+
+fn is_digits(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+impl Child {
+    fn from_body(body: MediaBody) -> Option<Self> {
+        let media_type = MediaType::parse(body.media_type.as_deref())?;
+        if !is_digits(&body.id) {
+            return None;
+        }
+        let media_url = non_empty(body.media_url);
+        let thumbnail_url = non_empty(body.thumbnail_url);
+        Some(Self {
+            display_url: display_url(media_type, &media_url, &thumbnail_url),
+            id: body.id,
+            media_type,
+            media_url,
+            thumbnail_url,
+        })
+    }
+}
+
+impl Media {
+    /// `None` for what frontends could not use: an unknown media type, a non-numeric id or a
+    /// missing timestamp (the caller logs how many were skipped).
+    pub fn from_body(body: MediaBody) -> Option<Self> {
+        let media_type = MediaType::parse(body.media_type.as_deref())?;
+        let timestamp = Timestamp(parse_timestamp(body.timestamp.as_deref()?)?);
+        if !is_digits(&body.id) {
+            return None;
+        }
+        let caption = non_empty(body.caption);
+        let media_url = non_empty(body.media_url);
+        let thumbnail_url = non_empty(body.thumbnail_url);
+        let children: Vec<Child> = match media_type {
+            MediaType::CarouselAlbum => body
+                .children
+                .map(|c| c.data.into_iter().filter_map(Child::from_body).collect())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        let display_url = match media_type {
+            MediaType::CarouselAlbum => children
+                .iter()
+                .find_map(|c| c.display_url.clone())
+                .or_else(|| media_url.clone()),
+            kind => display_url(kind, &media_url, &thumbnail_url),
+        };
+        Some(Self {
+            hashtags: caption.as_deref().map(text::hashtags).unwrap_or_default(),
+            id: body.id,
+            media_type,
+            caption,
+            permalink: non_empty(body.permalink),
+            timestamp,
+            username: non_empty(body.username),
+            media_url,
+            thumbnail_url,
+            display_url,
+            children,
+        })
+    }
+
+    /// Every signed URL of the post (for the earliest expiry).
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        [&self.media_url, &self.thumbnail_url]
+            .into_iter()
+            .chain(
+                self.children
+                    .iter()
+                    .flat_map(|c| [&c.media_url, &c.thumbnail_url]),
+            )
+            .filter_map(|u| u.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(json: serde_json::Value) -> MediaBody {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn normalizes_each_kind() {
+        let image = Media::from_body(body(serde_json::json!({
+            "id": "1", "media_type": "IMAGE", "media_url": "https://x/1.jpg",
+            "timestamp": "2019-09-26T22:36:43+0000", "caption": "Hi #There", "extra": 5
+        })))
+        .unwrap();
+        assert_eq!(image.display_url.as_deref(), Some("https://x/1.jpg"));
+        assert_eq!(image.hashtags, vec!["there"]);
+        assert_eq!(
+            serde_json::to_value(image.timestamp).unwrap(),
+            "2019-09-26T22:36:43Z"
+        );
+
+        let reel = Media::from_body(body(serde_json::json!({
+            "id": "2", "media_type": "VIDEO", "thumbnail_url": "https://x/2.jpg",
+            "timestamp": "2019-09-26T22:36:43+0000"
+        })))
+        .unwrap();
+        assert_eq!(reel.media_url, None);
+        assert_eq!(reel.caption, None);
+        assert_eq!(reel.display_url.as_deref(), Some("https://x/2.jpg"));
+
+        let album = Media::from_body(body(serde_json::json!({
+            "id": "3", "media_type": "CAROUSEL_ALBUM", "media_url": "https://x/cover.jpg",
+            "timestamp": "2019-09-26T22:36:43+0000",
+            "children": {"data": [
+                {"id": "31", "media_type": "VIDEO", "media_url": "https://x/31.mp4", "thumbnail_url": "https://x/31.jpg"},
+                {"id": "32", "media_type": "IMAGE", "media_url": "https://x/32.jpg"}
+            ]}
+        })))
+        .unwrap();
+        assert_eq!(album.children.len(), 2);
+        assert_eq!(album.display_url.as_deref(), Some("https://x/31.jpg"));
+        assert_eq!(
+            album.children[0].display_url.as_deref(),
+            Some("https://x/31.jpg")
+        );
+    }
+
+    #[test]
+    fn unusable_objects_are_skipped() {
+        for json in [
+            serde_json::json!({"id": "1", "media_type": "STORY", "timestamp": "2019-09-26T22:36:43+0000"}),
+            serde_json::json!({"id": "1", "media_type": "IMAGE"}),
+            serde_json::json!({"id": "1/../x", "media_type": "IMAGE", "timestamp": "2019-09-26T22:36:43+0000"}),
+        ] {
+            assert!(Media::from_body(body(json)).is_none());
+        }
+    }
+}

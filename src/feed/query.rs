@@ -1,0 +1,349 @@
+//! Paging and search over a snapshot, with cursors that encode a position, not an offset:
+//! a page boundary does not move when new posts arrive.
+
+use std::collections::HashSet;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Serialize;
+
+use super::media::{Media, MediaType};
+use super::snapshot::{Snapshot, order_key};
+use super::text;
+
+/// Why a query was refused (a 400 for the client).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum QueryError {
+    #[error("`cursor` is not a cursor from a previous page")]
+    BadCursor,
+    #[error("`q` has no word or hashtag to search for")]
+    NothingToSearch,
+}
+
+/// A position in the newest-first order: just after the item with this timestamp and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    timestamp: i64,
+    id: String,
+}
+
+impl Cursor {
+    fn after(m: &Media) -> Self {
+        Self {
+            timestamp: m.timestamp.0.timestamp(),
+            id: m.id.clone(),
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}.{}", self.timestamp, self.id))
+    }
+
+    pub fn decode(raw: &str) -> Result<Self, QueryError> {
+        if raw.is_empty() || raw.len() > 64 {
+            return Err(QueryError::BadCursor);
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(raw)
+            .map_err(|_| QueryError::BadCursor)?;
+        let text = String::from_utf8(bytes).map_err(|_| QueryError::BadCursor)?;
+        let (timestamp, id) = text.split_once('.').ok_or(QueryError::BadCursor)?;
+        let digits =
+            |s: &str| !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit());
+        let signed = timestamp.strip_prefix('-').unwrap_or(timestamp);
+        if !digits(signed) || !digits(id) {
+            return Err(QueryError::BadCursor);
+        }
+        Ok(Self {
+            timestamp: timestamp.parse().map_err(|_| QueryError::BadCursor)?,
+            id: id.to_owned(),
+        })
+    }
+
+    fn key(&self) -> (i64, usize, &str) {
+        (self.timestamp, self.id.len(), self.id.as_str())
+    }
+}
+
+/// What to match in `/search`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Search {
+    /// `#tag ...`: every tag must be among the post's hashtags (case-insensitive, exact).
+    Hashtags(Vec<String>),
+    /// Every word must occur as a whole word of the caption (case- and accent-insensitive).
+    Words(Vec<String>),
+}
+
+impl Search {
+    pub fn parse(q: &str) -> Result<Self, QueryError> {
+        let q = q.trim();
+        let search = if q.starts_with('#') {
+            Search::Hashtags(text::hashtags(q))
+        } else {
+            let mut words = text::words(q);
+            words.dedup();
+            Search::Words(words)
+        };
+        match &search {
+            Search::Hashtags(t) if t.is_empty() => Err(QueryError::NothingToSearch),
+            Search::Words(w) if w.is_empty() => Err(QueryError::NothingToSearch),
+            _ => Ok(search),
+        }
+    }
+
+    /// A canonical form for cache keys.
+    pub fn canonical(&self) -> String {
+        match self {
+            Search::Hashtags(tags) => format!("#{}", tags.join(" #")),
+            Search::Words(words) => words.join(" "),
+        }
+    }
+}
+
+/// Per-item search data, computed once per snapshot.
+pub struct SearchIndex {
+    words: Vec<HashSet<String>>,
+}
+
+impl SearchIndex {
+    pub fn build(snapshot: &Snapshot) -> Self {
+        Self {
+            words: snapshot
+                .items
+                .iter()
+                .map(|m| {
+                    m.caption
+                        .as_deref()
+                        .map(text::words)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    fn matches(&self, index: usize, item: &Media, search: &Search) -> bool {
+        match search {
+            Search::Hashtags(tags) => tags.iter().all(|t| item.hashtags.contains(t)),
+            Search::Words(words) => self
+                .words
+                .get(index)
+                .is_some_and(|set| words.iter().all(|w| set.contains(w))),
+        }
+    }
+}
+
+/// A validated page request.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+    pub media_type: Option<MediaType>,
+}
+
+#[derive(Serialize)]
+pub struct PageBody<'a> {
+    pub data: Vec<&'a Media>,
+    pub paging: Paging,
+}
+
+/// The documented shape of a page (what [`PageBody`] serializes to).
+#[derive(utoipa::ToSchema)]
+#[schema(as = MediaPage)]
+pub struct MediaPageSchema {
+    pub data: Vec<Media>,
+    pub paging: Paging,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Paging {
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// One page of the items matching `search` (all items when `None`), newest first.
+pub fn page<'a>(
+    snapshot: &'a Snapshot,
+    index: &SearchIndex,
+    request: &PageRequest,
+    search: Option<&Search>,
+) -> PageBody<'a> {
+    let mut data = Vec::with_capacity(request.limit);
+    let mut more = false;
+    let candidates = snapshot.items.iter().enumerate().filter(|(_, m)| {
+        request
+            .cursor
+            .as_ref()
+            .is_none_or(|c| order_key(m) < c.key())
+    });
+    for (i, item) in candidates {
+        if request.media_type.is_some_and(|t| t != item.media_type) {
+            continue;
+        }
+        if search.is_some_and(|s| !index.matches(i, item, s)) {
+            continue;
+        }
+        if data.len() == request.limit {
+            more = true;
+            break;
+        }
+        data.push(item);
+    }
+    let next_cursor = more
+        .then(|| data.last().map(|m| Cursor::after(m).encode()))
+        .flatten();
+    PageBody {
+        data,
+        paging: Paging { next_cursor },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, Utc};
+
+    use super::*;
+    use crate::feed::snapshot::AccountRef;
+    use crate::instagram::MediaBody;
+
+    fn snapshot(ids_and_captions: &[(&str, i64, &str)]) -> Snapshot {
+        let base = Utc::now();
+        let bodies: Vec<MediaBody> = ids_and_captions
+            .iter()
+            .map(|(id, hours_ago, caption)| {
+                serde_json::from_value(serde_json::json!({
+                    "id": id, "media_type": if id.ends_with('0') { "VIDEO" } else { "IMAGE" },
+                    "caption": caption,
+                    "timestamp": (base - Duration::hours(*hours_ago)).format("%Y-%m-%dT%H:%M:%S%z").to_string()
+                }))
+                .unwrap()
+            })
+            .collect();
+        Snapshot::build(
+            AccountRef {
+                user_id: "1".into(),
+                username: None,
+            },
+            bodies,
+            Utc::now(),
+        )
+        .0
+    }
+
+    fn ids(body: &PageBody<'_>) -> Vec<String> {
+        body.data.iter().map(|m| m.id.clone()).collect()
+    }
+
+    fn req(limit: usize, cursor: Option<&str>) -> PageRequest {
+        PageRequest {
+            limit,
+            cursor: cursor.map(|c| Cursor::decode(c).unwrap()),
+            media_type: None,
+        }
+    }
+
+    #[test]
+    fn cursors_are_positions_that_survive_new_posts() {
+        let old = snapshot(&[("11", 1, ""), ("12", 2, ""), ("13", 3, ""), ("14", 4, "")]);
+        let index = SearchIndex::build(&old);
+        let first = page(&old, &index, &req(2, None), None);
+        assert_eq!(ids(&first), vec!["11", "12"]);
+        let cursor = first.paging.next_cursor.clone().unwrap();
+        // A new post arrives before the client asks for page two.
+        let newer = snapshot(&[
+            ("15", 0, ""),
+            ("11", 1, ""),
+            ("12", 2, ""),
+            ("13", 3, ""),
+            ("14", 4, ""),
+        ]);
+        let second = page(
+            &newer,
+            &SearchIndex::build(&newer),
+            &req(2, Some(&cursor)),
+            None,
+        );
+        assert_eq!(ids(&second), vec!["13", "14"]);
+        assert_eq!(second.paging.next_cursor, None);
+    }
+
+    #[test]
+    fn filters_and_search_page_too() {
+        let snap = snapshot(&[
+            ("21", 1, "Café au lait #Morning"),
+            ("20", 2, "morning run #sunset#beach."),
+            ("23", 3, "cafe #café"),
+            ("24", 4, ""),
+        ]);
+        let index = SearchIndex::build(&snap);
+        let videos = PageRequest {
+            limit: 10,
+            cursor: None,
+            media_type: Some(MediaType::Video),
+        };
+        assert_eq!(ids(&page(&snap, &index, &videos, None)), vec!["20"]);
+        let s = Search::parse("CAFE").unwrap();
+        assert_eq!(
+            ids(&page(&snap, &index, &req(10, None), Some(&s))),
+            vec!["21", "23"]
+        );
+        let s = Search::parse("#café").unwrap();
+        assert_eq!(
+            ids(&page(&snap, &index, &req(10, None), Some(&s))),
+            vec!["23"]
+        );
+        let s = Search::parse("#Sunset").unwrap();
+        assert_eq!(
+            ids(&page(&snap, &index, &req(10, None), Some(&s))),
+            vec!["20"]
+        );
+        let s = Search::parse("morning sunset").unwrap();
+        assert_eq!(
+            ids(&page(&snap, &index, &req(10, None), Some(&s))),
+            vec!["20"]
+        );
+        let s = Search::parse("morn").unwrap();
+        assert!(
+            page(&snap, &index, &req(10, None), Some(&s))
+                .data
+                .is_empty()
+        );
+        let one = page(
+            &snap,
+            &index,
+            &req(1, None),
+            Some(&Search::parse("cafe").unwrap()),
+        );
+        let rest = req(1, one.paging.next_cursor.as_deref());
+        assert_eq!(
+            ids(&page(
+                &snap,
+                &index,
+                &rest,
+                Some(&Search::parse("cafe").unwrap())
+            )),
+            vec!["23"]
+        );
+    }
+
+    #[test]
+    fn bad_cursors_and_empty_searches_are_refused() {
+        for bad in [
+            "",
+            "!!",
+            "bm90LWEtY3Vyc29y",
+            &"A".repeat(80),
+            &URL_SAFE_NO_PAD.encode("1.2/3"),
+        ] {
+            assert_eq!(Cursor::decode(bad), Err(QueryError::BadCursor), "{bad}");
+        }
+        assert_eq!(Search::parse("  !!! "), Err(QueryError::NothingToSearch));
+        assert_eq!(Search::parse("#"), Err(QueryError::NothingToSearch));
+        let c = Cursor {
+            timestamp: 1_700_000_000,
+            id: "179".into(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Ok(c));
+    }
+}

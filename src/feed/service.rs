@@ -1,0 +1,374 @@
+//! The feed service: the snapshot in memory, the read path, cold start, status.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::{BoxFuture, Shared};
+use serde::Serialize;
+
+use super::FeedConfig;
+use super::media::Media;
+use super::meta::{FeedStatus, SyncMeta};
+use super::query::{PageRequest, QueryError, Search, SearchIndex, page};
+use super::render::Rendered;
+use super::snapshot::Snapshot;
+use super::sync::SyncError;
+use crate::auth::TokenService;
+use crate::instagram::InstagramClient;
+use crate::store::{Store, StoreError};
+
+pub(super) const SNAPSHOT_KEY: &str = "feed:snapshot";
+pub(super) const META_KEY: &str = "feed:meta";
+
+/// A snapshot ready to serve: the data plus what reads need precomputed.
+pub struct Loaded {
+    pub snapshot: Arc<Snapshot>,
+    pub index: SearchIndex,
+    by_id: HashMap<String, usize>,
+}
+
+impl Loaded {
+    pub fn new(snapshot: Arc<Snapshot>) -> Self {
+        let index = SearchIndex::build(&snapshot);
+        let by_id = snapshot
+            .items
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.id.clone(), i))
+            .collect();
+        Self {
+            snapshot,
+            index,
+            by_id,
+        }
+    }
+}
+
+/// A read of the feed.
+#[derive(Debug, Clone)]
+pub enum FeedQuery {
+    Images(PageRequest),
+    Search(Search, PageRequest),
+    One(String),
+}
+
+impl FeedQuery {
+    /// The normalized query: the cache key within one snapshot version.
+    fn cache_key(&self, version: &str) -> String {
+        let page = |p: &PageRequest| {
+            format!(
+                "limit={}&type={:?}&cursor={}",
+                p.limit,
+                p.media_type,
+                p.cursor.as_ref().map(|c| c.encode()).unwrap_or_default()
+            )
+        };
+        match self {
+            FeedQuery::Images(p) => format!("{version}|images?{}", page(p)),
+            FeedQuery::Search(s, p) => format!("{version}|search?q={}&{}", s.canonical(), page(p)),
+            FeedQuery::One(id) => format!("{version}|one/{id}"),
+        }
+    }
+}
+
+/// How fresh what was served is.
+#[derive(Debug, Clone, Copy)]
+pub struct Freshness {
+    /// Older than the refresh interval, or the last sync attempt failed.
+    pub stale: bool,
+    /// What Instagram answered on the failed attempt, if it failed.
+    pub failed_status: Option<u16>,
+    /// Seconds since the snapshot was synced.
+    pub age_secs: u64,
+}
+
+/// A served read.
+pub struct Served {
+    pub rendered: Rendered,
+    pub freshness: Freshness,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error("no media with this id")]
+    NotFound,
+    #[error("the feed is not available yet: {reason}")]
+    Unavailable {
+        reason: String,
+        retry_after: Duration,
+    },
+}
+
+#[derive(Serialize)]
+struct OneBody<'a>(&'a Media);
+
+pub(super) type SyncFuture = Shared<BoxFuture<'static, Result<Arc<Loaded>, SyncError>>>;
+
+/// The sync running on this replica: an id (so only it clears the slot), whether it was
+/// forced, and the future every caller awaits.
+pub(super) struct Inflight {
+    pub id: u64,
+    pub forced: bool,
+    pub future: SyncFuture,
+}
+
+#[derive(Default)]
+pub(super) struct State {
+    pub loaded: Option<Arc<Loaded>>,
+    pub meta: SyncMeta,
+}
+
+pub struct Feed {
+    pub(super) store: Store,
+    pub(super) tokens: Arc<TokenService>,
+    pub(super) client: Arc<InstagramClient>,
+    pub(super) config: FeedConfig,
+    pub(super) state: RwLock<State>,
+    pub(super) inflight: Mutex<Option<Inflight>>,
+    pub(super) sync_ids: std::sync::atomic::AtomicU64,
+    cache: moka::sync::Cache<String, Rendered>,
+}
+
+impl Feed {
+    pub fn new(
+        store: Store,
+        tokens: Arc<TokenService>,
+        client: Arc<InstagramClient>,
+        config: FeedConfig,
+    ) -> Arc<Self> {
+        let cache = moka::sync::Cache::builder()
+            .max_capacity(config.cache_max_bytes)
+            .weigher(|key: &String, value: &Rendered| {
+                u32::try_from(key.len() + value.body.len() + value.etag.len()).unwrap_or(u32::MAX)
+            })
+            .build();
+        Arc::new(Self {
+            store,
+            tokens,
+            client,
+            config,
+            state: RwLock::new(State::default()),
+            inflight: Mutex::new(None),
+            sync_ids: std::sync::atomic::AtomicU64::new(0),
+            cache,
+        })
+    }
+
+    pub(super) fn read_state(&self) -> std::sync::RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn freshness(&self, meta: &SyncMeta, now: DateTime<Utc>) -> Freshness {
+        let age = meta
+            .synced_at
+            .map_or(0, |t| (now - t).num_seconds().max(0).unsigned_abs());
+        Freshness {
+            stale: age >= self.config.refresh_interval.as_secs() || meta.last_error.is_some(),
+            failed_status: meta.last_error.as_ref().and(meta.last_error_status),
+            age_secs: age,
+        }
+    }
+
+    /// The hot path: a cache hit is a read lock, a hash lookup and a `Bytes` clone.
+    pub async fn read(self: &Arc<Self>, query: &FeedQuery) -> Result<Served, FeedError> {
+        let (loaded, meta_freshness, stale_trigger) = {
+            let state = self.read_state();
+            match &state.loaded {
+                Some(loaded) => {
+                    let now = Utc::now();
+                    let freshness = self.freshness(&state.meta, now);
+                    let may_retry = state.meta.retry_not_before.is_none_or(|t| t <= now);
+                    (
+                        Some(loaded.clone()),
+                        Some(freshness),
+                        freshness.stale && may_retry,
+                    )
+                }
+                None => (None, None, false),
+            }
+        };
+        let (loaded, freshness) = match (loaded, meta_freshness) {
+            (Some(loaded), Some(freshness)) => {
+                if stale_trigger {
+                    // Stale-while-revalidate: serve now, one coalesced sync in the background.
+                    drop(self.start_sync(false));
+                }
+                (loaded, freshness)
+            }
+            _ => {
+                let loaded = self.cold_load().await?;
+                let freshness = self.freshness(&self.read_state().meta, Utc::now());
+                (loaded, freshness)
+            }
+        };
+        let version = loaded.snapshot.version.clone();
+        let rendered = match query {
+            FeedQuery::One(id) => {
+                let index = *loaded.by_id.get(id).ok_or(FeedError::NotFound)?;
+                self.cache.get_with(query.cache_key(&version), || {
+                    Rendered::json(&OneBody(&loaded.snapshot.items[index]))
+                })
+            }
+            FeedQuery::Images(request) => self.cache.get_with(query.cache_key(&version), || {
+                Rendered::json(&page(&loaded.snapshot, &loaded.index, request, None))
+            }),
+            FeedQuery::Search(search, request) => {
+                self.cache.get_with(query.cache_key(&version), || {
+                    Rendered::json(&page(
+                        &loaded.snapshot,
+                        &loaded.index,
+                        request,
+                        Some(search),
+                    ))
+                })
+            }
+        };
+        Ok(Served {
+            rendered,
+            freshness,
+        })
+    }
+
+    /// No snapshot in memory: take the stored one (another replica's, or from before a
+    /// restart), else wait (bounded) on one coalesced sync.
+    async fn cold_load(self: &Arc<Self>) -> Result<Arc<Loaded>, FeedError> {
+        match self.load_stored().await {
+            Ok(Some(loaded)) => return Ok(loaded),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "could not read the stored snapshot"),
+        }
+        let retry_after = Duration::from_secs(5);
+        let sync = self.start_sync(false);
+        match tokio::time::timeout(self.config.cold_wait, sync).await {
+            Ok(Ok(loaded)) => Ok(loaded),
+            Ok(Err(e)) => Err(FeedError::Unavailable {
+                reason: e.client_reason(),
+                retry_after: e.retry_after().unwrap_or(retry_after),
+            }),
+            Err(_) => Err(FeedError::Unavailable {
+                reason: "the first sync with Instagram is still running".to_owned(),
+                retry_after,
+            }),
+        }
+    }
+
+    /// Loads the stored snapshot if it is newer than what is in memory, and installs it.
+    pub(super) async fn load_stored(&self) -> Result<Option<Arc<Loaded>>, StoreError> {
+        let Some(bytes) = self.store.get(META_KEY).await? else {
+            return Ok(None);
+        };
+        let Ok(meta) = serde_json::from_slice::<SyncMeta>(&bytes) else {
+            return Ok(None);
+        };
+        let (current_version, current_synced) = {
+            let state = self.read_state();
+            (
+                state.loaded.as_ref().map(|l| l.snapshot.version.clone()),
+                state.loaded.as_ref().map(|l| l.snapshot.synced_at),
+            )
+        };
+        let changed = meta.version.is_some()
+            && (meta.version != current_version || meta.synced_at > current_synced);
+        if !changed {
+            // Same snapshot: still take the shared sync status (errors, backoff).
+            self.write_state().meta = meta;
+            return Ok(self.read_state().loaded.clone());
+        }
+        let Some(bytes) = self.store.get(SNAPSHOT_KEY).await? else {
+            return Ok(None);
+        };
+        let Ok(snapshot) = serde_json::from_slice::<Snapshot>(&bytes) else {
+            tracing::warn!(
+                "the stored snapshot is unreadable; it will be replaced by the next sync"
+            );
+            return Ok(None);
+        };
+        Ok(Some(self.install(snapshot, meta)))
+    }
+
+    /// Makes `snapshot` the one served (unless what is served is newer).
+    pub(super) fn install(&self, snapshot: Snapshot, meta: SyncMeta) -> Arc<Loaded> {
+        let mut state = self.write_state();
+        if let Some(current) = &state.loaded
+            && current.snapshot.synced_at > snapshot.synced_at
+        {
+            return current.clone();
+        }
+        let version_changed = state
+            .loaded
+            .as_ref()
+            .is_none_or(|l| l.snapshot.version != snapshot.version);
+        let loaded = Arc::new(Loaded::new(Arc::new(snapshot)));
+        state.loaded = Some(loaded.clone());
+        state.meta = meta;
+        drop(state);
+        if version_changed {
+            // Entries of older versions can never be hit again.
+            self.cache.invalidate_all();
+        }
+        loaded
+    }
+
+    /// Forgets the account's media everywhere (deauthorize, data deletion, another account).
+    pub async fn purge(&self) -> Result<(), StoreError> {
+        self.store.delete(SNAPSHOT_KEY).await?;
+        self.store.delete(META_KEY).await?;
+        *self.write_state() = State::default();
+        self.cache.invalidate_all();
+        Ok(())
+    }
+
+    /// A new token was stored: drop another account's media, then sync in the background.
+    pub async fn account_connected(self: &Arc<Self>, user_id: &str) -> Result<(), StoreError> {
+        let other_account = self
+            .read_state()
+            .loaded
+            .as_ref()
+            .is_some_and(|l| l.snapshot.account.user_id != user_id);
+        let stored_other = match self.store.get(SNAPSHOT_KEY).await? {
+            Some(bytes) => serde_json::from_slice::<Snapshot>(&bytes)
+                .map(|s| s.account.user_id != user_id)
+                .unwrap_or(true),
+            None => false,
+        };
+        if other_account || stored_other {
+            self.purge().await?;
+        }
+        drop(self.start_sync(true));
+        Ok(())
+    }
+
+    pub fn status(&self) -> FeedStatus {
+        let state = self.read_state();
+        let meta = &state.meta;
+        let next_sync_at = meta.synced_at.map(|t| {
+            let mut next =
+                t + chrono::Duration::from_std(self.config.refresh_interval).unwrap_or_default();
+            if let Some(expiry) = meta.urls_expire_at {
+                next = next.min(
+                    expiry
+                        - chrono::Duration::from_std(self.config.url_expiry_margin)
+                            .unwrap_or_default(),
+                );
+            }
+            meta.retry_not_before.map_or(next, |r| next.max(r))
+        });
+        FeedStatus {
+            version: meta.version.clone(),
+            synced_at: meta.synced_at,
+            items: meta.items,
+            next_sync_at,
+            urls_expire_at: meta.urls_expire_at,
+            last_error: meta.last_error.clone(),
+            rate_limit: self.client.rate_limit_usage(),
+        }
+    }
+}

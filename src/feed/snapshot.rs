@@ -1,0 +1,146 @@
+//! The normalized snapshot of the account's media, its content version and URL expiry.
+
+use chrono::{DateTime, TimeZone as _, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use url::Url;
+
+use super::media::Media;
+use crate::instagram::MediaBody;
+
+/// Whose media this is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountRef {
+    pub user_id: String,
+    pub username: Option<String>,
+}
+
+/// Everything reads are served from. Stored as JSON in the store; held in memory as `Arc`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// A hash of the content: an unchanged feed keeps its version (and its ETags).
+    pub version: String,
+    pub synced_at: DateTime<Utc>,
+    pub account: AccountRef,
+    /// Newest first (timestamp, then id, descending).
+    pub items: Vec<Media>,
+    /// The earliest expiry (`oe`) among the signed media URLs.
+    pub urls_expire_at: Option<DateTime<Utc>>,
+}
+
+impl Snapshot {
+    /// Normalizes Instagram's objects: drops what frontends cannot use, de-duplicates by id,
+    /// sorts newest first. Returns the snapshot and how many objects were skipped.
+    pub fn build(
+        account: AccountRef,
+        bodies: Vec<MediaBody>,
+        synced_at: DateTime<Utc>,
+    ) -> (Self, usize) {
+        let total = bodies.len();
+        let mut items: Vec<Media> = bodies.into_iter().filter_map(Media::from_body).collect();
+        let usable = items.len();
+        items.sort_by(|a, b| order_key(b).cmp(&order_key(a)));
+        items.dedup_by(|a, b| a.id == b.id);
+        let skipped = total - usable;
+        let urls_expire_at = items
+            .iter()
+            .flat_map(Media::urls)
+            .filter_map(url_expiry)
+            .min();
+        let version = content_version(&account, &items);
+        (
+            Self {
+                version,
+                synced_at,
+                account,
+                items,
+                urls_expire_at,
+            },
+            skipped,
+        )
+    }
+}
+
+/// Sort/cursor key: timestamp, then the id compared as a number (length first, then digits).
+pub fn order_key(m: &Media) -> (i64, usize, &str) {
+    (m.timestamp.0.timestamp(), m.id.len(), m.id.as_str())
+}
+
+fn content_version(account: &AccountRef, items: &[Media]) -> String {
+    let mut hasher = Sha256::new();
+    // Serializing plain data cannot fail; the version only needs to change with the content.
+    hasher.update(serde_json::to_vec(account).unwrap_or_default());
+    hasher.update(serde_json::to_vec(items).unwrap_or_default());
+    hasher.finalize()[..12]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The `oe` parameter of Instagram's signed CDN URLs: a hex Unix time.
+pub fn url_expiry(url: &str) -> Option<DateTime<Utc>> {
+    let parsed = Url::parse(url).ok()?;
+    let (_, oe) = parsed.query_pairs().find(|(k, _)| k == "oe")?;
+    let secs = i64::from_str_radix(&oe, 16).ok()?;
+    Utc.timestamp_opt(secs, 0).single()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(id: &str, ts: &str, url: &str) -> MediaBody {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "media_type": "IMAGE", "media_url": url, "timestamp": ts
+        }))
+        .unwrap()
+    }
+
+    fn account() -> AccountRef {
+        AccountRef {
+            user_id: "1".into(),
+            username: None,
+        }
+    }
+
+    #[test]
+    fn sorts_dedups_and_finds_the_earliest_expiry() {
+        let bodies = vec![
+            body(
+                "5",
+                "2024-01-01T00:00:00+0000",
+                "https://c/5.jpg?oe=6A000000",
+            ),
+            body(
+                "10",
+                "2024-01-02T00:00:00+0000",
+                "https://c/10.jpg?oe=69000000",
+            ),
+            body("9", "2024-01-02T00:00:00+0000", "https://c/9.jpg"),
+            body(
+                "5",
+                "2024-01-01T00:00:00+0000",
+                "https://c/5.jpg?oe=6A000000",
+            ),
+        ];
+        let (snap, skipped) = Snapshot::build(account(), bodies, Utc::now());
+        assert_eq!(skipped, 0);
+        let ids: Vec<&str> = snap.items.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, vec!["10", "9", "5"]);
+        assert_eq!(snap.urls_expire_at.unwrap().timestamp(), 0x6900_0000);
+    }
+
+    #[test]
+    fn the_version_depends_on_content_only() {
+        let bodies = || vec![body("1", "2024-01-01T00:00:00+0000", "https://c/1.jpg")];
+        let (a, _) = Snapshot::build(account(), bodies(), Utc::now());
+        let (b, _) = Snapshot::build(account(), bodies(), Utc::now() + chrono::Duration::hours(1));
+        assert_eq!(a.version, b.version);
+        let (c, _) = Snapshot::build(
+            account(),
+            vec![body("2", "2024-01-01T00:00:00+0000", "https://c/1.jpg")],
+            Utc::now(),
+        );
+        assert_ne!(a.version, c.version);
+    }
+}

@@ -1,0 +1,146 @@
+//! The sandbox's stand-in for Instagram's CDN: signed-looking media URLs that expire the way
+//! the real ones do (`oe`, a hex Unix time, then 403 `URL signature expired`), and the
+//! generated images behind them.
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{images, posts};
+
+const DAY_SECS: i64 = 86_400;
+/// Real CDN URLs are observed to live 4–5 days. Counting from the start of the current UTC day
+/// keeps every URL (and so the gateway's snapshot version) unchanged within a day.
+const URL_LIFETIME_DAYS: i64 = 4;
+
+/// `<base>/sandbox/cdn/<file>?_nc_cat=1&_nc_sid=8ae9d6&oe=<hex expiry>&oh=<hex hash>`, the
+/// shape of an Instagram CDN URL.
+pub(super) fn signed_url(base: &str, file: &str, now: DateTime<Utc>) -> String {
+    let path = format!("/sandbox/cdn/{file}");
+    let expires = expiry(now);
+    let signature = posts::hash64(&format!("sandbox/cdn{path}"));
+    format!("{base}{path}?_nc_cat=1&_nc_sid=8ae9d6&oe={expires:08X}&oh={signature:016x}")
+}
+
+fn expiry(now: DateTime<Utc>) -> i64 {
+    let today = now.timestamp().div_euclid(DAY_SECS) * DAY_SECS;
+    today + URL_LIFETIME_DAYS * DAY_SECS
+}
+
+#[derive(Deserialize)]
+pub(super) struct CdnQuery {
+    oe: Option<String>,
+}
+
+/// `GET /sandbox/cdn/{file}`: a still (`<id>.svg`, `<id>_thumb.svg`), or 404. Videos themselves
+/// (`.mp4`) are not served.
+pub(super) async fn serve(file: web::Path<String>, q: web::Query<CdnQuery>) -> HttpResponse {
+    // Like the real CDN, the URL's expiry is checked before anything is looked up.
+    if let Some(oe) = q.oe.as_deref() {
+        match i64::from_str_radix(oe, 16) {
+            Ok(expires) if expires < Utc::now().timestamp() => {
+                return forbidden("URL signature expired");
+            }
+            Ok(_) => {}
+            Err(_) => return forbidden("Bad URL timestamp"),
+        }
+    }
+    let Some((id, still)) = posts::find_still(&file) else {
+        return HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("Not Found");
+    };
+    HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        // An SVG opened directly is a document: it must not be able to run anything.
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'",
+        ))
+        .body(images::svg(id, still))
+}
+
+fn forbidden(message: &'static str) -> HttpResponse {
+    HttpResponse::Forbidden()
+        .content_type("text/plain; charset=utf-8")
+        .body(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{App, test as actix_test};
+    use chrono::TimeZone;
+
+    use super::*;
+
+    #[test]
+    fn urls_expire_four_days_after_the_start_of_the_day() {
+        let noon = Utc.with_ymd_and_hms(2026, 11, 28, 12, 34, 56).unwrap();
+        let url = signed_url("http://h:1", "1.svg", noon);
+        let midnight_plus_4 = Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap();
+        let oe = format!("oe={:08X}&", midnight_plus_4.timestamp());
+        assert!(url.starts_with("http://h:1/sandbox/cdn/1.svg?_nc_cat=1&_nc_sid=8ae9d6&"));
+        assert!(url.contains(&oe), "{url}");
+        let later = Utc.with_ymd_and_hms(2026, 11, 28, 23, 59, 59).unwrap();
+        assert_eq!(signed_url("http://h:1", "1.svg", later), url);
+    }
+
+    #[test]
+    fn oe_is_a_hex_time_after_now() {
+        let now = Utc::now();
+        let url = url::Url::parse(&signed_url("http://h", "1.svg", now)).unwrap();
+        let oe = url.query_pairs().find(|(k, _)| k == "oe").unwrap().1;
+        assert_eq!(oe.len(), 8);
+        assert!(i64::from_str_radix(&oe, 16).unwrap() >= now.timestamp());
+    }
+
+    async fn fetch(uri: &str) -> (u16, Option<String>, String) {
+        let app = actix_test::init_service(App::new().configure(super::super::configure)).await;
+        let response =
+            actix_test::call_service(&app, actix_test::TestRequest::get().uri(uri).to_request())
+                .await;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = actix_test::read_body(response).await;
+        (
+            status,
+            content_type,
+            String::from_utf8(body.to_vec()).unwrap(),
+        )
+    }
+
+    #[actix_web::test]
+    async fn serves_stills_and_refuses_expired_or_unknown_files() {
+        let post = &posts::posts()[0];
+        let url = signed_url("", &format!("{}.svg", post.media.id), Utc::now());
+        let (status, content_type, body) = fetch(&url).await;
+        assert_eq!(status, 200);
+        assert_eq!(content_type.as_deref(), Some("image/svg+xml"));
+        assert!(body.starts_with("<svg") && body.contains(r#"width="1080""#));
+
+        // 0x5F5E1000 is 2020-09-13.
+        let expired = format!("/sandbox/cdn/{}.svg?oe=5F5E1000", post.media.id);
+        let (status, _, body) = fetch(&expired).await;
+        assert_eq!((status, body.as_str()), (403, "URL signature expired"));
+        let garbled = format!("/sandbox/cdn/{}.svg?oe=zz", post.media.id);
+        assert_eq!(fetch(&garbled).await.0, 403);
+        assert_eq!(fetch("/sandbox/cdn/123.svg").await.0, 404);
+        let video = format!("/sandbox/cdn/{}.mp4", post.media.id);
+        assert_eq!(fetch(&video).await.0, 404);
+    }
+
+    #[actix_web::test]
+    async fn video_thumbnails_are_served_with_a_play_button() {
+        let video = posts::all_media()
+            .find(|m| m.media_type() == "VIDEO")
+            .unwrap();
+        let (status, _, body) = fetch(&format!("/sandbox/cdn/{}_thumb.svg", video.id)).await;
+        assert_eq!(status, 200);
+        assert!(body.contains(r#"<g id="play""#), "{body}");
+    }
+}

@@ -1,0 +1,483 @@
+//! `GET /sandbox/graph/{version}/me/media`: the account's posts, newest first, paged with
+//! opaque cursors and shaped by `fields` exactly as the Graph API does it.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use url::form_urlencoded;
+
+use super::posts::{self, Media, Post};
+use super::{LONG_PREFIX, USERNAME, cdn, graph_error, has_prefix};
+
+const DEFAULT_LIMIT: usize = 25;
+const MAX_LIMIT: usize = 100;
+/// Cursors are base64 of this prefix and a post's index: opaque to clients, as on Instagram.
+const CURSOR_PREFIX: &str = "sandbox-media:";
+/// The doc's `X-App-Usage` shape with a low, constant figure, so the gateway's usage parsing
+/// has something to show when it runs on the sandbox.
+const APP_USAGE: (&str, &str) = (
+    "x-app-usage",
+    r#"{"call_count":1,"total_cputime":1,"total_time":1}"#,
+);
+
+/// A Graph error: code and message.
+type GraphError = (i64, &'static str);
+
+#[derive(Deserialize)]
+pub(super) struct MediaQuery {
+    access_token: Option<String>,
+    fields: Option<String>,
+    /// Text, so that a non-number gets the Graph error rather than actix's own 400.
+    limit: Option<String>,
+    after: Option<String>,
+}
+
+/// Where the request came in, to build absolute URLs that work on any host and port.
+struct Origin<'a> {
+    /// `scheme://host[:port]`
+    base: &'a str,
+    path: &'a str,
+    query: &'a str,
+    now: DateTime<Utc>,
+}
+
+pub(super) async fn list(req: HttpRequest, q: web::Query<MediaQuery>) -> HttpResponse {
+    let base = {
+        let info = req.connection_info();
+        format!("{}://{}", info.scheme(), info.host())
+    };
+    let origin = Origin {
+        base: &base,
+        path: req.path(),
+        query: req.query_string(),
+        now: Utc::now(),
+    };
+    match page(&q, &origin) {
+        Ok(body) => HttpResponse::Ok().insert_header(APP_USAGE).json(body),
+        Err((code, message)) => graph_error(code, message),
+    }
+}
+
+/// The response body for one page.
+fn page(q: &MediaQuery, origin: &Origin) -> Result<Value, GraphError> {
+    if !has_prefix(q.access_token.as_deref(), LONG_PREFIX) {
+        return Err((
+            190,
+            "Invalid OAuth access token - Cannot parse access token",
+        ));
+    }
+    let limit = parse_limit(q.limit.as_deref())?;
+    let start = match q.after.as_deref() {
+        None => 0,
+        Some(cursor) => decode_cursor(cursor)
+            .ok_or((100, "Invalid cursor"))?
+            .saturating_add(1),
+    };
+    let fields = Fields::parse(q.fields.as_deref().unwrap_or_default());
+    let all = posts::posts();
+    let end = all.len().min(start.saturating_add(limit));
+    // Past the end, Graph answers an empty page without paging.
+    let Some(items) = all.get(start..end).filter(|items| !items.is_empty()) else {
+        return Ok(json!({"data": []}));
+    };
+    let data: Vec<Value> = items
+        .iter()
+        .map(|post| render_post(post, &fields, origin))
+        .collect();
+    let after = encode_cursor(end - 1);
+    let mut paging = Map::new();
+    paging.insert(
+        "cursors".into(),
+        json!({"before": encode_cursor(start), "after": after}),
+    );
+    // `next` is how clients know more follows: absent on the last page.
+    if end < all.len() {
+        paging.insert("next".into(), next_url(origin, limit, &after).into());
+    }
+    Ok(json!({"data": data, "paging": paging}))
+}
+
+/// 25 by default, clamped to 1..=100: a page of 0 would have `next` point back at itself.
+fn parse_limit(raw: Option<&str>) -> Result<usize, GraphError> {
+    match raw {
+        None => Ok(DEFAULT_LIMIT),
+        Some(text) => text
+            .trim()
+            .parse::<usize>()
+            .map(|n| n.clamp(1, MAX_LIMIT))
+            .map_err(|_| (100, "(#100) Param limit must be a number")),
+    }
+}
+
+fn encode_cursor(index: usize) -> String {
+    STANDARD.encode(format!("{CURSOR_PREFIX}{index}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<usize> {
+    let text = String::from_utf8(STANDARD.decode(cursor).ok()?).ok()?;
+    text.strip_prefix(CURSOR_PREFIX)?.parse().ok()
+}
+
+/// The same request with the page moved on: every other parameter (`fields`, `access_token`,
+/// ...) kept, as the Graph API's `next` does.
+fn next_url(origin: &Origin, limit: usize, after: &str) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in form_urlencoded::parse(origin.query.as_bytes()) {
+        if !matches!(key.as_ref(), "limit" | "after" | "before") {
+            query.append_pair(&key, &value);
+        }
+    }
+    query
+        .append_pair("limit", &limit.to_string())
+        .append_pair("after", after);
+    format!("{}{}?{}", origin.base, origin.path, query.finish())
+}
+
+/// A Graph `fields` list such as `id,caption,children{id,media_url}`: each name with its
+/// nested list (empty without braces). Unknown names are ignored rather than rejected, so a
+/// client asking for a field the sandbox lacks (`like_count`, ...) still gets a page.
+#[derive(Default)]
+struct Fields<'a>(Vec<(&'a str, &'a str)>);
+
+impl<'a> Fields<'a> {
+    fn parse(spec: &'a str) -> Self {
+        let mut fields = Vec::new();
+        let (mut depth, mut start) = (0usize, 0);
+        for (i, c) in spec.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => depth = depth.saturating_sub(1),
+                ',' if depth == 0 => {
+                    fields.push(Self::one(&spec[start..i]));
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        fields.push(Self::one(&spec[start..]));
+        fields.retain(|(name, _)| !name.is_empty());
+        Self(fields)
+    }
+
+    /// `children{id,media_url}` → (`children`, `id,media_url`).
+    fn one(part: &'a str) -> (&'a str, &'a str) {
+        match part.trim().split_once('{') {
+            Some((name, rest)) => (name.trim(), rest.strip_suffix('}').unwrap_or(rest)),
+            None => (part.trim(), ""),
+        }
+    }
+
+    /// The Graph API returns `id` whether asked or not; without `fields`, only `id`.
+    fn wants(&self, name: &str) -> bool {
+        name == "id" || self.0.iter().any(|(field, _)| *field == name)
+    }
+
+    fn nested(&self, name: &str) -> Fields<'a> {
+        self.0
+            .iter()
+            .find(|(field, _)| *field == name)
+            .map(|(_, inner)| Fields::parse(inner))
+            .unwrap_or_default()
+    }
+}
+
+/// Sets `key` if it was asked for and the media has it: absent fields are absent keys, never
+/// `null`, as on Instagram.
+fn put(item: &mut Map<String, Value>, fields: &Fields, key: &str, value: Option<Value>) {
+    if let Some(value) = value
+        && fields.wants(key)
+    {
+        item.insert(key.to_owned(), value);
+    }
+}
+
+fn render_post(post: &Post, fields: &Fields, origin: &Origin) -> Value {
+    let mut item = render_media(&post.media, fields, origin);
+    put(&mut item, fields, "caption", post.caption.map(Value::from));
+    let permalink = format!("https://www.instagram.com/p/{}/", post.shortcode);
+    put(&mut item, fields, "permalink", Some(permalink.into()));
+    // Instagram's offset has no colon: `+0000`.
+    let timestamp = post.timestamp.format("%Y-%m-%dT%H:%M:%S%z").to_string();
+    put(&mut item, fields, "timestamp", Some(timestamp.into()));
+    put(&mut item, fields, "username", Some(USERNAME.into()));
+    let children = post.media.children();
+    if !children.is_empty() {
+        let inner = fields.nested("children");
+        let data: Vec<Value> = children
+            .iter()
+            .map(|child| Value::Object(render_media(child, &inner, origin)))
+            .collect();
+        put(&mut item, fields, "children", Some(json!({ "data": data })));
+    }
+    Value::Object(item)
+}
+
+/// The fields a post shares with an album child.
+fn render_media(media: &Media, fields: &Fields, origin: &Origin) -> Map<String, Value> {
+    let url = |file: String| Value::from(cdn::signed_url(origin.base, &file, origin.now));
+    let mut item = Map::new();
+    put(&mut item, fields, "id", Some(media.id.clone().into()));
+    put(
+        &mut item,
+        fields,
+        "media_type",
+        Some(media.media_type().into()),
+    );
+    put(&mut item, fields, "media_url", media.media_file().map(url));
+    put(
+        &mut item,
+        fields,
+        "thumbnail_url",
+        media.thumbnail_file().map(url),
+    );
+    item
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_FIELDS: &str = "id,caption,media_type,media_url,permalink,thumbnail_url,timestamp,\
+                              username,children{id,media_type,media_url,thumbnail_url}";
+    const BASE: &str = "http://localhost:8080";
+    const PATH: &str = "/sandbox/graph/v25.0/me/media";
+
+    /// Runs `page` on a raw query string, as the handler would.
+    fn get(query: &str) -> Result<Value, GraphError> {
+        let q = web::Query::<MediaQuery>::from_query(query).unwrap();
+        let origin = Origin {
+            base: BASE,
+            path: PATH,
+            query,
+            now: Utc::now(),
+        };
+        page(&q, &origin)
+    }
+
+    fn query(extra: &str) -> String {
+        let mut serializer = form_urlencoded::Serializer::new(String::new());
+        serializer
+            .append_pair("fields", ALL_FIELDS)
+            .append_pair("access_token", "IGSBXLtoken");
+        format!("{}{extra}", serializer.finish())
+    }
+
+    /// Follows `next` from the first page to the last; returns the pages.
+    fn all_pages(first: &str) -> Vec<Value> {
+        let mut pages = vec![get(first).unwrap()];
+        while let Some(next) = pages.last().unwrap()["paging"]["next"].as_str() {
+            let rest = next
+                .strip_prefix(&format!("{BASE}{PATH}?"))
+                .unwrap()
+                .to_owned();
+            pages.push(get(&rest).unwrap());
+            assert!(pages.len() < 100, "paging does not end");
+        }
+        pages
+    }
+
+    fn items(pages: &[Value]) -> Vec<Value> {
+        pages
+            .iter()
+            .flat_map(|page| page["data"].as_array().unwrap().clone())
+            .collect()
+    }
+
+    fn code(result: Result<Value, GraphError>) -> i64 {
+        result.unwrap_err().0
+    }
+
+    #[test]
+    fn pages_concatenate_to_every_post_exactly_once() {
+        let expected: Vec<&str> = posts::posts().iter().map(|p| p.media.id.as_str()).collect();
+        for (limit, page_count) in [
+            ("&limit=7", 9),
+            ("", 3),
+            ("&limit=60", 1),
+            ("&limit=1000", 1),
+        ] {
+            let pages = all_pages(&query(limit));
+            assert_eq!(pages.len(), page_count, "limit {limit}");
+            let items = items(&pages);
+            let ids: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
+            assert_eq!(ids, expected, "limit {limit}");
+            let last = pages.last().unwrap();
+            assert!(last["paging"].get("next").is_none());
+            assert!(last["paging"]["cursors"]["after"].is_string());
+            for page in &pages[..pages.len() - 1] {
+                assert!(page["paging"]["next"].is_string());
+            }
+        }
+    }
+
+    #[test]
+    fn next_keeps_the_other_parameters() {
+        let first = get(&query("&limit=10")).unwrap();
+        let next = first["paging"]["next"].as_str().unwrap();
+        let url = url::Url::parse(next).unwrap();
+        let params: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let value = |key: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(value("fields"), Some(ALL_FIELDS));
+        assert_eq!(value("access_token"), Some("IGSBXLtoken"));
+        assert_eq!(value("limit"), Some("10"));
+        assert_eq!(value("after"), first["paging"]["cursors"]["after"].as_str());
+    }
+
+    #[test]
+    fn bad_token_limit_and_cursor_are_graph_errors() {
+        assert_eq!(code(get("fields=id")), 190);
+        assert_eq!(code(get("access_token=IGSBXSshort")), 190);
+        assert_eq!(code(get(&query("&limit=ten"))), 100);
+        assert_eq!(code(get(&query("&limit=-1"))), 100);
+        assert_eq!(code(get(&query("&after=%21%21not-base64"))), 100);
+        let not_ours = STANDARD.encode("something else");
+        assert_eq!(code(get(&query(&format!("&after={not_ours}")))), 100);
+    }
+
+    #[test]
+    fn a_cursor_past_the_end_gives_an_empty_page() {
+        let body = get(&query(&format!("&after={}", encode_cursor(59)))).unwrap();
+        assert_eq!(body, json!({"data": []}));
+    }
+
+    #[test]
+    fn without_fields_only_ids_come_back() {
+        let body = get("access_token=IGSBXLtoken&limit=3").unwrap();
+        for item in body["data"].as_array().unwrap() {
+            assert_eq!(item.as_object().unwrap().len(), 1, "{item}");
+        }
+        // `children` without braces: the children's ids only.
+        let body = get("access_token=IGSBXLtoken&fields=media_type,children").unwrap();
+        let album = &body["data"][1];
+        assert_eq!(album["media_type"], "CAROUSEL_ALBUM");
+        assert!(album.get("media_url").is_none());
+        let child = &album["children"]["data"][0];
+        assert_eq!(child.as_object().unwrap().len(), 1, "{child}");
+    }
+
+    #[test]
+    fn fields_parse_nested_lists() {
+        let fields = Fields::parse(" id , children{id,media_url} ,username\n");
+        assert!(fields.wants("username"));
+        assert!(fields.wants("children") && !fields.wants("caption"));
+        let inner = fields.nested("children");
+        assert!(inner.wants("media_url") && !inner.wants("thumbnail_url"));
+        assert!(!fields.nested("username").wants("media_url"));
+    }
+
+    /// Every item carries only fields Instagram sends for its type, absent rather than null.
+    #[test]
+    fn items_have_instagram_shapes() {
+        let items = items(&all_pages(&query("&limit=100")));
+        let keys = |item: &Value| -> Vec<String> {
+            let mut keys: Vec<String> = item.as_object().unwrap().keys().cloned().collect();
+            keys.sort();
+            keys
+        };
+        for item in &items {
+            assert!(
+                item.as_object().unwrap().values().all(|v| !v.is_null()),
+                "{item}"
+            );
+            let id = item["id"].as_str().unwrap();
+            assert!((17..=18).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_digit()));
+            let timestamp = item["timestamp"].as_str().unwrap();
+            assert!(DateTime::parse_from_str(timestamp, "%Y-%m-%dT%H:%M:%S%z").is_ok());
+            assert!(timestamp.ends_with("+0000"), "{timestamp}");
+            assert_eq!(item["username"], USERNAME);
+            let permalink = item["permalink"].as_str().unwrap();
+            assert!(
+                permalink.starts_with("https://www.instagram.com/p/") && permalink.ends_with('/')
+            );
+            let mut expected = vec!["id", "media_type", "permalink", "timestamp", "username"];
+            if item.get("caption").is_some() {
+                expected.push("caption");
+            }
+            match item["media_type"].as_str().unwrap() {
+                "IMAGE" => expected.push("media_url"),
+                "VIDEO" => {
+                    expected.push("thumbnail_url");
+                    if item.get("media_url").is_some() {
+                        expected.push("media_url");
+                    }
+                }
+                "CAROUSEL_ALBUM" => {
+                    expected.extend(["media_url", "children"]);
+                    for child in item["children"]["data"].as_array().unwrap() {
+                        let mut wanted = vec!["id", "media_type", "media_url"];
+                        if child["media_type"] == "VIDEO" {
+                            wanted.push("thumbnail_url");
+                        }
+                        wanted.sort_unstable();
+                        assert_eq!(keys(child), wanted, "{child}");
+                    }
+                }
+                other => panic!("unexpected media_type {other}"),
+            }
+            expected.sort_unstable();
+            assert_eq!(keys(item), expected, "{item}");
+        }
+        let withheld = items
+            .iter()
+            .filter(|i| i["media_type"] == "VIDEO" && i.get("media_url").is_none());
+        assert!(withheld.count() >= 1);
+        assert!(items.iter().any(|i| i.get("caption").is_none()));
+    }
+
+    #[test]
+    fn urls_point_at_the_request_host_and_expire_in_the_future() {
+        let body = get(&query("&limit=5")).unwrap();
+        let now = Utc::now().timestamp();
+        for item in body["data"].as_array().unwrap() {
+            for key in ["media_url", "thumbnail_url"] {
+                let Some(text) = item.get(key).and_then(Value::as_str) else {
+                    continue;
+                };
+                assert!(
+                    text.starts_with(&format!(
+                        "{BASE}/sandbox/cdn/{}",
+                        item["id"].as_str().unwrap()
+                    )) || item["media_type"] == "CAROUSEL_ALBUM"
+                );
+                let url = url::Url::parse(text).unwrap();
+                let oe = url.query_pairs().find(|(k, _)| k == "oe").unwrap().1;
+                assert_eq!(oe.len(), 8, "{oe}");
+                assert!(i64::from_str_radix(&oe, 16).unwrap() >= now, "{oe}");
+                assert!(
+                    url.query_pairs()
+                        .any(|(k, v)| k == "oh" && v.bytes().all(|b| b.is_ascii_hexdigit()))
+                );
+            }
+        }
+    }
+
+    /// The handler builds URLs from the incoming request's host, so any port works.
+    #[actix_web::test]
+    async fn the_handler_uses_the_request_host() {
+        use actix_web::{App, test as actix_test};
+        let app = actix_test::init_service(App::new().configure(super::super::configure)).await;
+        let request = actix_test::TestRequest::get()
+            .uri(&format!("{PATH}?{}", query("&limit=2")))
+            .insert_header(("host", "example.test:9999"))
+            .to_request();
+        let body: Value = actix_test::call_and_read_body_json(&app, request).await;
+        let media_url = body["data"][0]["media_url"].as_str().unwrap();
+        assert!(
+            media_url.starts_with("http://example.test:9999/sandbox/cdn/"),
+            "{media_url}"
+        );
+        let next = body["paging"]["next"].as_str().unwrap();
+        assert!(
+            next.starts_with(&format!("http://example.test:9999{PATH}?")),
+            "{next}"
+        );
+    }
+}
