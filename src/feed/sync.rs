@@ -89,7 +89,9 @@ impl Feed {
             Some(running) => Some(running.future.clone()),
             None => None,
         };
-        let id = self.sync_ids.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = self
+            .sync_ids
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let this = self.clone();
         let task = tokio::spawn(async move {
             if let Some(previous) = previous {
