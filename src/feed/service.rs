@@ -119,7 +119,20 @@ pub(super) struct Inflight {
 #[derive(Default)]
 pub(super) struct State {
     pub loaded: Option<Arc<Loaded>>,
+    /// The shared sync status (as last written or polled).
     pub meta: SyncMeta,
+    /// This replica's own pause after a sync could not even start (no usable token, store
+    /// down), so that stale reads do not retry on every request.
+    pub local_pause_until: Option<DateTime<Utc>>,
+    /// Why the last sync failed, in words fit for clients.
+    pub failure_reason: Option<String>,
+}
+
+impl State {
+    /// No sync before this, unless forced.
+    pub fn paused_until(&self) -> Option<DateTime<Utc>> {
+        self.meta.retry_not_before.max(self.local_pause_until)
+    }
 }
 
 pub struct Feed {
@@ -185,7 +198,7 @@ impl Feed {
                 Some(loaded) => {
                     let now = Utc::now();
                     let freshness = self.freshness(&state.meta, now);
-                    let may_retry = state.meta.retry_not_before.is_none_or(|t| t <= now);
+                    let may_retry = state.paused_until().is_none_or(|t| t <= now);
                     (
                         Some(loaded.clone()),
                         Some(freshness),
@@ -240,6 +253,27 @@ impl Feed {
     /// No snapshot in memory: take the stored one (another replica's, or from before a
     /// restart), else wait (bounded) on one coalesced sync.
     async fn cold_load(self: &Arc<Self>) -> Result<Arc<Loaded>, FeedError> {
+        // Paused after a failure: answer at once, without touching the store (the version
+        // poll still picks up a snapshot another replica writes).
+        let now = Utc::now();
+        let paused = {
+            let state = self.read_state();
+            state
+                .paused_until()
+                .filter(|t| *t > now)
+                .map(|until| (until, state.failure_reason.clone()))
+        };
+        if let Some((until, reason)) = paused {
+            return Err(FeedError::Unavailable {
+                reason: reason.unwrap_or_else(|| {
+                    "syncing with Instagram is paused after a failure".to_owned()
+                }),
+                retry_after: (until - now)
+                    .to_std()
+                    .unwrap_or_default()
+                    .max(Duration::from_secs(1)),
+            });
+        }
         match self.load_stored().await {
             Ok(Some(loaded)) => return Ok(loaded),
             Ok(None) => {}
@@ -309,6 +343,8 @@ impl Feed {
         let loaded = Arc::new(Loaded::new(Arc::new(snapshot)));
         state.loaded = Some(loaded.clone());
         state.meta = meta;
+        state.local_pause_until = None;
+        state.failure_reason = None;
         drop(state);
         if version_changed {
             // Entries of older versions can never be hit again.

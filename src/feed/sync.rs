@@ -118,10 +118,10 @@ impl Feed {
     /// A sync is due: never synced, older than the interval, or URLs about to expire.
     pub fn sync_due(&self, now: DateTime<Utc>) -> bool {
         let state = self.read_state();
-        let meta = &state.meta;
-        if meta.retry_not_before.is_some_and(|t| t > now) {
+        if state.paused_until().is_some_and(|t| t > now) {
             return false;
         }
+        let meta = &state.meta;
         let Some(synced_at) = meta.synced_at else {
             return true;
         };
@@ -133,10 +133,24 @@ impl Feed {
     #[tracing::instrument(name = "feed_sync", skip_all, fields(force))]
     async fn run_sync(self: &Arc<Self>, force: bool) -> Result<Arc<Loaded>, SyncError> {
         let now = Utc::now();
-        if !force && let Some(until) = self.read_state().meta.retry_not_before.filter(|t| *t > now)
-        {
+        if !force && let Some(until) = self.read_state().paused_until().filter(|t| *t > now) {
             return Err(SyncError::BackingOff(until));
         }
+        let started = self.start_locked(force).await;
+        if let Err(e) = &started {
+            let mut state = self.write_state();
+            state.failure_reason = Some(e.client_reason());
+            if matches!(e, SyncError::NeedsOperator(_) | SyncError::Store(_)) {
+                let pause =
+                    chrono::Duration::from_std(self.config.failure_backoff).unwrap_or_default();
+                state.local_pause_until = Some(now + pause);
+            }
+        }
+        started
+    }
+
+    /// Takes the token and the sync lock, then syncs.
+    async fn start_locked(self: &Arc<Self>, force: bool) -> Result<Arc<Loaded>, SyncError> {
         let token = self.tokens.usable_token().await.map_err(|e| match e {
             AuthError::Store(s) => SyncError::from(s),
             other => SyncError::NeedsOperator(Arc::new(other)),
@@ -183,12 +197,7 @@ impl Feed {
                 return Ok(loaded);
             }
         }
-        if !force
-            && let Some(until) = self
-                .read_state()
-                .meta
-                .retry_not_before
-                .filter(|t| *t > Utc::now())
+        if !force && let Some(until) = self.read_state().paused_until().filter(|t| *t > Utc::now())
         {
             return Err(SyncError::BackingOff(until));
         }
