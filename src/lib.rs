@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod feed;
 pub mod instagram;
+pub mod metrics;
 mod random;
 pub mod sandbox;
 pub mod startup;

@@ -21,6 +21,7 @@ use crate::auth::{
 use crate::config::{InstagramMode, Settings, decode_key};
 use crate::feed::{self, Feed, FeedConfig};
 use crate::instagram::{Endpoints, InstagramClient};
+use crate::metrics::Metrics;
 use crate::sandbox::{self, Sandbox};
 use crate::store::{MemoryStore, RedisStore, Store};
 use crate::telemetry::LeanRootSpan;
@@ -69,6 +70,7 @@ impl Application {
             )
         });
 
+        let metrics = Metrics::new();
         let (endpoints, client_id, client_secret) = upstream(&settings, &public_url)?;
         let ig = &settings.instagram;
         let client = Arc::new(
@@ -79,6 +81,7 @@ impl Application {
                 Duration::from_millis(ig.connect_timeout_ms),
                 Duration::from_millis(ig.request_timeout_ms),
                 ig.max_response_bytes,
+                metrics.clone(),
             )
             .map_err(|e| StartupError::Setup(e.to_string()))?,
         );
@@ -107,6 +110,7 @@ impl Application {
             tokens.clone(),
             client,
             FeedConfig::from_settings(&settings.feed),
+            metrics.clone(),
         );
 
         let public_base = public_url.as_str().trim_end_matches('/').to_owned();
@@ -114,6 +118,7 @@ impl Application {
         let state = AppState {
             tokens: web::Data::from(tokens.clone()),
             feed: web::Data::from(feed.clone()),
+            metrics: web::Data::from(metrics),
             feed_cache_control: web::Data::new(FeedCacheControl::new(
                 settings.feed.client_max_age_secs,
                 settings.feed.stale_while_revalidate_secs,
@@ -199,6 +204,7 @@ impl Application {
 struct AppState {
     tokens: web::Data<TokenService>,
     feed: web::Data<Feed>,
+    metrics: web::Data<Metrics>,
     feed_cache_control: web::Data<FeedCacheControl>,
     deletions: web::Data<DataDeletions>,
     store: web::Data<Store>,
@@ -227,6 +233,7 @@ impl AppState {
             .into_utoipa_app()
             .app_data(self.tokens)
             .app_data(self.feed)
+            .app_data(self.metrics.clone())
             .app_data(self.feed_cache_control)
             .app_data(self.deletions)
             .app_data(self.store)
@@ -247,6 +254,9 @@ impl AppState {
             .default_service(web::to(api::fallback))
             .wrap(api::cors(&self.cors_origins))
             .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
+            .wrap(crate::metrics::RequestMetrics::new(
+                self.metrics.into_inner(),
+            ))
             .wrap(TracingLogger::<LeanRootSpan>::new())
     }
 }

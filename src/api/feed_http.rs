@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::feed::{Cursor, FeedError, MediaType, PageRequest, Served};
+use crate::metrics::Metrics;
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
@@ -77,10 +78,12 @@ pub fn respond(
     req: &HttpRequest,
     served: Result<Served, FeedError>,
     cache_control: &FeedCacheControl,
+    metrics: &Metrics,
 ) -> Result<HttpResponse, ApiError> {
     let Served {
         rendered,
         freshness,
+        cache_miss,
     } = served?;
     let mut cache_status = String::from("instagram-gateway; hit");
     if freshness.stale {
@@ -94,6 +97,16 @@ pub fn respond(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| rendered.matches(v));
+    let result = if not_modified {
+        "not_modified"
+    } else if freshness.stale {
+        "stale"
+    } else if cache_miss {
+        "miss"
+    } else {
+        "hit"
+    };
+    metrics.feed_responses.with_label_values(&[result]).inc();
     let mut response = if not_modified {
         HttpResponse::NotModified()
     } else {

@@ -7,6 +7,7 @@ use utoipa::IntoParams;
 use super::feed_http::{FeedCacheControl, TypeParam, page_request, respond};
 use crate::error::{ApiError, Problem};
 use crate::feed::{Feed, FeedQuery, Media, MediaPageSchema};
+use crate::metrics::Metrics;
 
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -56,6 +57,7 @@ pub async fn list_images(
     query: web::Query<ImagesQuery>,
     feed: web::Data<Feed>,
     cache_control: web::Data<FeedCacheControl>,
+    metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     let request = page_request(
@@ -64,7 +66,7 @@ pub async fn list_images(
         q.media_type.as_deref(),
     )?;
     let served = feed.into_inner().read(&FeedQuery::Images(request)).await;
-    respond(&req, served, &cache_control)
+    respond(&req, served, &cache_control, &metrics)
 }
 
 /// One post.
@@ -91,11 +93,12 @@ pub async fn get_image(
     path: web::Path<ImagePath>,
     feed: web::Data<Feed>,
     cache_control: web::Data<FeedCacheControl>,
+    metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner().id;
     if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::BadRequest("a media id is digits only".to_owned()));
     }
     let served = feed.into_inner().read(&FeedQuery::One(id)).await;
-    respond(&req, served, &cache_control)
+    respond(&req, served, &cache_control, &metrics)
 }

@@ -9,6 +9,7 @@ mod fallback;
 mod feed_http;
 mod health;
 mod images;
+mod metrics;
 mod oauth;
 mod search;
 
@@ -43,7 +44,7 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
     modifiers(&AdminBearer),
     tags(
         (name = "feed", description = "The account's media, for frontends: cached, paged, searchable"),
-        (name = "health", description = "Liveness and readiness probes"),
+        (name = "health", description = "Liveness and readiness probes, metrics"),
         (name = "oauth", description = "Instagram Login callbacks (called by Instagram and Meta)"),
         (name = "admin", description = "Operator endpoints: bearer token required"),
     )
@@ -81,6 +82,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(search::search_images)
         .service(health::check_health)
         .service(health::check_readiness)
+        .service(metrics::get_metrics)
         .service(
             scope("/oauth")
                 .wrap(sensitive_headers())

@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::feed_http::{FeedCacheControl, TypeParam, page_request, respond};
 use crate::error::{ApiError, Problem};
 use crate::feed::{Feed, FeedQuery, MediaPageSchema, Search};
+use crate::metrics::Metrics;
 
 const MAX_Q_CHARS: usize = 100;
 
@@ -65,6 +66,7 @@ pub async fn search_images(
     query: web::Query<SearchQuery>,
     feed: web::Data<Feed>,
     cache_control: web::Data<FeedCacheControl>,
+    metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
     match q.source.as_deref() {
@@ -92,5 +94,5 @@ pub async fn search_images(
         .into_inner()
         .read(&FeedQuery::Search(search, request))
         .await;
-    respond(&req, served, &cache_control)
+    respond(&req, served, &cache_control, &metrics)
 }

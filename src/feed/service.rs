@@ -17,6 +17,7 @@ use super::snapshot::Snapshot;
 use super::sync::SyncError;
 use crate::auth::TokenService;
 use crate::instagram::InstagramClient;
+use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 pub(super) const SNAPSHOT_KEY: &str = "feed:snapshot";
@@ -88,6 +89,8 @@ pub struct Freshness {
 pub struct Served {
     pub rendered: Rendered,
     pub freshness: Freshness,
+    /// The body was built for this request (an in-process cache miss).
+    pub cache_miss: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +143,7 @@ pub struct Feed {
     pub(super) tokens: Arc<TokenService>,
     pub(super) client: Arc<InstagramClient>,
     pub(super) config: FeedConfig,
+    pub(super) metrics: Arc<Metrics>,
     pub(super) state: RwLock<State>,
     pub(super) inflight: Mutex<Option<Inflight>>,
     pub(super) sync_ids: std::sync::atomic::AtomicU64,
@@ -152,6 +156,7 @@ impl Feed {
         tokens: Arc<TokenService>,
         client: Arc<InstagramClient>,
         config: FeedConfig,
+        metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let cache = moka::sync::Cache::builder()
             .max_capacity(config.cache_max_bytes)
@@ -164,6 +169,7 @@ impl Feed {
             tokens,
             client,
             config,
+            metrics,
             state: RwLock::new(State::default()),
             inflight: Mutex::new(None),
             sync_ids: std::sync::atomic::AtomicU64::new(0),
@@ -223,28 +229,32 @@ impl Feed {
             }
         };
         let version = loaded.snapshot.version.clone();
+        let mut cache_miss = false;
+        let key = query.cache_key(&version);
         let rendered = match query {
             FeedQuery::One(id) => {
                 let index = *loaded.by_id.get(id).ok_or(FeedError::NotFound)?;
-                self.cache.get_with(query.cache_key(&version), || {
+                self.cache.get_with(key, || {
+                    cache_miss = true;
                     Rendered::json(&OneBody(&loaded.snapshot.items[index]))
                 })
             }
-            FeedQuery::Images(request) => self.cache.get_with(query.cache_key(&version), || {
+            FeedQuery::Images(request) => self.cache.get_with(key, || {
+                cache_miss = true;
                 Rendered::json(&page(&loaded.snapshot, &loaded.index, request, None))
             }),
-            FeedQuery::Search(search, request) => {
-                self.cache.get_with(query.cache_key(&version), || {
-                    Rendered::json(&page(
-                        &loaded.snapshot,
-                        &loaded.index,
-                        request,
-                        Some(search),
-                    ))
-                })
-            }
+            FeedQuery::Search(search, request) => self.cache.get_with(key, || {
+                cache_miss = true;
+                Rendered::json(&page(
+                    &loaded.snapshot,
+                    &loaded.index,
+                    request,
+                    Some(search),
+                ))
+            }),
         };
         Ok(Served {
+            cache_miss,
             rendered,
             freshness,
         })
@@ -341,6 +351,9 @@ impl Feed {
             .as_ref()
             .is_none_or(|l| l.snapshot.version != snapshot.version);
         let loaded = Arc::new(Loaded::new(Arc::new(snapshot)));
+        self.metrics
+            .snapshot_items
+            .set(i64::try_from(loaded.snapshot.items.len()).unwrap_or(i64::MAX));
         state.loaded = Some(loaded.clone());
         state.meta = meta;
         state.local_pause_until = None;
@@ -380,6 +393,12 @@ impl Feed {
         }
         drop(self.start_sync(true));
         Ok(())
+    }
+
+    /// Bytes held by the in-process response cache (after pending evictions).
+    pub fn cache_bytes(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.weighted_size()
     }
 
     pub fn status(&self) -> FeedStatus {

@@ -241,6 +241,12 @@ impl Feed {
                 "the sync lock expired before the snapshot was stored; a newer sync owns it"
             );
         }
+        self.metrics
+            .sync_duration
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .sync_last_success
+            .set(snapshot.synced_at.timestamp() as f64);
         tracing::info!(
             version = %snapshot.version,
             items = snapshot.items.len(),

@@ -1,6 +1,6 @@
 //! HTTP calls to Instagram's OAuth and Graph endpoints.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -14,6 +14,7 @@ use super::usage::RateLimitUsage;
 use super::wire::{
     CodeExchangeBody, LongLivedBody, MaybeWrapped, MeBody, MediaBody, MediaPageBody,
 };
+use crate::metrics::Metrics;
 
 /// GETs are tried at most this many times when the failure is transient.
 const MAX_ATTEMPTS: u32 = 3;
@@ -62,6 +63,7 @@ pub struct InstagramClient {
     client_secret: SecretString,
     max_body_bytes: usize,
     last_usage: Mutex<Option<RateLimitUsage>>,
+    metrics: Arc<Metrics>,
 }
 
 impl InstagramClient {
@@ -72,6 +74,7 @@ impl InstagramClient {
         connect_timeout: Duration,
         request_timeout: Duration,
         max_body_bytes: usize,
+        metrics: Arc<Metrics>,
     ) -> Result<Self, UpstreamError> {
         let http = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
@@ -88,6 +91,7 @@ impl InstagramClient {
             client_secret,
             max_body_bytes,
             last_usage: Mutex::new(None),
+            metrics,
         })
     }
 
@@ -130,7 +134,8 @@ impl InstagramClient {
             ("code", code),
         ]);
         let secrets = [code, self.client_secret.expose_secret()];
-        let body: MaybeWrapped<CodeExchangeBody> = self.send(request, &secrets).await?;
+        let body: MaybeWrapped<CodeExchangeBody> =
+            self.send("token_exchange", request, &secrets).await?;
         let body = body
             .into_first()
             .ok_or_else(|| UpstreamError::InvalidResponse("empty token response".to_owned()))?;
@@ -155,6 +160,7 @@ impl InstagramClient {
         let url = self.graph(&["access_token"]);
         let body: LongLivedBody = self
             .get_with_retries(
+                "long_lived_exchange",
                 url,
                 &[
                     ("grant_type", "ig_exchange_token"),
@@ -172,6 +178,7 @@ impl InstagramClient {
         let url = self.graph(&["refresh_access_token"]);
         let body: LongLivedBody = self
             .get_with_retries(
+                "refresh",
                 url,
                 &[
                     ("grant_type", "ig_refresh_token"),
@@ -188,6 +195,7 @@ impl InstagramClient {
         let url = self.graph(&[self.endpoints.api_version.as_str(), "me"]);
         let body: MaybeWrapped<MeBody> = self
             .get_with_retries(
+                "me",
                 url,
                 &[
                     ("fields", "user_id,username"),
@@ -227,7 +235,7 @@ impl InstagramClient {
         if let Some(after) = after {
             query.push(("after", after));
         }
-        let body: MediaPageBody = self.get_with_retries(url, &query).await?;
+        let body: MediaPageBody = self.get_with_retries("media", url, &query).await?;
         let paging = body.paging.unwrap_or(super::wire::Paging {
             cursors: None,
             next: None,
@@ -245,6 +253,7 @@ impl InstagramClient {
 
     async fn get_with_retries<T: DeserializeOwned>(
         &self,
+        endpoint: &'static str,
         url: Url,
         query: &[(&str, &str)],
     ) -> Result<T, UpstreamError> {
@@ -256,7 +265,7 @@ impl InstagramClient {
                 .filter(|v| v.len() >= 8)
                 .collect();
             match self
-                .send(self.http.get(url.clone()).query(query), &secrets)
+                .send(endpoint, self.http.get(url.clone()).query(query), &secrets)
                 .await
             {
                 Err(err) if err.is_transient() && attempt < MAX_ATTEMPTS => {
@@ -270,9 +279,30 @@ impl InstagramClient {
         }
     }
 
+    /// One call, counted by `endpoint` and outcome.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        endpoint: &'static str,
+        request: reqwest::RequestBuilder,
+        secrets: &[&str],
+    ) -> Result<T, UpstreamError> {
+        let result = self.send_once(request, secrets).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(UpstreamError::Throttled { .. }) => "throttled",
+            Err(UpstreamError::TokenInvalid { .. }) => "token_invalid",
+            Err(_) => "error",
+        };
+        self.metrics
+            .upstream_requests
+            .with_label_values(&[endpoint, outcome])
+            .inc();
+        result
+    }
+
     /// Sends, reads at most `max_body_bytes`, classifies errors (scrubbing `secrets` from
     /// upstream messages that echo them), parses JSON.
-    async fn send<T: DeserializeOwned>(
+    async fn send_once<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
         secrets: &[&str],

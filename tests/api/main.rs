@@ -10,6 +10,7 @@ mod feed_sync;
 mod health;
 mod helpers;
 mod leaks;
+mod metrics;
 mod oauth;
 mod openapi;
 mod refresh;

@@ -1,0 +1,260 @@
+//! Prometheus metrics. One registry per application instance (tests run several in one
+//! process). Label values are bounded: route templates, fixed outcome names.
+
+use std::future::{Ready, ready};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::Method;
+use futures_util::future::LocalBoxFuture;
+
+use prometheus::{
+    Encoder as _, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
+    Opts, Registry, TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    /// `method`, `route` (template), `status`.
+    pub http_requests: IntCounterVec,
+    /// `method`, `route`.
+    pub http_duration: HistogramVec,
+    /// `result`: hit, stale, miss, not_modified.
+    pub feed_responses: IntCounterVec,
+    /// `endpoint`, `outcome`: ok, throttled, token_invalid, error.
+    pub upstream_requests: IntCounterVec,
+    pub sync_duration: Histogram,
+    pub sync_last_success: Gauge,
+    pub snapshot_items: IntGauge,
+    pub cache_bytes: IntGauge,
+    pub token_expiry_seconds: Gauge,
+    pub reauth_required: IntGauge,
+    /// `header`: app, business_use_case.
+    pub rate_limit_percent: GaugeVec,
+}
+
+/// Registers `metric` (names are constants, so a failure is a programming error caught by
+/// every test that builds an app).
+fn registered<M: prometheus::core::Collector + Clone + 'static>(
+    registry: &Registry,
+    metric: Result<M, prometheus::Error>,
+) -> M {
+    #[expect(clippy::expect_used, reason = "constant metric definitions")]
+    let metric = metric.expect("valid metric definition");
+    #[expect(
+        clippy::expect_used,
+        reason = "each name is registered once per registry"
+    )]
+    registry
+        .register(Box::new(metric.clone()))
+        .expect("unique metric name");
+    metric
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Self> {
+        let r = Registry::new();
+        let latency_buckets = vec![
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ];
+        Arc::new(Self {
+            http_requests: registered(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "igw_http_requests_total",
+                        "HTTP requests by route template and status",
+                    ),
+                    &["method", "route", "status"],
+                ),
+            ),
+            http_duration: registered(
+                &r,
+                HistogramVec::new(
+                    HistogramOpts::new(
+                        "igw_http_request_duration_seconds",
+                        "HTTP request latency by route template",
+                    )
+                    .buckets(latency_buckets),
+                    &["method", "route"],
+                ),
+            ),
+            feed_responses: registered(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "igw_feed_responses_total",
+                        "Feed responses by cache result: hit, stale, miss, not_modified",
+                    ),
+                    &["result"],
+                ),
+            ),
+            upstream_requests: registered(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "igw_upstream_requests_total",
+                        "Calls to Instagram by endpoint and outcome",
+                    ),
+                    &["endpoint", "outcome"],
+                ),
+            ),
+            sync_duration: registered(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "igw_feed_sync_duration_seconds",
+                        "Duration of successful feed syncs",
+                    )
+                    .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+                ),
+            ),
+            sync_last_success: registered(
+                &r,
+                Gauge::new(
+                    "igw_feed_last_sync_success_timestamp_seconds",
+                    "Unix time of the last successful sync",
+                ),
+            ),
+            snapshot_items: registered(
+                &r,
+                IntGauge::new("igw_feed_snapshot_items", "Posts in the served snapshot"),
+            ),
+            cache_bytes: registered(
+                &r,
+                IntGauge::new(
+                    "igw_feed_cache_bytes",
+                    "Bytes held by the in-process response cache",
+                ),
+            ),
+            token_expiry_seconds: registered(
+                &r,
+                Gauge::new(
+                    "igw_token_expiry_seconds",
+                    "Seconds until the Instagram token expires (negative: expired)",
+                ),
+            ),
+            reauth_required: registered(
+                &r,
+                IntGauge::new(
+                    "igw_reauth_required",
+                    "1 when only a new authorization can bring the feed back",
+                ),
+            ),
+            rate_limit_percent: registered(
+                &r,
+                GaugeVec::new(
+                    Opts::new(
+                        "igw_rate_limit_usage_percent",
+                        "Highest usage percentage Instagram reported, by header",
+                    ),
+                    &["header"],
+                ),
+            ),
+            registry: r,
+        })
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into memory only fails on metric families that cannot exist here.
+        if TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .is_err()
+        {
+            return String::new();
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Middleware counting every request and timing it, labelled by route template.
+pub struct RequestMetrics {
+    metrics: Arc<Metrics>,
+}
+
+impl RequestMetrics {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for RequestMetrics
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    S::Future: 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = RequestMetricsService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(RequestMetricsService {
+            service,
+            metrics: self.metrics.clone(),
+        }))
+    }
+}
+
+pub struct RequestMetricsService<S> {
+    service: S,
+    metrics: Arc<Metrics>,
+}
+
+/// Methods outside this list are counted as `other`, so clients cannot mint label values.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for RequestMetricsService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    S::Future: 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let started = Instant::now();
+        let method = method_label(req.method());
+        let route = req
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        let metrics = self.metrics.clone();
+        let response = self.service.call(req);
+        Box::pin(async move {
+            let result = response.await;
+            let status = match &result {
+                Ok(r) => r.status(),
+                Err(e) => e.as_response_error().status_code(),
+            };
+            metrics
+                .http_requests
+                .with_label_values(&[method, route.as_str(), status.as_str()])
+                .inc();
+            metrics
+                .http_duration
+                .with_label_values(&[method, route.as_str()])
+                .observe(started.elapsed().as_secs_f64());
+            result
+        })
+    }
+}
