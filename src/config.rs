@@ -25,6 +25,7 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub cors: CorsSettings,
     pub feed: FeedSettings,
+    pub rate_limit: RateLimitSettings,
 }
 
 fn default_environment() -> String {
@@ -140,6 +141,14 @@ pub struct FeedSettings {
     pub stale_while_revalidate_secs: u64,
     pub stale_if_error_secs: u64,
     pub cache_max_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    pub search_per_minute: u32,
+    pub admin_per_minute: u32,
+    pub images_per_minute: u32,
+    pub trust_forwarded_for: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -48,6 +48,10 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("{0}")]
+    UriTooLong(String),
+    #[error("{0}")]
+    HeadersTooLarge(String),
     #[error("not ready: {0}")]
     NotReady(String),
     #[error(transparent)]
@@ -144,6 +148,13 @@ impl ApiError {
                 S::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
                 "Unsupported media type",
+                d,
+            ),
+            ApiError::UriTooLong(d) => map(S::URI_TOO_LONG, "uri_too_long", "URI too long", d),
+            ApiError::HeadersTooLarge(d) => map(
+                S::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                "Request headers too large",
                 d,
             ),
             ApiError::NotReady(d) => Mapping {

@@ -13,7 +13,7 @@ use tracing_actix_web::TracingLogger;
 use url::Url;
 use utoipa_actix_web::AppExt as _;
 
-use crate::api::{self, AdminToken, FeedCacheControl, KnownRoutes, OAuthPages};
+use crate::api::{self, AdminToken, FeedCacheControl, KnownRoutes, OAuthPages, RateLimits};
 use crate::auth::{
     self, DataDeletions, OAuthStates, TokenCipher, TokenRepository, TokenService,
     TokenServiceConfig,
@@ -136,6 +136,7 @@ impl Application {
             sandbox: (ig.mode == InstagramMode::Sandbox)
                 .then(|| web::Data::new(Sandbox::new(redirect_uri))),
             cors_origins: settings.cors.allowed_origins.clone(),
+            rate_limits: RateLimits::from_settings(&settings.rate_limit),
         };
         let server = HttpServer::new(move || state.clone().app())
             .shutdown_timeout(settings.server.shutdown_grace_secs)
@@ -214,6 +215,7 @@ struct AppState {
     spec: utoipa::openapi::OpenApi,
     sandbox: Option<web::Data<Sandbox>>,
     cors_origins: Vec<String>,
+    rate_limits: RateLimits,
 }
 
 impl AppState {
@@ -240,7 +242,7 @@ impl AppState {
             .app_data(self.admin_token)
             .app_data(self.pages)
             .app_data(self.known_routes)
-            .configure(api::configure)
+            .configure(|cfg| api::configure(cfg, &self.rate_limits))
             .into_app();
         let (sandbox, spec) = (self.sandbox, self.spec);
         app.configure(api::configure_extractors)
@@ -254,6 +256,7 @@ impl AppState {
             .default_service(web::to(api::fallback))
             .wrap(api::cors(&self.cors_origins))
             .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
+            .wrap(api::RequestLimits)
             .wrap(crate::metrics::RequestMetrics::new(
                 self.metrics.into_inner(),
             ))

@@ -39,6 +39,8 @@ pub struct SyncResponse {
     responses(
         (status = 200, description = "Authorize URL with a fresh one-time state", body = ReauthResponse),
         (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed"))),
         (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -61,6 +63,8 @@ pub async fn start_reauth(
     responses(
         (status = 200, description = "Current status", body = AdminStatus),
         (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed"))),
         (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -83,6 +87,8 @@ pub async fn get_admin_status(
     responses(
         (status = 200, description = "Refreshed; the new status", body = AdminStatus),
         (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed"))),
         (status = 409, description = "No token, token invalid/expired (re-auth required), younger than 24 h, or a refresh already running", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "Instagram refused or failed the refresh", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
@@ -107,6 +113,8 @@ pub async fn refresh_token(
     responses(
         (status = 200, description = "Synced; the new feed status", body = SyncResponse),
         (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed"))),
         (status = 409, description = "No usable token: re-authorization required", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "Instagram failed the sync; the last snapshot is still served", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable, or another replica is syncing", body = Problem, content_type = "application/problem+json"),

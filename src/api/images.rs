@@ -51,7 +51,7 @@ pub struct ImagePath {
          headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     )
 )]
-#[get("/images")]
+#[get("")]
 pub async fn list_images(
     req: HttpRequest,
     query: web::Query<ImagesQuery>,
@@ -87,7 +87,7 @@ pub async fn list_images(
          headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     )
 )]
-#[get("/images/{id}")]
+#[get("/{id}")]
 pub async fn get_image(
     req: HttpRequest,
     path: web::Path<ImagePath>,

@@ -11,6 +11,8 @@ mod health;
 mod images;
 mod metrics;
 mod oauth;
+mod rate_limit;
+mod request_limits;
 mod search;
 
 use actix_web::http::header;
@@ -27,6 +29,8 @@ pub use docs::configure_docs;
 pub use fallback::{KnownRoutes, fallback};
 pub use feed_http::FeedCacheControl;
 pub use oauth::OAuthPages;
+pub use rate_limit::RateLimit;
+pub use request_limits::RequestLimits;
 
 use crate::error::ApiError;
 
@@ -75,30 +79,65 @@ fn sensitive_headers() -> DefaultHeaders {
         ))
 }
 
+/// Per-client request limits of the route groups that have one.
+#[derive(Clone)]
+pub struct RateLimits {
+    pub images: RateLimit,
+    pub search: RateLimit,
+    pub admin: RateLimit,
+}
+
+impl RateLimits {
+    pub fn from_settings(s: &crate::config::RateLimitSettings) -> Self {
+        Self {
+            images: RateLimit::per_minute(s.images_per_minute, s.trust_forwarded_for),
+            search: RateLimit::per_minute(s.search_per_minute, s.trust_forwarded_for),
+            admin: RateLimit::per_minute(s.admin_per_minute, s.trust_forwarded_for),
+        }
+    }
+
+    fn disabled() -> Self {
+        Self {
+            images: RateLimit::per_minute(0, false),
+            search: RateLimit::per_minute(0, false),
+            admin: RateLimit::per_minute(0, false),
+        }
+    }
+}
+
 /// The one route table, used by the server and by [`openapi`].
-pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(images::list_images)
-        .service(images::get_image)
-        .service(search::search_images)
-        .service(health::check_health)
-        .service(health::check_readiness)
-        .service(metrics::get_metrics)
-        .service(
-            scope("/oauth")
-                .wrap(sensitive_headers())
-                .service(oauth::handle_oauth_callback)
-                .service(oauth::handle_deauthorize)
-                .service(oauth::handle_data_deletion)
-                .service(oauth::get_data_deletion_status),
-        )
-        .service(
-            scope("/admin")
-                .wrap(sensitive_headers())
-                .service(admin::start_reauth)
-                .service(admin::get_admin_status)
-                .service(admin::refresh_token)
-                .service(admin::sync_feed),
-        );
+pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits) {
+    cfg.service(
+        scope("/images")
+            .wrap(limits.images.middleware())
+            .service(images::list_images)
+            .service(images::get_image),
+    )
+    .service(
+        scope("/search")
+            .wrap(limits.search.middleware())
+            .service(search::search_images),
+    )
+    .service(health::check_health)
+    .service(health::check_readiness)
+    .service(metrics::get_metrics)
+    .service(
+        scope("/oauth")
+            .wrap(sensitive_headers())
+            .service(oauth::handle_oauth_callback)
+            .service(oauth::handle_deauthorize)
+            .service(oauth::handle_data_deletion)
+            .service(oauth::get_data_deletion_status),
+    )
+    .service(
+        scope("/admin")
+            .wrap(sensitive_headers())
+            .wrap(limits.admin.middleware())
+            .service(admin::start_reauth)
+            .service(admin::get_admin_status)
+            .service(admin::refresh_token)
+            .service(admin::sync_feed),
+    );
 }
 
 /// Extractor settings that turn actix's plain-text rejections into problems.
@@ -136,7 +175,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut api) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(configure)
+        .configure(|cfg| configure(cfg, &RateLimits::disabled()))
         .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     api

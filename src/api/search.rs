@@ -56,11 +56,13 @@ pub struct SearchQuery {
          )),
         (status = 304, description = "Not modified (If-None-Match matched)"),
         (status = 400, description = "Missing or too long `q`, nothing to search for, unknown parameter, bad value or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this client (`rate_limit.search_per_minute`)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed"))),
         (status = 503, description = "No snapshot yet", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
     )
 )]
-#[get("/search")]
+#[get("")]
 pub async fn search_images(
     req: HttpRequest,
     query: web::Query<SearchQuery>,

@@ -19,6 +19,10 @@ pub struct SyncMeta {
     pub last_error_status: Option<u16>,
     /// No new attempt before this (failure backoff or throttling), unless forced.
     pub retry_not_before: Option<DateTime<Utc>>,
+    /// Set when the account's media was deleted (deauthorize, data deletion, another
+    /// account): every replica drops a snapshot synced before this.
+    #[serde(default)]
+    pub purged_at: Option<DateTime<Utc>>,
 }
 
 /// `/admin/status` → `feed`.

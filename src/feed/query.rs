@@ -65,38 +65,44 @@ impl Cursor {
     }
 }
 
-/// What to match in `/search`.
+/// What to match in `/search`: `#tag` tokens must be among the post's hashtags (exact,
+/// case-insensitive); every other word must occur as a whole word of the caption (case- and
+/// accent-insensitive). `#sunset beach` needs both.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Search {
-    /// `#tag ...`: every tag must be among the post's hashtags (case-insensitive, exact).
-    Hashtags(Vec<String>),
-    /// Every word must occur as a whole word of the caption (case- and accent-insensitive).
-    Words(Vec<String>),
+pub struct Search {
+    tags: Vec<String>,
+    words: Vec<String>,
 }
 
 impl Search {
     pub fn parse(q: &str) -> Result<Self, QueryError> {
-        let q = q.trim();
-        let search = if q.starts_with('#') {
-            Search::Hashtags(text::hashtags(q))
-        } else {
-            let mut words = text::words(q);
-            words.dedup();
-            Search::Words(words)
-        };
-        match &search {
-            Search::Hashtags(t) if t.is_empty() => Err(QueryError::NothingToSearch),
-            Search::Words(w) if w.is_empty() => Err(QueryError::NothingToSearch),
-            _ => Ok(search),
+        let mut tags: Vec<String> = Vec::new();
+        let mut words: Vec<String> = Vec::new();
+        for token in q.split_whitespace() {
+            let found = if token.starts_with('#') {
+                (text::hashtags(token), &mut tags)
+            } else {
+                (text::words(token), &mut words)
+            };
+            let (items, into) = found;
+            for item in items {
+                if !into.contains(&item) {
+                    into.push(item);
+                }
+            }
         }
+        if tags.is_empty() && words.is_empty() {
+            return Err(QueryError::NothingToSearch);
+        }
+        Ok(Self { tags, words })
     }
 
     /// A canonical form for cache keys.
     pub fn canonical(&self) -> String {
-        match self {
-            Search::Hashtags(tags) => format!("#{}", tags.join(" #")),
-            Search::Words(words) => words.join(" "),
-        }
+        let tags = self.tags.iter().map(|t| format!("#{t}"));
+        tags.chain(self.words.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -124,13 +130,12 @@ impl SearchIndex {
     }
 
     fn matches(&self, index: usize, item: &Media, search: &Search) -> bool {
-        match search {
-            Search::Hashtags(tags) => tags.iter().all(|t| item.hashtags.contains(t)),
-            Search::Words(words) => self
-                .words
-                .get(index)
-                .is_some_and(|set| words.iter().all(|w| set.contains(w))),
-        }
+        search.tags.iter().all(|t| item.hashtags.contains(t))
+            && (search.words.is_empty()
+                || self
+                    .words
+                    .get(index)
+                    .is_some_and(|set| search.words.iter().all(|w| set.contains(w))))
     }
 }
 
@@ -302,6 +307,17 @@ mod tests {
         assert_eq!(
             ids(&page(&snap, &index, &req(10, None), Some(&s))),
             vec!["20"]
+        );
+        let s = Search::parse("#sunset morning").unwrap();
+        assert_eq!(
+            ids(&page(&snap, &index, &req(10, None), Some(&s))),
+            vec!["20"]
+        );
+        let s = Search::parse("#sunset cafe").unwrap();
+        assert!(
+            page(&snap, &index, &req(10, None), Some(&s))
+                .data
+                .is_empty()
         );
         let s = Search::parse("morn").unwrap();
         assert!(

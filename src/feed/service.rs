@@ -293,10 +293,20 @@ impl Feed {
         let sync = self.start_sync(false);
         match tokio::time::timeout(self.config.cold_wait, sync).await {
             Ok(Ok(loaded)) => Ok(loaded),
-            Ok(Err(e)) => Err(FeedError::Unavailable {
-                reason: e.client_reason(),
-                retry_after: e.retry_after().unwrap_or(retry_after),
-            }),
+            Ok(Err(e)) => {
+                // The pause the failure started, if any, is when trying again makes sense.
+                let paused = self
+                    .read_state()
+                    .paused_until()
+                    .and_then(|until| (until - Utc::now()).to_std().ok());
+                Err(FeedError::Unavailable {
+                    reason: e.client_reason(),
+                    retry_after: paused
+                        .or(e.retry_after())
+                        .unwrap_or(retry_after)
+                        .max(Duration::from_secs(1)),
+                })
+            }
             Err(_) => Err(FeedError::Unavailable {
                 reason: "the first sync with Instagram is still running".to_owned(),
                 retry_after,
@@ -319,6 +329,13 @@ impl Feed {
                 state.loaded.as_ref().map(|l| l.snapshot.synced_at),
             )
         };
+        if let (Some(purged_at), Some(synced_at)) = (meta.purged_at, current_synced)
+            && purged_at > synced_at
+        {
+            tracing::info!("the account's media was deleted on another replica; dropping it here");
+            self.forget(meta);
+            return Ok(None);
+        }
         let changed = meta.version.is_some()
             && (meta.version != current_version || meta.synced_at > current_synced);
         if !changed {
@@ -367,12 +384,29 @@ impl Feed {
     }
 
     /// Forgets the account's media everywhere (deauthorize, data deletion, another account).
+    /// The other replicas learn of it from the tombstone left in the meta key.
     pub async fn purge(&self) -> Result<(), StoreError> {
         self.store.delete(SNAPSHOT_KEY).await?;
-        self.store.delete(META_KEY).await?;
-        *self.write_state() = State::default();
-        self.cache.invalidate_all();
+        let tombstone = SyncMeta {
+            purged_at: Some(Utc::now()),
+            ..SyncMeta::default()
+        };
+        let json = serde_json::to_vec(&tombstone).unwrap_or_default();
+        self.store
+            .set(META_KEY, &json, Some(super::sync::SNAPSHOT_TTL))
+            .await?;
+        self.forget(tombstone);
         Ok(())
+    }
+
+    /// Drops the snapshot held in memory.
+    fn forget(&self, meta: SyncMeta) {
+        *self.write_state() = State {
+            meta,
+            ..State::default()
+        };
+        self.cache.invalidate_all();
+        self.metrics.snapshot_items.set(0);
     }
 
     /// A new token was stored: drop another account's media, then sync in the background.
@@ -422,7 +456,10 @@ impl Feed {
             items: meta.items,
             next_sync_at,
             urls_expire_at: meta.urls_expire_at,
-            last_error: meta.last_error.clone(),
+            last_error: meta
+                .last_error
+                .clone()
+                .or_else(|| state.failure_reason.clone()),
             rate_limit: self.client.rate_limit_usage(),
         }
     }

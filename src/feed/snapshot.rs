@@ -38,10 +38,11 @@ impl Snapshot {
     ) -> (Self, usize) {
         let total = bodies.len();
         let mut items: Vec<Media> = bodies.into_iter().filter_map(Media::from_body).collect();
-        let usable = items.len();
+        let skipped = total - items.len();
         items.sort_by(|a, b| order_key(b).cmp(&order_key(a)));
-        items.dedup_by(|a, b| a.id == b.id);
-        let skipped = total - usable;
+        // Paging can repeat an item when posts arrive mid-sync: keep the first (newest) copy.
+        let mut seen = std::collections::HashSet::new();
+        items.retain(|m| seen.insert(m.id.clone()));
         let urls_expire_at = items
             .iter()
             .flat_map(Media::urls)

@@ -16,7 +16,7 @@ use crate::store::{LockGuard, StoreError};
 
 const SYNC_LOCK: &str = "lock:feed-sync";
 /// Stored snapshots outlive any sensible outage; every key has a TTL.
-const SNAPSHOT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(super) const SNAPSHOT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 const BUSY_POLL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -229,6 +229,7 @@ impl Feed {
             last_error: None,
             last_error_status: None,
             retry_not_before: None,
+            purged_at: None,
         };
         let snapshot_json = serde_json::to_vec(&snapshot).unwrap_or_default();
         let written = self

@@ -325,8 +325,9 @@ impl InstagramClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs)
-            .or(regain);
+            .map(Duration::from_secs);
+        // Instagram's own estimate first; a plain Retry-After only when there is none.
+        let retry_after = regain.or(retry_after);
         if response
             .content_length()
             .is_some_and(|len| len > self.max_body_bytes as u64)

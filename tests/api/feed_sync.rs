@@ -483,6 +483,8 @@ async fn deauthorize_purges_the_feed() {
     mount_media(&env.upstream, &posts(2, 17_900_000_000_014_000), 100, 1).await;
     env.store_token(2, 58).await;
     let app = env.spawn_with(quiet_feed).await;
+    let other = env.spawn_with(quiet_feed).await;
+    assert_eq!(other.get("/images").await.status(), 200);
     assert_eq!(app.get("/images").await.status(), 200);
     let signed = instagram_gateway::auth::signed_request::sign(
         &format!(
@@ -501,8 +503,14 @@ async fn deauthorize_purges_the_feed() {
     assert_eq!(response.status(), 200);
     assert_problem(app.get("/images").await, 503, "feed_unavailable").await;
     let mut redis = env.redis().await;
-    let keys: Vec<String> = redis::AsyncCommands::keys(&mut redis, format!("{}feed:*", env.prefix))
-        .await
-        .unwrap();
-    assert!(keys.is_empty(), "{keys:?}");
+    let snapshot: Option<Vec<u8>> =
+        redis::AsyncCommands::get(&mut redis, format!("{}feed:snapshot", env.prefix))
+            .await
+            .unwrap();
+    assert!(snapshot.is_none(), "the stored snapshot is deleted");
+    // The other replica drops its copy too: it learns from the tombstone.
+    eventually("the other replica to drop the media", || async {
+        other.get("/images").await.status() == 503
+    })
+    .await;
 }

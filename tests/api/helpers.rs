@@ -130,6 +130,8 @@ impl TestEnv {
         s.instagram.graph_url = base;
         s.instagram.request_timeout_ms = 2000;
         s.admin.token = Some(self.admin_token.clone().into());
+        // Tests make many admin calls from one address; the limit has its own test.
+        s.rate_limit.admin_per_minute = 0;
         s.security.token_key = Some(self.token_key.clone().into());
         s
     }
@@ -161,7 +163,13 @@ impl TestEnv {
     /// The Redis store as the service sees it (same prefix).
     pub fn store(&self) -> Store {
         Store::Redis(
-            RedisStore::new(&redis_url().into(), &self.prefix, Duration::from_secs(2), 4).unwrap(),
+            RedisStore::new(
+                &redis_url().into(),
+                &self.prefix,
+                Duration::from_secs(10),
+                4,
+            )
+            .unwrap(),
         )
     }
 

@@ -2,6 +2,7 @@
 //! test), Instagram faked at the HTTP level with its documented bodies.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 mod admin;
 mod config;
 mod deauthorize;

@@ -1,0 +1,111 @@
+//! Abuse: per-client rate limits, size limits, bounded memory under random queries.
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn search_and_admin_are_rate_limited_images_are_not() {
+    let env = TestEnv::new().await;
+    mount_media(&env.upstream, &posts(2, 17_900_000_000_030_000), 100, 1).await;
+    env.store_token(2, 58).await;
+    let app = env
+        .spawn_with(|s| {
+            quiet_feed(s);
+            s.rate_limit.search_per_minute = 3;
+            s.rate_limit.admin_per_minute = 2;
+        })
+        .await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/search?q=post").await.status(), 200);
+    }
+    let limited = app.get("/search?q=post").await;
+    let wait: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    let body = assert_problem(limited, 429, "rate_limited").await;
+    assert!(body["detail"].as_str().unwrap().contains("retry"));
+
+    for _ in 0..2 {
+        assert_eq!(app.admin_get("/admin/status").await.status(), 200);
+    }
+    assert_problem(app.admin_get("/admin/status").await, 429, "rate_limited").await;
+
+    for _ in 0..50 {
+        assert_eq!(
+            app.get("/images").await.status(),
+            200,
+            "no limit on /images by default"
+        );
+    }
+}
+
+#[tokio::test]
+async fn oversized_uris_and_headers_are_refused() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_with(quiet_feed).await;
+    let long = format!("/search?q={}", "a".repeat(40_000));
+    let status = app.get(&long).await.status().as_u16();
+    assert!(matches!(status, 400 | 414 | 431), "{status}");
+    let header = app
+        .http
+        .get(app.url("/healthz"))
+        .header("X-Big", "b".repeat(40_000))
+        .send()
+        .await
+        .map(|r| r.status().as_u16());
+    assert!(matches!(header, Ok(400 | 431) | Err(_)), "{header:?}");
+    // The service is still fine.
+    assert_eq!(app.get("/healthz").await.status(), 200);
+}
+
+#[tokio::test]
+async fn ten_thousand_random_queries_keep_the_cache_within_its_byte_bound() {
+    let env = TestEnv::new().await;
+    let items: Vec<serde_json::Value> = (0..200)
+        .map(|i| {
+            image_post(
+                17_900_000_000_040_000 - i,
+                i as i64 + 1,
+                Some(&format!("word{} common", i % 50)),
+            )
+        })
+        .collect();
+    mount_media(&env.upstream, &items, 100, 1..).await;
+    env.store_token(2, 58).await;
+    let bound: u64 = 1024 * 1024;
+    let app = env
+        .spawn_with(|s| {
+            quiet_feed(s);
+            s.rate_limit.search_per_minute = 0;
+            s.feed.cache_max_bytes = bound;
+        })
+        .await;
+    let queries: Vec<String> = (0..10_000u32)
+        .map(|i| match i % 4 {
+            0 => format!("/search?q=common+word{}&limit={}", i % 50, 1 + i % 100),
+            1 => format!("/images?limit={}&type=image", 1 + i % 100),
+            2 => format!("/search?q=zz{i}"),
+            _ => format!("/images?limit={}&junk{i}=1", 1 + i % 100),
+        })
+        .collect();
+    for chunk in queries.chunks(200) {
+        let responses = futures_util::future::join_all(chunk.iter().map(|q| app.get(q))).await;
+        for r in responses {
+            assert!(matches!(r.status().as_u16(), 200 | 400), "{}", r.status());
+        }
+    }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let cached: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("igw_feed_cache_bytes "))
+        .and_then(|l| l.rsplit(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        cached > 0.0 && cached <= bound as f64,
+        "cache holds {cached} bytes, bound {bound}"
+    );
+}
