@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's one test command (CI runs it through .ci/run):
 #   installs what is missing, starts a throw-away Redis for the integration tests, then runs
-#   cargo fmt --check, cargo clippy -D warnings and every test.
+#   cargo fmt --check, cargo clippy -D warnings, the Dockerfile/Kubernetes linters, every
+#   test, and the release build the Dockerfile uses.
 # Works from any directory. Environment: IGW_TEST_REDIS_PORT (default 6399).
 set -euo pipefail
 
@@ -107,7 +108,14 @@ cargo fmt --all -- --check
 step "cargo clippy --all-targets --locked -- -D warnings"
 cargo clippy --all-targets --locked -- -D warnings
 
+step "scripts/lint-deploy.sh (hadolint Dockerfile, kubernetes-validate --strict k8s/)"
+scripts/lint-deploy.sh
+
 step "cargo test --locked --all-targets (Redis: $IGW_TEST_REDIS_URL)"
 cargo test --locked --all-targets
+
+# The Dockerfile's build stage runs exactly this; building it here proves it works.
+step "cargo build --release --locked"
+cargo build --release --locked
 
 step "all checks passed"

@@ -15,5 +15,6 @@ mod metrics;
 mod oauth;
 mod openapi;
 mod refresh;
+mod replicas;
 mod sandbox;
 mod storage;
