@@ -38,8 +38,8 @@ pub fn env_filter(rust_log: Option<&str>) -> EnvFilter {
         .iter()
         .filter(|_| verbose)
         .map(|target| (*target, "info"))
-        // tracing-actix-web repeats every 4xx/5xx at WARN; `LeanRootSpan` already logs them.
-        .chain(std::iter::once(("tracing_actix_web", "error")));
+        // tracing-actix-web repeats every 4xx/5xx (WARN/ERROR); `LeanRootSpan` already logs them.
+        .chain(std::iter::once(("tracing_actix_web", "off")));
     for (target, level) in clamps {
         if !named(target)
             && let Ok(directive) = format!("{target}={level}").parse()

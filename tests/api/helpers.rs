@@ -97,10 +97,16 @@ pub struct TestEnv {
     pub admin_token: String,
     /// The account id of tokens stored with [`TestEnv::store_token`], unique per test.
     pub user_id: String,
+    pub redis_url: String,
 }
 
 impl TestEnv {
     pub async fn new() -> Self {
+        Self::with_redis(redis_url()).await
+    }
+
+    /// On a Redis of the test's own (fault tests).
+    pub async fn with_redis(redis_url: String) -> Self {
         init_logging();
         Self {
             upstream: Arc::new(MockServer::start().await),
@@ -111,6 +117,7 @@ impl TestEnv {
                 "1784{}",
                 u64::from_le_bytes(rand_bytes()[..8].try_into().unwrap()) % 10u64.pow(13)
             ),
+            redis_url,
         }
     }
 
@@ -119,7 +126,7 @@ impl TestEnv {
         let mut s = Settings::load_defaults(&Path::new(env!("CARGO_MANIFEST_DIR")).join("config"))
             .expect("default settings load");
         s.server.port = 0;
-        s.redis.url = Some(redis_url().into());
+        s.redis.url = Some(self.redis_url.clone().into());
         s.redis.key_prefix = self.prefix.clone();
         s.instagram.mode = InstagramMode::Live;
         s.instagram.client_id = Some(CLIENT_ID.to_owned());
@@ -164,7 +171,7 @@ impl TestEnv {
     pub fn store(&self) -> Store {
         Store::Redis(
             RedisStore::new(
-                &redis_url().into(),
+                &self.redis_url.clone().into(),
                 &self.prefix,
                 Duration::from_secs(10),
                 4,
@@ -175,7 +182,7 @@ impl TestEnv {
 
     /// A raw Redis connection, for looking at and tampering with what the service wrote.
     pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
-        redis::Client::open(redis_url())
+        redis::Client::open(self.redis_url.as_str())
             .unwrap()
             .get_multiplexed_async_connection()
             .await
