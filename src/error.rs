@@ -93,8 +93,8 @@ fn map(
     }
 }
 
-fn upstream_detail(e: &UpstreamError) -> (String, Option<u64>) {
-    // Our own words only: Instagram's messages and bodies never reach clients.
+/// A 502 in the service's own words: Instagram's messages and bodies never reach clients.
+fn upstream_failed(e: &UpstreamError) -> Mapping {
     let detail = match e {
         UpstreamError::TokenInvalid { .. } => "Instagram rejected the access token".to_owned(),
         UpstreamError::Throttled { .. } => {
@@ -117,7 +117,15 @@ fn upstream_detail(e: &UpstreamError) -> (String, Option<u64>) {
         _ if e.is_transient() => Some(5),
         _ => None,
     };
-    (detail, retry_after)
+    Mapping {
+        retry_after,
+        ..map(
+            StatusCode::BAD_GATEWAY,
+            "upstream_error",
+            "Instagram request failed",
+            detail,
+        )
+    }
 }
 
 impl ApiError {
@@ -206,18 +214,7 @@ impl ApiError {
                     "Refresh in progress",
                     e.to_string(),
                 ),
-                AuthError::Upstream(e) => {
-                    let (detail, retry_after) = upstream_detail(e);
-                    Mapping {
-                        retry_after,
-                        ..map(
-                            S::BAD_GATEWAY,
-                            "upstream_error",
-                            "Instagram request failed",
-                            detail,
-                        )
-                    }
-                }
+                AuthError::Upstream(e) => upstream_failed(e),
                 AuthError::Store(_) => store_unavailable(),
             },
             ApiError::Feed(e) => match e {
@@ -242,24 +239,13 @@ impl ApiError {
                 },
             },
             ApiError::Sync(e) => match e {
-                SyncError::Token(_) | SyncError::NeedsOperator(_) => map(
+                SyncError::NeedsOperator(_) => map(
                     S::CONFLICT,
                     "reauth_required",
                     "Re-authorization required",
                     e.client_reason(),
                 ),
-                SyncError::Upstream(u) => {
-                    let (detail, retry_after) = upstream_detail(u);
-                    Mapping {
-                        retry_after,
-                        ..map(
-                            S::BAD_GATEWAY,
-                            "upstream_error",
-                            "Instagram request failed",
-                            detail,
-                        )
-                    }
-                }
+                SyncError::Upstream(u) => upstream_failed(u),
                 SyncError::Store(_) => store_unavailable(),
                 SyncError::Busy | SyncError::BackingOff(_) | SyncError::Aborted => Mapping {
                     retry_after: Some(e.retry_after().map_or(5, |d| d.as_secs().max(1))),

@@ -21,8 +21,6 @@ const BUSY_POLL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SyncError {
-    #[error("no usable token: {0}")]
-    Token(String),
     /// A token problem the operator must fix (missing, expired, invalid).
     #[error("{0}")]
     NeedsOperator(Arc<AuthError>),
@@ -48,7 +46,7 @@ impl SyncError {
     /// What a frontend may be told (no upstream text).
     pub fn client_reason(&self) -> String {
         match self {
-            SyncError::Token(_) | SyncError::NeedsOperator(_) => {
+            SyncError::NeedsOperator(_) => {
                 "no Instagram account is connected; the operator must re-authorize".to_owned()
             }
             SyncError::Upstream(UpstreamError::Throttled { .. }) => {
@@ -71,7 +69,7 @@ impl SyncError {
                 .ok()
                 .map(|d| d.max(Duration::from_secs(1))),
             SyncError::Upstream(UpstreamError::Throttled { retry_after, .. }) => *retry_after,
-            SyncError::Token(_) | SyncError::NeedsOperator(_) => Some(Duration::from_secs(60)),
+            SyncError::NeedsOperator(_) => Some(Duration::from_secs(60)),
             _ => None,
         }
     }
@@ -169,14 +167,16 @@ impl Feed {
         result
     }
 
-    /// Another replica holds the lock: wait (bounded) for its snapshot to appear.
+    /// Another replica holds the lock: wait (bounded) until a snapshot that needs no sync is
+    /// here (the other's, picked up from the store by this loop or by the version poll).
     async fn await_other_replica(&self) -> Result<Arc<Loaded>, SyncError> {
-        let before = self.read_state().meta.synced_at;
         let deadline = tokio::time::Instant::now() + self.config.cold_wait;
         while tokio::time::Instant::now() < deadline {
             tokio::time::sleep(BUSY_POLL).await;
-            if let Some(loaded) = self.load_stored().await?
-                && Some(loaded.snapshot.synced_at) > before
+            self.load_stored().await?;
+            let loaded = self.read_state().loaded.clone();
+            if let Some(loaded) = loaded
+                && !self.sync_due(Utc::now())
             {
                 return Ok(loaded);
             }

@@ -1,6 +1,7 @@
 //! The Redis store (deadpool-redis over multiplexed connections).
 
 use std::future::Future;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
@@ -19,6 +20,10 @@ return 1";
 const DELETE_IF_EQUALS: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0";
+
+// Hashed once; invoked with EVALSHA (falling back to EVAL after a Redis restart).
+static SET_IF_LOCKED_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SET_IF_LOCKED));
+static DELETE_IF_EQUALS_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(DELETE_IF_EQUALS));
 
 #[derive(Clone)]
 pub struct RedisStore {
@@ -153,7 +158,7 @@ impl RedisStore {
         let value = value.to_vec();
         let written: i64 = self
             .run(|mut c| async move {
-                Script::new(SET_IF_LOCKED)
+                SET_IF_LOCKED_SCRIPT
                     .key(lock_key)
                     .key(data_key)
                     .arg(fence)
@@ -170,7 +175,7 @@ impl RedisStore {
         let key = self.key(key);
         let expected = expected.to_owned();
         self.run(|mut c| async move {
-            Script::new(DELETE_IF_EQUALS)
+            DELETE_IF_EQUALS_SCRIPT
                 .key(key)
                 .arg(expected)
                 .invoke_async::<i64>(&mut c)
