@@ -114,6 +114,9 @@ scripts/lint-deploy.sh
 step "cargo test --locked --all-targets (Redis: $IGW_TEST_REDIS_URL)"
 cargo test --locked --all-targets
 
+step "scripts/browser-tests.sh (gallery, operator page, /docs in headless Chromium)"
+scripts/browser-tests.sh
+
 # The Dockerfile's build stage runs exactly this; building it here proves it works.
 step "cargo build --release --locked"
 cargo build --release --locked

@@ -3,6 +3,7 @@
 
 mod admin;
 mod admin_auth;
+mod admin_page;
 mod cors;
 mod docs;
 mod fallback;
@@ -136,7 +137,9 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits) {
             .service(admin::start_reauth)
             .service(admin::get_admin_status)
             .service(admin::refresh_token)
-            .service(admin::sync_feed),
+            .service(admin::sync_feed)
+            // The operator page: plain actix routes, outside the OpenAPI document.
+            .map(admin_page::mount),
     );
 }
 

@@ -1,0 +1,734 @@
+#!/usr/bin/env node
+// End-to-end browser tests: the gallery example, the operator page and /docs, in Debian's
+// headless Chromium driven by playwright-core (no downloaded browser builds).
+//
+//   node tests/browser/run.mjs        (scripts/browser-tests.sh installs and builds first)
+//
+// Environment:
+//   IGW_BIN      the service binary (default <repo>/target/debug/instagram-gateway)
+//   CHROMIUM     the browser (default /usr/bin/chromium)
+//   BROWSER_TEST_TIMEOUT_MS   upper bound of each wait (default 30000)
+//
+// It starts the service (sandbox mode, in-memory store, fixed admin token, free port), serves
+// examples/gallery/ from another port, runs the checks and always stops what it started.
+// Screenshots and the service's log go to <repo>/target/browser/. Exit status 1 on any failure.
+
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { constants as fsConstants, createReadStream, createWriteStream } from "node:fs";
+import { access, mkdir, stat } from "node:fs/promises";
+import http from "node:http";
+import net from "node:net";
+import path from "node:path";
+import readline from "node:readline";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const BIN = process.env.IGW_BIN
+  ? path.resolve(process.env.IGW_BIN)
+  : path.join(ROOT, "target", "debug", "instagram-gateway");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const OUT = path.join(ROOT, "target", "browser");
+const GALLERY_DIR = path.join(ROOT, "examples", "gallery");
+const TIMEOUT = Number(process.env.BROWSER_TEST_TIMEOUT_MS || 30000);
+const STARTUP_TIMEOUT = 60000;
+const ADMIN_TOKEN = "browser-tests-admin-token-0123456789abcdef";
+const PAGE_SIZE = 12;
+const SEARCH_TERM = "sunset";
+const PAGE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +
+  "form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+// ---- results --------------------------------------------------------------------------------
+
+const results = { passed: 0, failed: 0, skipped: 0 };
+
+// Runs the steps of one section in order; after a failure the rest of the section is skipped
+// (they build on each other) and a screenshot of the page is saved.
+async function section(name, page, steps) {
+  let failed = false;
+  for (const [title, run] of steps) {
+    const label = `${name}: ${title}`;
+    if (failed) {
+      results.skipped += 1;
+      console.log(`skip - ${label}`);
+      continue;
+    }
+    const started = Date.now();
+    try {
+      await run();
+      results.passed += 1;
+      console.log(`ok - ${label} (${Date.now() - started} ms)`);
+    } catch (err) {
+      failed = true;
+      results.failed += 1;
+      console.log(`not ok - ${label}\n    ${String(err && err.message).split("\n").join("\n    ")}`);
+      if (page && !page.isClosed()) {
+        const file = path.join(OUT, `${name}-failure.png`);
+        await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+        console.log(`    screenshot: ${path.relative(ROOT, file)}`);
+      }
+    }
+  }
+}
+
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+function assertEqual(actual, expected, what) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${what}: expected ${e}, got ${a}`);
+}
+
+// page.waitForFunction with a message that says what was awaited and what the page showed.
+async function waitUntil(page, description, predicate, arg, describe) {
+  try {
+    await page.waitForFunction(predicate, arg, { timeout: TIMEOUT, polling: 100 });
+  } catch (err) {
+    let seen = "";
+    if (describe) seen = await describe().catch((e) => `(could not read the page: ${e.message})`);
+    const reason = /Timeout/i.test(String(err && err.message)) ? `timed out after ${TIMEOUT} ms` : String(err.message);
+    throw new Error(`waiting for ${description}: ${reason}${seen ? `\npage shows: ${seen}` : ""}`);
+  }
+}
+
+// ---- processes we start ---------------------------------------------------------------------
+
+const cleanups = [];
+let cleaning = null;
+
+// Undoes what was started, newest first; every caller waits for the same single run.
+function cleanup() {
+  cleaning ??= (async () => {
+    while (cleanups.length > 0) {
+      const step = cleanups.pop();
+      try {
+        await step();
+      } catch (err) {
+        console.error(`cleanup: ${err.message}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+
+async function startService() {
+  try {
+    await access(BIN, fsConstants.X_OK);
+  } catch {
+    throw new Error(`service binary ${BIN} is missing or not executable (build it, or set IGW_BIN)`);
+  }
+  // Only our settings: none of the caller's IGW_* variables leak in.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("IGW")));
+  Object.assign(env, {
+    IGW_ENV: "local",
+    IGW__SERVER__HOST: "127.0.0.1",
+    IGW__SERVER__PORT: "0",
+    IGW__SERVER__SHUTDOWN_GRACE_SECS: "2",
+    IGW__LOG__FORMAT: "json",
+    IGW__INSTAGRAM__MODE: "sandbox",
+    IGW__ADMIN__TOKEN: ADMIN_TOKEN,
+    RUST_LOG: "info",
+  });
+  const logFile = path.join(OUT, "service.log");
+  const log = createWriteStream(logFile);
+  const child = spawn(BIN, [], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  child.stderr.pipe(log, { end: false });
+  const exited = once(child, "exit");
+  // Last resort, whatever way this process ends: never leave the service running.
+  process.on("exit", () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  });
+  cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 10000);
+      await exited;
+      clearTimeout(timer);
+    }
+    log.end();
+  });
+
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`the service did not report its address within ${STARTUP_TIMEOUT} ms (see ${logFile})`)),
+      STARTUP_TIMEOUT,
+    );
+    child.on("error", (err) => reject(new Error(`cannot start ${BIN}: ${err.message}`)));
+    child.on("exit", (code, signal) =>
+      reject(new Error(`the service exited early (status ${code ?? signal}); see ${logFile}`)),
+    );
+    readline.createInterface({ input: child.stdout }).on("line", (line) => {
+      log.write(`${line}\n`);
+      try {
+        const entry = JSON.parse(line);
+        if (entry.fields && entry.fields.message === "instagram-gateway listening") {
+          clearTimeout(timer);
+          resolve(entry.fields.url);
+        }
+      } catch {
+        // not JSON: keep it in the log only
+      }
+    });
+  });
+  return url.replace(/\/+$/, "");
+}
+
+// The first read waits for the sandbox's first sync; until the account is connected it may
+// answer 503, so ask again until it answers 200 (bounded).
+async function waitForFeed(base) {
+  const deadline = Date.now() + STARTUP_TIMEOUT;
+  let last = "";
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${base}/images?limit=1`);
+      if (res.ok) return;
+      last = `HTTP ${res.status}: ${await res.text()}`;
+    } catch (err) {
+      last = err.message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the feed was not served within ${STARTUP_TIMEOUT} ms (last answer: ${last})`);
+}
+
+async function getJson(url, headers = {}) {
+  const res = await fetch(url, { headers });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status}: ${text}`);
+  return JSON.parse(text);
+}
+
+const CONTENT_TYPES = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+};
+
+// A tiny static server for examples/gallery/ (another port = another origin than the service).
+async function serveGallery() {
+  const server = http.createServer(async (req, res) => {
+    try {
+      let rel = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
+      if (rel.endsWith("/")) rel += "index.html";
+      const file = path.join(GALLERY_DIR, path.normalize(rel));
+      if (!file.startsWith(GALLERY_DIR + path.sep) || !(await stat(file)).isFile()) throw new Error("no file");
+      res.writeHead(200, {
+        "content-type": CONTENT_TYPES[path.extname(file)] || "application/octet-stream",
+        "cache-control": "no-store",
+      });
+      createReadStream(file).pipe(res);
+    } catch {
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not found\n");
+    }
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return `http://127.0.0.1:${server.address().port}`;
+}
+
+// A port nobody listens on (for the "service unreachable" check).
+async function closedPort() {
+  const server = net.createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+// ---- the gallery ----------------------------------------------------------------------------
+
+async function galleryTests(context, service, gallery) {
+  const page1 = await getJson(`${service}/images?limit=${PAGE_SIZE}`);
+  const page2 = await getJson(`${service}/images?limit=${PAGE_SIZE}&cursor=${page1.paging.next_cursor}`);
+  const search = await getJson(`${service}/search?q=${encodeURIComponent(SEARCH_TERM)}&limit=${PAGE_SIZE}`);
+  const videos = await getJson(`${service}/images?type=video&limit=${PAGE_SIZE}`);
+  const ids = (page) => page.data.map((m) => m.id);
+  const album = page1.data.find((m) => m.media_type === "CAROUSEL_ALBUM" && m.children.length >= 2);
+  const video = page1.data.find((m) => m.media_type === "VIDEO" && m.media_url);
+  const reel = page1.data.find((m) => m.media_type === "VIDEO" && !m.media_url);
+  assert(page1.data.length === PAGE_SIZE && page1.paging.next_cursor, "the sandbox feed has fewer posts than expected");
+  assert(album && video && reel, "the sandbox's first page lacks an album, a video or a reel without media_url");
+  assert(search.data.length > 0 && search.data.length < PAGE_SIZE, `"${SEARCH_TERM}" should match a few posts`);
+
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (err) => errors.push(err.message));
+  const url = `${gallery}/index.html?api=${encodeURIComponent(service)}&limit=${PAGE_SIZE}`;
+  const grid = '[data-testid="grid"]';
+  const describe = () =>
+    page.evaluate(() => {
+      const tiles = document.querySelectorAll('[data-testid="tile"]').length;
+      const imgs = [...document.querySelectorAll('[data-testid="tile-image"]')];
+      const broken = imgs.filter((i) => !(i.complete && i.naturalWidth > 0)).length;
+      const summary = document.querySelector('[data-testid="summary"]').textContent;
+      const error = document.querySelector('[data-testid="error"]');
+      return `${tiles} tiles, ${broken} of ${imgs.length} images not loaded, summary "${summary}"` +
+        (error.hidden ? "" : `, error "${error.textContent.trim()}"`);
+    });
+  // All tiles present, in this order, every image loaded.
+  const gridShows = (expectedIds) =>
+    waitUntil(
+      page,
+      `${expectedIds.length} tiles with loaded images`,
+      ({ expected }) => {
+        const tiles = [...document.querySelectorAll('[data-testid="grid"] [data-testid="tile"]')];
+        if (tiles.map((t) => t.dataset.id).join() !== expected.join()) return false;
+        if (document.querySelector('[data-testid="grid"]').getAttribute("aria-busy")) return false;
+        const imgs = tiles.flatMap((t) => [...t.querySelectorAll("img")]);
+        return imgs.length >= tiles.length && imgs.every((i) => i.complete && i.naturalWidth > 0 && i.alt);
+      },
+      { expected: expectedIds },
+      describe,
+    );
+  const tile = (id) => page.locator(`${grid} [data-testid="tile"][data-id="${id}"]`);
+
+  await section("gallery", page, [
+    [
+      `the first page shows ${PAGE_SIZE} tiles whose images loaded (gallery on ${gallery}, service on ${service})`,
+      async () => {
+        await page.goto(url);
+        await gridShows(ids(page1));
+        await page.getByTestId("load-more").waitFor({ state: "visible", timeout: TIMEOUT });
+        const origin = await page.evaluate(() => window.location.origin);
+        assert(origin !== new URL(service).origin, "the gallery must run on another origin than the service");
+      },
+    ],
+    [
+      `an album pages through its ${album.children.length} items`,
+      async () => {
+        const t = tile(album.id);
+        const n = album.children.length;
+        const showsChild = (i) =>
+          waitUntil(
+            page,
+            `album item ${i + 1} / ${n}`,
+            ({ id, src, label }) => {
+              const el = document.querySelector(`[data-testid="tile"][data-id="${id}"]`);
+              const img = el && el.querySelector(".slot img");
+              const pos = el && el.querySelector('[data-testid="carousel-position"]');
+              return !!img && img.src === src && img.complete && img.naturalWidth > 0 && pos.textContent === label;
+            },
+            { id: album.id, src: album.children[i].display_url, label: `${i + 1} / ${n}` },
+            describe,
+          );
+        await showsChild(0);
+        assert(await t.getByTestId("carousel-prev").isDisabled(), "'previous' should be disabled on the first item");
+        for (let i = 1; i < n; i += 1) {
+          await t.getByTestId("carousel-next").click();
+          await showsChild(i);
+        }
+        assert(await t.getByTestId("carousel-next").isDisabled(), "'next' should be disabled on the last item");
+        await t.getByTestId("carousel-prev").click();
+        await showsChild(n - 2);
+      },
+    ],
+    [
+      "a video shows its thumbnail and keeps it when the file cannot play",
+      async () => {
+        const t = tile(video.id);
+        await t.getByTestId("play").click();
+        await t.getByTestId("video-error").waitFor({ state: "visible", timeout: TIMEOUT });
+        const thumb = await t.locator('[data-testid="tile-image"]').evaluate((i) => ({
+          src: i.src,
+          loaded: i.complete && i.naturalWidth > 0,
+        }));
+        assertEqual(thumb, { src: video.display_url, loaded: true }, "the video tile's thumbnail");
+        // A reel whose media_url Instagram withholds: thumbnail and badge, no play button.
+        const r = tile(reel.id);
+        assertEqual(await r.getByTestId("play").count(), 0, "play buttons on a video without media_url");
+        await r.getByTestId("video-badge").waitFor({ state: "visible", timeout: TIMEOUT });
+      },
+    ],
+    [
+      `"Load more" appends the next ${PAGE_SIZE} posts`,
+      async () => {
+        await page.getByTestId("load-more").click();
+        await gridShows([...ids(page1), ...ids(page2)]);
+        await page.screenshot({ path: path.join(OUT, "gallery.png"), fullPage: true });
+      },
+    ],
+    [
+      `a search for "${SEARCH_TERM}" narrows the grid to ${search.data.length} posts`,
+      async () => {
+        await page.getByTestId("search-input").fill(SEARCH_TERM);
+        await page.getByTestId("search-submit").click();
+        await gridShows(ids(search));
+        assert(await page.getByTestId("load-more").isHidden(), "'Load more' should be hidden without next_cursor");
+        await page.screenshot({ path: path.join(OUT, "gallery-search.png"), fullPage: true });
+        await page.getByTestId("search-clear").click();
+        await gridShows(ids(page1));
+        assertEqual(await page.getByTestId("search-input").inputValue(), "", "the search box after Clear");
+      },
+    ],
+    [
+      "the type filter shows only videos",
+      async () => {
+        await page.getByTestId("type-filter").selectOption("video");
+        await gridShows(ids(videos));
+        await page.getByTestId("type-filter").selectOption("");
+        await gridShows(ids(page1));
+      },
+    ],
+    [
+      "a 503 problem shows its detail and Retry-After, and Retry recovers",
+      async () => {
+        // The sandbox serves from its first second on, so the 503 is simulated at the network
+        // layer, shaped as the service sends it (problem+json, Retry-After exposed by CORS).
+        const origin = await page.evaluate(() => window.location.origin);
+        const pattern = `${service}/images?**`;
+        await page.route(pattern, (route) =>
+          route.fulfill({
+            status: 503,
+            headers: {
+              "content-type": "application/problem+json",
+              "retry-after": "7",
+              "access-control-allow-origin": origin,
+              "access-control-expose-headers": "retry-after",
+            },
+            body: JSON.stringify({
+              type: "feed_unavailable",
+              title: "Feed unavailable",
+              status: 503,
+              detail: "no Instagram account is connected; the operator must re-authorize",
+            }),
+          }),
+        );
+        await page.reload();
+        await waitUntil(
+          page,
+          "the 503 message",
+          () => {
+            const e = document.querySelector('[data-testid="error"]');
+            const t = e.textContent;
+            return !e.hidden && t.includes("the operator must re-authorize.") && t.includes("Retry after 7 s") && t.includes("503");
+          },
+          undefined,
+          describe,
+        );
+        await page.screenshot({ path: path.join(OUT, "gallery-503.png"), fullPage: true });
+        await page.unroute(pattern);
+        await page.getByTestId("retry").click();
+        await gridShows(ids(page1));
+        assert(await page.getByTestId("error").isHidden(), "the error should be gone after a successful retry");
+      },
+    ],
+    [
+      "an unreachable service and a problem answer are shown clearly",
+      async () => {
+        const port = await closedPort();
+        await page.goto(`${gallery}/index.html?api=${encodeURIComponent(`http://127.0.0.1:${port}`)}`);
+        await waitUntil(
+          page,
+          "the 'cannot reach' message",
+          () => {
+            const e = document.querySelector('[data-testid="error"]');
+            return !e.hidden && e.textContent.includes("Cannot reach the service");
+          },
+          undefined,
+          describe,
+        );
+        // A wrong base path: the service answers a 404 problem.
+        await page.goto(`${gallery}/index.html?api=${encodeURIComponent(`${service}/no-such-prefix`)}`);
+        await waitUntil(
+          page,
+          "the 404 problem's title, status and detail",
+          () => {
+            const e = document.querySelector('[data-testid="error"]');
+            return !e.hidden && /\(HTTP 404\): no resource at \/no-such-prefix\/images/.test(e.textContent);
+          },
+          undefined,
+          describe,
+        );
+        await page.screenshot({ path: path.join(OUT, "gallery-error.png"), fullPage: true });
+      },
+    ],
+    [
+      "no uncaught script errors",
+      async () => assertEqual(errors, [], "uncaught errors on the gallery page"),
+    ],
+  ]);
+  await page.close();
+}
+
+// ---- the operator page ----------------------------------------------------------------------
+
+async function operatorTests(context, service) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (err) => errors.push(`uncaught: ${err.message}`));
+  page.on("console", (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) errors.push(`CSP: ${msg.text()}`);
+  });
+  const text = (testid) => page.getByTestId(testid).textContent();
+  const describe = () =>
+    page.evaluate(() => {
+      const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+      const shown = (id) => (q(id).hidden ? "" : ` ${id} "${q(id).textContent.trim()}"`);
+      return `state "${q("token-state").textContent}", obtained_at ${q("token-obtained-at").getAttribute("datetime")}` +
+        `${shown("error")}${shown("message")}`;
+    });
+  const stored = () => page.evaluate(() => window.sessionStorage.getItem("igw-admin-token"));
+  let obtainedBefore = null;
+
+  await section("operator", page, [
+    [
+      "/admin redirects to /admin/, served with a strict CSP",
+      async () => {
+        const response = await page.goto(`${service}/admin`);
+        assertEqual(page.url(), `${service}/admin/`, "the page's URL");
+        const headers = response.headers();
+        assertEqual(headers["content-security-policy"], PAGE_CSP, "Content-Security-Policy");
+        assertEqual(headers["cache-control"], "no-store", "Cache-Control");
+        await page.getByTestId("token-input").waitFor({ state: "visible", timeout: TIMEOUT });
+      },
+    ],
+    [
+      "a wrong token shows an error",
+      async () => {
+        await page.getByTestId("token-input").fill("not-the-admin-token-not-the-admin-token");
+        await page.getByTestId("token-submit").click();
+        await waitUntil(
+          page,
+          "the 401 error",
+          () => {
+            const e = document.querySelector('[data-testid="error"]');
+            return !e.hidden && e.textContent.includes("401");
+          },
+          undefined,
+          describe,
+        );
+        assert(await page.getByTestId("status").isHidden(), "the status must stay hidden");
+        assertEqual(await stored(), null, "sessionStorage after a refused token");
+        await page.screenshot({ path: path.join(OUT, "admin-wrong-token.png"), fullPage: true });
+      },
+    ],
+    [
+      "the right token shows the status",
+      async () => {
+        await page.getByTestId("token-input").fill(ADMIN_TOKEN);
+        await page.getByTestId("token-submit").click();
+        await waitUntil(
+          page,
+          "a valid token and 60 items",
+          () => {
+            const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+            return !q("status").hidden && q("token-state").textContent === "valid" && q("feed-items").textContent === "60";
+          },
+          undefined,
+          describe,
+        );
+        assertEqual(await text("token-username"), "@sandbox.gallery", "account");
+        assert(await page.getByTestId("error").isHidden(), "the earlier error should be cleared");
+        assert(await page.getByTestId("token-form").isHidden(), "the token form should be hidden");
+        assertEqual(await stored(), ADMIN_TOKEN, "sessionStorage");
+        obtainedBefore = await page.getByTestId("token-obtained-at").getAttribute("datetime");
+        assert(obtainedBefore, "obtained_at should be shown");
+        assert(/%/.test(await text("rate-limit-max")), "rate-limit usage should be shown");
+      },
+    ],
+    [
+      '"Refresh token" shows the problem detail (the sandbox token is under 24 h old)',
+      async () => {
+        await page.getByTestId("refresh-token").click();
+        await waitUntil(
+          page,
+          "the 409 problem",
+          () => {
+            const e = document.querySelector('[data-testid="error"]');
+            return !e.hidden && e.textContent.includes("409") && e.textContent.includes("24 hours");
+          },
+          undefined,
+          describe,
+        );
+      },
+    ],
+    [
+      '"Sync now" syncs the feed',
+      async () => {
+        await page.getByTestId("sync").click();
+        await waitUntil(
+          page,
+          "the sync message",
+          () => {
+            const m = document.querySelector('[data-testid="message"]');
+            return !m.hidden && m.textContent.includes("Synced: 60 items");
+          },
+          undefined,
+          describe,
+        );
+        assert(await page.getByTestId("error").isHidden(), "the earlier error should be cleared");
+      },
+    ],
+    [
+      '"Re-authorize" completes the sandbox OAuth round trip',
+      async () => {
+        const opened = context.waitForEvent("page", { timeout: TIMEOUT });
+        await page.getByTestId("reauth").click();
+        const popup = await opened;
+        await popup.waitForURL(/\/oauth\/callback\?code=/, { timeout: TIMEOUT });
+        await popup.locator("h1", { hasText: "Instagram connected" }).waitFor({ timeout: TIMEOUT });
+        await popup.screenshot({ path: path.join(OUT, "oauth-callback.png"), fullPage: true });
+        await popup.close();
+        await waitUntil(
+          page,
+          "a valid token obtained after the previous one",
+          ({ before }) => {
+            const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+            const obtained = q("token-obtained-at").getAttribute("datetime");
+            return (
+              q("token-state").textContent === "valid" &&
+              obtained !== null &&
+              Date.parse(obtained) > Date.parse(before) &&
+              !q("message").hidden &&
+              q("message").textContent.includes("Instagram connected")
+            );
+          },
+          { before: obtainedBefore },
+          describe,
+        );
+        const status = await getJson(`${service}/admin/status`, { Authorization: `Bearer ${ADMIN_TOKEN}` });
+        assertEqual(
+          await page.getByTestId("token-obtained-at").getAttribute("datetime"),
+          status.token.obtained_at,
+          "the page's obtained_at against /admin/status",
+        );
+        await page.screenshot({ path: path.join(OUT, "admin.png"), fullPage: true });
+      },
+    ],
+    [
+      "the token survives a reload of the tab and can be forgotten",
+      async () => {
+        await page.reload();
+        await waitUntil(
+          page,
+          "the status without asking for the token again",
+          () => document.querySelector('[data-testid="token-state"]').textContent === "valid",
+          undefined,
+          describe,
+        );
+        await page.getByTestId("forget").click();
+        await page.getByTestId("token-form").waitFor({ state: "visible", timeout: TIMEOUT });
+        assert(await page.getByTestId("status").isHidden(), "the status should be hidden after Forget");
+        assertEqual(await stored(), null, "sessionStorage after Forget");
+      },
+    ],
+    [
+      "no CSP violations or uncaught script errors",
+      async () => assertEqual(errors, [], "errors on the operator page"),
+    ],
+  ]);
+  await page.close();
+}
+
+// ---- /docs ----------------------------------------------------------------------------------
+
+async function docsTests(context, service) {
+  const page = await context.newPage();
+  await section("docs", page, [
+    [
+      "/docs renders the operations list",
+      async () => {
+        await page.goto(`${service}/docs`);
+        assertEqual(page.url(), `${service}/docs/`, "the page's URL");
+        const expected = ["/images", "/search", "/admin/reauth", "/admin/status"];
+        await waitUntil(
+          page,
+          `Swagger UI listing ${expected.join(", ")}`,
+          ({ paths }) => {
+            const shown = [...document.querySelectorAll(".opblock-summary-path")].map(
+              (e) => e.getAttribute("data-path") || e.textContent.trim(),
+            );
+            return paths.every((p) => shown.includes(p));
+          },
+          { paths: expected },
+          () =>
+            page.evaluate(() =>
+              [...document.querySelectorAll(".opblock-summary-path")]
+                .map((e) => e.getAttribute("data-path") || e.textContent.trim())
+                .join(", ") || document.body.innerText.slice(0, 300),
+            ),
+        );
+        const listed = await page.evaluate(() =>
+          [...document.querySelectorAll(".opblock-summary-path")].map((e) => e.getAttribute("data-path") || e.textContent.trim()),
+        );
+        assert(!listed.includes("/admin/"), "the operator page must not be in the OpenAPI document");
+        await page.screenshot({ path: path.join(OUT, "docs.png"), fullPage: true });
+      },
+    ],
+  ]);
+  await page.close();
+}
+
+// ---- main -----------------------------------------------------------------------------------
+
+async function main() {
+  await mkdir(OUT, { recursive: true });
+  try {
+    await access(CHROMIUM, fsConstants.X_OK);
+  } catch {
+    throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM)`);
+  }
+  const service = await startService();
+  await waitForFeed(service);
+  const gallery = await serveGallery();
+  console.log(`service ${service}, gallery ${gallery}, browser ${CHROMIUM}`);
+
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: STARTUP_TIMEOUT,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+  cleanups.push(() => browser.close());
+  console.log(`chromium ${browser.version()}`);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  context.setDefaultTimeout(TIMEOUT);
+  context.setDefaultNavigationTimeout(TIMEOUT);
+
+  await galleryTests(context, service, gallery);
+  await operatorTests(context, service);
+  await docsTests(context, service);
+  await context.close();
+}
+
+let status = 0;
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    console.error(`\n${signal}: stopping`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+try {
+  await main();
+} catch (err) {
+  console.error(`error: ${err && err.message}`);
+  results.failed += 1;
+} finally {
+  await cleanup();
+}
+console.log(`screenshots: ${path.relative(ROOT, OUT)}/`);
+console.log(`${results.passed} passed, ${results.failed} failed, ${results.skipped} skipped`);
+if (results.failed > 0) status = 1;
+process.exit(status);
