@@ -117,6 +117,9 @@ cargo test --locked --all-targets
 step "scripts/browser-tests.sh (gallery, operator page, /docs in headless Chromium)"
 scripts/browser-tests.sh
 
+step "scripts/schemathesis.sh (the OpenAPI contract, all checks, against a live sandbox instance)"
+scripts/schemathesis.sh
+
 # The Dockerfile's build stage runs exactly this; building it here proves it works.
 step "cargo build --release --locked"
 cargo build --release --locked

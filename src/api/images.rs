@@ -21,7 +21,7 @@ pub struct ImagesQuery {
     cursor: Option<String>,
     /// Only this kind of post.
     #[serde(rename = "type")]
-    #[param(rename = "type", value_type = Option<TypeParam>)]
+    #[param(rename = "type", value_type = Option<TypeParam>, inline)]
     media_type: Option<String>,
 }
 

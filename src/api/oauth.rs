@@ -21,12 +21,22 @@ pub struct OAuthPages {
 #[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     /// The authorization code (valid for one hour, once).
+    #[param(max_length = 2048)]
     code: Option<String>,
-    /// The one-time state from `POST /admin/reauth`.
+    /// The one-time state from `POST /admin/reauth` (43 base64url characters).
+    #[param(
+        pattern = "^[A-Za-z0-9_-]{43}$",
+        example = "3q2-7wQm0kq0G1jq4mW6bS5QdL7i2k8x9yZaBcDeFgH"
+    )]
     state: Option<String>,
     /// Set instead of `code` when the user declined, e.g. `access_denied`.
+    #[param(max_length = 100, example = "access_denied")]
     error: Option<String>,
+    /// Instagram's reason code for `error`, e.g. `user_denied`.
+    #[param(max_length = 100, example = "user_denied")]
     error_reason: Option<String>,
+    /// Instagram's human-readable explanation of `error`.
+    #[param(max_length = 1000, example = "The user denied your request")]
     error_description: Option<String>,
 }
 
@@ -34,6 +44,10 @@ pub struct CallbackQuery {
 #[derive(Deserialize, ToSchema)]
 pub struct SignedRequestForm {
     /// `<base64url signature>.<base64url JSON payload>`, signed with the app secret.
+    #[schema(
+        max_length = 8192,
+        example = "c2lnbmF0dXJl.eyJ1c2VyX2lkIjoiMjE4NDcxIiwiYWxnb3JpdGhtIjoiSE1BQy1TSEEyNTYifQ"
+    )]
     signed_request: String,
 }
 
@@ -68,6 +82,7 @@ pub struct DeletionPath {
         (status = 200, description = "Connected; a small HTML page names the account", content_type = "text/html", body = String),
         (status = 303, description = "Connected; redirect to `oauth.success_redirect`"),
         (status = 400, description = "State missing, unknown, expired or used; code missing; or access denied", body = Problem, content_type = "application/problem+json"),
+        (status = 414, description = "Query string over the 8 KiB URI limit", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "Instagram failed; the previously stored token is unchanged", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
     )

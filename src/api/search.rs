@@ -35,10 +35,10 @@ pub struct SearchQuery {
     cursor: Option<String>,
     /// Only this kind of post.
     #[serde(rename = "type")]
-    #[param(rename = "type", value_type = Option<TypeParam>)]
+    #[param(rename = "type", value_type = Option<TypeParam>, inline)]
     media_type: Option<String>,
     /// Where to search (default `account`).
-    #[param(value_type = Option<SourceParam>)]
+    #[param(value_type = Option<SourceParam>, inline)]
     source: Option<String>,
 }
 
@@ -55,7 +55,7 @@ pub struct SearchQuery {
             ("Age" = u64, description = "Only on stale responses"),
          )),
         (status = 304, description = "Not modified (If-None-Match matched)"),
-        (status = 400, description = "Missing or too long `q`, nothing to search for, unknown parameter, bad value or cursor", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Missing or too long `q`, unknown parameter, bad value or cursor", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this client (`rate_limit.search_per_minute`)", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u64, description = "Seconds until the next request is allowed"))),
         (status = 503, description = "No snapshot yet", body = Problem, content_type = "application/problem+json",
@@ -86,7 +86,7 @@ pub async fn search_images(
             "`q` must be 1 to {MAX_Q_CHARS} characters"
         )));
     }
-    let search = Search::parse(text).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let search = Search::parse(text);
     let request = page_request(
         q.limit.as_deref(),
         q.cursor.as_deref(),

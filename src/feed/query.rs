@@ -16,8 +16,6 @@ use super::text;
 pub enum QueryError {
     #[error("`cursor` is not a cursor from a previous page")]
     BadCursor,
-    #[error("`q` has no word or hashtag to search for")]
-    NothingToSearch,
 }
 
 /// A position in the newest-first order: just after the item with this timestamp and id.
@@ -67,7 +65,8 @@ impl Cursor {
 
 /// What to match in `/search`: `#tag` tokens must be among the post's hashtags (exact,
 /// case-insensitive); every other word must occur as a whole word of the caption (case- and
-/// accent-insensitive). `#sunset beach` needs both.
+/// accent-insensitive). `#sunset beach` needs both. A query with neither (only punctuation
+/// or emoji) matches nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Search {
     tags: Vec<String>,
@@ -75,7 +74,7 @@ pub struct Search {
 }
 
 impl Search {
-    pub fn parse(q: &str) -> Result<Self, QueryError> {
+    pub fn parse(q: &str) -> Self {
         let mut tags: Vec<String> = Vec::new();
         let mut words: Vec<String> = Vec::new();
         for token in q.split_whitespace() {
@@ -91,10 +90,7 @@ impl Search {
                 }
             }
         }
-        if tags.is_empty() && words.is_empty() {
-            return Err(QueryError::NothingToSearch);
-        }
-        Ok(Self { tags, words })
+        Self { tags, words }
     }
 
     /// A canonical form for cache keys.
@@ -130,6 +126,9 @@ impl SearchIndex {
     }
 
     fn matches(&self, index: usize, item: &Media, search: &Search) -> bool {
+        if search.tags.is_empty() && search.words.is_empty() {
+            return false;
+        }
         search.tags.iter().all(|t| item.hashtags.contains(t))
             && (search.words.is_empty()
                 || self
@@ -288,57 +287,47 @@ mod tests {
             media_type: Some(MediaType::Video),
         };
         assert_eq!(ids(&page(&snap, &index, &videos, None)), vec!["20"]);
-        let s = Search::parse("CAFE").unwrap();
+        let s = Search::parse("CAFE");
         assert_eq!(
             ids(&page(&snap, &index, &req(10, None), Some(&s))),
             vec!["21", "23"]
         );
-        let s = Search::parse("#café").unwrap();
+        let s = Search::parse("#café");
         assert_eq!(
             ids(&page(&snap, &index, &req(10, None), Some(&s))),
             vec!["23"]
         );
-        let s = Search::parse("#Sunset").unwrap();
+        let s = Search::parse("#Sunset");
         assert_eq!(
             ids(&page(&snap, &index, &req(10, None), Some(&s))),
             vec!["20"]
         );
-        let s = Search::parse("morning sunset").unwrap();
+        let s = Search::parse("morning sunset");
         assert_eq!(
             ids(&page(&snap, &index, &req(10, None), Some(&s))),
             vec!["20"]
         );
-        let s = Search::parse("#sunset morning").unwrap();
+        let s = Search::parse("#sunset morning");
         assert_eq!(
             ids(&page(&snap, &index, &req(10, None), Some(&s))),
             vec!["20"]
         );
-        let s = Search::parse("#sunset cafe").unwrap();
+        let s = Search::parse("#sunset cafe");
         assert!(
             page(&snap, &index, &req(10, None), Some(&s))
                 .data
                 .is_empty()
         );
-        let s = Search::parse("morn").unwrap();
+        let s = Search::parse("morn");
         assert!(
             page(&snap, &index, &req(10, None), Some(&s))
                 .data
                 .is_empty()
         );
-        let one = page(
-            &snap,
-            &index,
-            &req(1, None),
-            Some(&Search::parse("cafe").unwrap()),
-        );
+        let one = page(&snap, &index, &req(1, None), Some(&Search::parse("cafe")));
         let rest = req(1, one.paging.next_cursor.as_deref());
         assert_eq!(
-            ids(&page(
-                &snap,
-                &index,
-                &rest,
-                Some(&Search::parse("cafe").unwrap())
-            )),
+            ids(&page(&snap, &index, &rest, Some(&Search::parse("cafe")))),
             vec!["23"]
         );
     }
@@ -354,8 +343,17 @@ mod tests {
         ] {
             assert_eq!(Cursor::decode(bad), Err(QueryError::BadCursor), "{bad}");
         }
-        assert_eq!(Search::parse("  !!! "), Err(QueryError::NothingToSearch));
-        assert_eq!(Search::parse("#"), Err(QueryError::NothingToSearch));
+        let snap = snapshot(&[("31", 1, "anything !!! at all")]);
+        let index = SearchIndex::build(&snap);
+        for q in ["  !!! ", "#", "\u{8d}", "🌅"] {
+            let nothing = Search::parse(q);
+            assert!(
+                page(&snap, &index, &req(10, None), Some(&nothing))
+                    .data
+                    .is_empty(),
+                "{q:?}"
+            );
+        }
         let c = Cursor {
             timestamp: 1_700_000_000,
             id: "179".into(),

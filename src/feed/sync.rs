@@ -147,41 +147,41 @@ impl Feed {
         started
     }
 
-    /// Takes the token and the sync lock, then syncs.
+    /// Takes the token and the sync lock, then syncs. While another replica holds the lock,
+    /// waits (bounded by the cold wait) until a snapshot that needs no sync is here (the
+    /// other's, picked up from the store), or until the lock is free to take.
     async fn start_locked(self: &Arc<Self>, force: bool) -> Result<Arc<Loaded>, SyncError> {
-        let token = self.tokens.usable_token().await.map_err(|e| match e {
-            AuthError::Store(s) => SyncError::from(s),
-            other => SyncError::NeedsOperator(Arc::new(other)),
-        })?;
-        let Some(guard) = self
-            .store
-            .try_lock(SYNC_LOCK, self.config.sync_lock_ttl)
-            .await?
-        else {
-            return self.await_other_replica().await;
-        };
-        let result = self.sync_locked(&guard, &token, force).await;
-        if let Err(e) = self.store.unlock(guard).await {
-            tracing::debug!(error = %e, "could not release the sync lock; it expires on its own");
-        }
-        result
-    }
-
-    /// Another replica holds the lock: wait (bounded) until a snapshot that needs no sync is
-    /// here (the other's, picked up from the store by this loop or by the version poll).
-    async fn await_other_replica(&self) -> Result<Arc<Loaded>, SyncError> {
         let deadline = tokio::time::Instant::now() + self.config.cold_wait;
-        while tokio::time::Instant::now() < deadline {
+        loop {
+            // Checked on every round: the token may be deleted or replaced while we wait.
+            let token = self.tokens.usable_token().await.map_err(|e| match e {
+                AuthError::Store(s) => SyncError::from(s),
+                other => SyncError::NeedsOperator(Arc::new(other)),
+            })?;
+            if let Some(guard) = self
+                .store
+                .try_lock(SYNC_LOCK, self.config.sync_lock_ttl)
+                .await?
+            {
+                let result = self.sync_locked(&guard, &token, force).await;
+                if let Err(e) = self.store.unlock(guard).await {
+                    tracing::debug!(error = %e, "could not release the sync lock; it expires on its own");
+                }
+                return result;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(SyncError::Busy);
+            }
             tokio::time::sleep(BUSY_POLL).await;
             self.load_stored().await?;
             let loaded = self.read_state().loaded.clone();
             if let Some(loaded) = loaded
+                && !force
                 && !self.sync_due(Utc::now())
             {
                 return Ok(loaded);
             }
         }
-        Err(SyncError::Busy)
     }
 
     async fn sync_locked(
