@@ -27,11 +27,7 @@ impl KeyExtractor for ClientIp {
 
     fn extract(&self, req: &ServiceRequest) -> Result<IpAddr, Self::KeyExtractionError> {
         if self.trust_forwarded_for
-            && let Some(ip) = req.connection_info().realip_remote_addr().and_then(|addr| {
-                addr.parse::<IpAddr>()
-                    .ok()
-                    .or_else(|| addr.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
-            })
+            && let Some(ip) = last_forwarded_for(req)
         {
             return Ok(ip);
         }
@@ -57,6 +53,21 @@ impl KeyExtractor for ClientIp {
             .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)))
             .body(serde_json::to_vec(&problem).unwrap_or_default())
     }
+}
+
+/// The address the nearest proxy appended to `X-Forwarded-For`: the right-most entry. Entries
+/// to its left come from the client and can be forged.
+fn last_forwarded_for(req: &ServiceRequest) -> Option<IpAddr> {
+    let value = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .last()?
+        .to_str()
+        .ok()?;
+    let last = value.rsplit(',').next()?.trim();
+    last.parse::<IpAddr>()
+        .ok()
+        .or_else(|| last.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
 }
 
 /// A limit of `per_minute` requests per client (bursts up to the same number), shared by all

@@ -109,3 +109,34 @@ async fn ten_thousand_random_queries_keep_the_cache_within_its_byte_bound() {
         "cache holds {cached} bytes, bound {bound}"
     );
 }
+
+#[tokio::test]
+async fn behind_a_proxy_limits_key_on_the_address_it_appended() {
+    let env = TestEnv::new().await;
+    mount_media(&env.upstream, &posts(1, 17_900_000_000_031_000), 100, 1).await;
+    env.store_token(2, 58).await;
+    let app = env
+        .spawn_with(|s| {
+            quiet_feed(s);
+            s.rate_limit.search_per_minute = 2;
+            s.rate_limit.trust_forwarded_for = true;
+        })
+        .await;
+    let search = |xff: &'static str| {
+        app.http
+            .get(app.url("/search?q=post"))
+            .header("X-Forwarded-For", xff)
+            .send()
+    };
+    // One client behind the proxy, forging the left part of the header each time.
+    for forged in ["1.1.1.1, 203.0.113.7", "2.2.2.2, 203.0.113.7"] {
+        assert_eq!(search(forged).await.unwrap().status(), 200);
+    }
+    assert_eq!(
+        search("3.3.3.3, 203.0.113.7").await.unwrap().status(),
+        429,
+        "forging does not help"
+    );
+    // Another client has its own budget.
+    assert_eq!(search("203.0.113.8").await.unwrap().status(), 200);
+}
