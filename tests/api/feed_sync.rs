@@ -232,25 +232,44 @@ async fn stale_reads_trigger_exactly_one_background_sync() {
     );
 }
 
-#[tokio::test]
-async fn upstream_failures_serve_stale_and_back_off_under_load() {
+/// An app that has served a first snapshot of `posts(3, first_id)`; from then on the media
+/// edge answers `failure` (expected `times` times).
+async fn warm_then_failing(
+    first_id: u64,
+    tweak: impl FnOnce(&mut instagram_gateway::config::Settings),
+    failure: ResponseTemplate,
+    times: impl Into<wiremock::Times>,
+) -> (TestEnv, TestApp) {
     let env = TestEnv::new().await;
-    mount_media(&env.upstream, &posts(3, 17_900_000_000_008_000), 100, 1).await;
+    mount_media(&env.upstream, &posts(3, first_id), 100, 1).await;
     env.store_token(2, 58).await;
-    let app = env.spawn_with(quiet_feed).await;
-    let etag = app.get("/images").await.headers()["etag"].clone();
-
+    let app = env
+        .spawn_with(|s| {
+            quiet_feed(s);
+            tweak(s);
+        })
+        .await;
+    assert_eq!(app.get("/images").await.status(), 200);
     env.upstream.reset().await;
     Mock::given(method("GET"))
         .and(path("/v25.0/me/media"))
-        .respond_with(graph_error(
-            500,
-            2,
-            None,
-            "An unexpected error has occurred. Please retry your request later.",
-        ))
+        .respond_with(failure)
+        .expect(times)
         .mount(&env.upstream)
         .await;
+    (env, app)
+}
+
+#[tokio::test]
+async fn upstream_failures_serve_stale_and_back_off_under_load() {
+    let failure = graph_error(
+        500,
+        2,
+        None,
+        "An unexpected error has occurred. Please retry your request later.",
+    );
+    let (env, app) = warm_then_failing(17_900_000_000_008_000, |_| {}, failure, 3).await;
+    let etag = app.get("/images").await.headers()["etag"].clone();
     let failed = app.admin_post("/admin/sync").await;
     let problem = assert_problem(failed, 502, "upstream_error").await;
     assert!(
@@ -291,26 +310,16 @@ async fn upstream_failures_serve_stale_and_back_off_under_load() {
 
 #[tokio::test]
 async fn timeouts_are_failures_too() {
-    let env = TestEnv::new().await;
-    mount_media(&env.upstream, &posts(2, 17_900_000_000_009_000), 100, 1).await;
-    env.store_token(2, 58).await;
-    let app = env
-        .spawn_with(|s| {
-            quiet_feed(s);
-            s.instagram.request_timeout_ms = 200;
-        })
-        .await;
-    assert_eq!(app.get("/images").await.status(), 200);
-    env.upstream.reset().await;
-    Mock::given(method("GET"))
-        .and(path("/v25.0/me/media"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"data": []}))
-                .set_delay(Duration::from_secs(2)),
-        )
-        .mount(&env.upstream)
-        .await;
+    let slow = ResponseTemplate::new(200)
+        .set_body_json(json!({"data": []}))
+        .set_delay(Duration::from_secs(2));
+    let (_env, app) = warm_then_failing(
+        17_900_000_000_009_000,
+        |s| s.instagram.request_timeout_ms = 200,
+        slow,
+        1..,
+    )
+    .await;
     assert_problem(app.admin_post("/admin/sync").await, 502, "upstream_error").await;
     let r = app.get("/images").await;
     assert_eq!(r.status(), 200);
@@ -322,31 +331,19 @@ async fn timeouts_are_failures_too() {
 
 #[tokio::test]
 async fn throttling_honours_instagrams_estimate() {
-    let env = TestEnv::new().await;
-    mount_media(&env.upstream, &posts(2, 17_900_000_000_010_000), 100, 1).await;
-    env.store_token(2, 58).await;
-    let app = env
-        .spawn_with(|s| {
-            quiet_feed(s);
-            s.feed.refresh_interval_secs = 600;
-        })
-        .await;
-    assert_eq!(app.get("/images").await.status(), 200);
-
-    env.upstream.reset().await;
-    Mock::given(method("GET"))
-        .and(path("/v25.0/me/media"))
-        .respond_with(
-            graph_error(400, 80002, None, "Application request limit reached")
-                .insert_header("x-app-usage", r#"{"call_volume":100,"cpu_time":12}"#)
-                .insert_header(
-                    "x-business-use-case-usage",
-                    r#"{"17841405309211844":[{"type":"instagram","call_count":100,"total_cputime":20,"total_time":30,"estimated_time_to_regain_access":19}]}"#,
-                ),
-        )
-        .expect(1)
-        .mount(&env.upstream)
-        .await;
+    let throttled = graph_error(400, 80002, None, "Application request limit reached")
+        .insert_header("x-app-usage", r#"{"call_volume":100,"cpu_time":12}"#)
+        .insert_header(
+            "x-business-use-case-usage",
+            r#"{"17841405309211844":[{"type":"instagram","call_count":100,"total_cputime":20,"total_time":30,"estimated_time_to_regain_access":19}]}"#,
+        );
+    let (_env, app) = warm_then_failing(
+        17_900_000_000_010_000,
+        |s| s.feed.refresh_interval_secs = 600,
+        throttled,
+        1,
+    )
+    .await;
     let problem = app.admin_post("/admin/sync").await;
     assert_problem(problem, 502, "upstream_error").await;
     let status = app.status().await;
@@ -372,23 +369,13 @@ async fn throttling_honours_instagrams_estimate() {
 
 #[tokio::test]
 async fn error_190_invalidates_the_token_and_reads_stay_200() {
-    let env = TestEnv::new().await;
-    mount_media(&env.upstream, &posts(2, 17_900_000_000_011_000), 100, 1).await;
-    env.store_token(2, 58).await;
-    let app = env.spawn_with(quiet_feed).await;
-    assert_eq!(app.get("/images").await.status(), 200);
-    env.upstream.reset().await;
-    Mock::given(method("GET"))
-        .and(path("/v25.0/me/media"))
-        .respond_with(graph_error(
-            400,
-            190,
-            Some(463),
-            "Error validating access token: Session has expired",
-        ))
-        .expect(1)
-        .mount(&env.upstream)
-        .await;
+    let expired = graph_error(
+        400,
+        190,
+        Some(463),
+        "Error validating access token: Session has expired",
+    );
+    let (_env, app) = warm_then_failing(17_900_000_000_011_000, |_| {}, expired, 1).await;
     assert_problem(app.admin_post("/admin/sync").await, 502, "upstream_error").await;
     let status = app.status().await;
     assert_eq!(status["token"]["state"], "invalid");
