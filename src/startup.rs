@@ -40,11 +40,7 @@ pub enum StartupError {
 /// A built, listening application.
 pub struct Application {
     port: u16,
-    public_url: String,
     server: Server,
-    tokens: Arc<TokenService>,
-    feed: Arc<Feed>,
-    store: Store,
 }
 
 impl Application {
@@ -158,35 +154,11 @@ impl Application {
             mode = ?ig.mode,
             "instagram-gateway listening"
         );
-        Ok(Self {
-            port,
-            public_url: public_base,
-            server,
-            tokens,
-            feed,
-            store,
-        })
+        Ok(Self { port, server })
     }
 
     pub fn port(&self) -> u16 {
         self.port
-    }
-
-    /// The base URL clients use (no trailing slash).
-    pub fn public_url(&self) -> &str {
-        &self.public_url
-    }
-
-    pub fn tokens(&self) -> Arc<TokenService> {
-        self.tokens.clone()
-    }
-
-    pub fn feed(&self) -> Arc<Feed> {
-        self.feed.clone()
-    }
-
-    pub fn store(&self) -> Store {
-        self.store.clone()
     }
 
     /// Stops the server (gracefully when `graceful`).
