@@ -68,7 +68,12 @@ where
         };
         match refusal {
             Some(error) => {
-                let response: HttpResponse = error.error_response();
+                let mut response: HttpResponse = error.error_response();
+                // Refused before any scope's headers apply: never cache the refusal either.
+                response.headers_mut().insert(
+                    actix_web::http::header::CACHE_CONTROL,
+                    actix_web::http::header::HeaderValue::from_static("no-store"),
+                );
                 Either::Right(ready(Ok(req.into_response(response).map_into_right_body())))
             }
             None => {

@@ -38,9 +38,11 @@ const LONG_LIVED_SECS: i64 = 60 * 24 * 3600;
 
 /// Upstream URLs pointing at the sandbox mounted on this service.
 pub fn endpoints(public_url: &Url, api_version: &str) -> Endpoints {
+    // Keep a path prefix of the public URL (a gateway served under /instagram, say).
+    let base = public_url.path().trim_end_matches('/').to_owned();
     let at = |path: &str| {
         let mut url = public_url.clone();
-        url.set_path(path);
+        url.set_path(&format!("{base}{path}"));
         url
     };
     Endpoints {
@@ -222,4 +224,23 @@ async fn me(q: web::Query<TokenQuery>) -> HttpResponse {
     }
     HttpResponse::Ok()
         .json(json!({"user_id": USER_ID, "username": USERNAME, "id": APP_SCOPED_USER_ID}))
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_urls_keep_a_public_path_prefix() {
+        let root = endpoints(&Url::parse("http://127.0.0.1:8080").unwrap(), "v25.0");
+        assert_eq!(
+            root.graph_url.as_str(),
+            "http://127.0.0.1:8080/sandbox/graph"
+        );
+        let prefixed = endpoints(&Url::parse("https://example.com/ig/").unwrap(), "v25.0");
+        assert_eq!(
+            prefixed.token_url.as_str(),
+            "https://example.com/ig/sandbox/oauth/access_token"
+        );
+    }
 }
