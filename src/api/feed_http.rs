@@ -7,7 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
-use crate::feed::{Cursor, FeedError, MediaType, PageRequest, Served};
+use crate::feed::{Cursor, FeedError, MediaType, PageRequest, Served, accepts_gzip};
 use crate::metrics::Metrics;
 
 pub const DEFAULT_LIMIT: usize = 20;
@@ -92,11 +92,18 @@ pub fn respond(
             cache_status.push_str(&format!("; fwd-status={status}"));
         }
     }
+    // Precomputed gzip for clients that accept it; nothing is compressed per request.
+    let gzip = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(accepts_gzip);
+    let variant = rendered.variant(gzip);
     let not_modified = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| rendered.matches(v));
+        .is_some_and(|v| variant.matches(v));
     let result = if not_modified {
         "not_modified"
     } else if freshness.stale {
@@ -113,16 +120,22 @@ pub fn respond(
         HttpResponse::Ok()
     };
     response
-        .insert_header((header::ETAG, rendered.etag.as_str()))
+        .insert_header((header::ETAG, variant.etag.as_str()))
         .insert_header((header::CACHE_CONTROL, cache_control.0.clone()))
-        .insert_header((CACHE_STATUS, cache_status));
+        .insert_header((CACHE_STATUS, cache_status))
+        .append_header((header::VARY, "Accept-Encoding"));
+    if variant.gzipped {
+        response.insert_header((header::CONTENT_ENCODING, "gzip"));
+    }
     if freshness.stale {
         response.insert_header((header::AGE, freshness.age_secs.to_string()));
     }
     Ok(if not_modified {
         response.finish()
     } else {
-        response.content_type(mime_json()).body(rendered.body)
+        response
+            .content_type(mime_json())
+            .body(variant.body.clone())
     })
 }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 pub use media::{Child, Media, MediaType};
 pub use meta::FeedStatus;
 pub use query::{Cursor, MediaPageSchema, PageRequest, Paging, QueryError, Search};
-pub use render::Rendered;
+pub use render::{Rendered, Variant, accepts_gzip};
 pub use service::{Feed, FeedError, FeedQuery, Freshness, Served};
 pub use snapshot::{AccountRef, Snapshot};
 pub use sync::SyncError;

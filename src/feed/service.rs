@@ -161,7 +161,7 @@ impl Feed {
         let cache = moka::sync::Cache::builder()
             .max_capacity(config.cache_max_bytes)
             .weigher(|key: &String, value: &Rendered| {
-                u32::try_from(key.len() + value.body.len() + value.etag.len()).unwrap_or(u32::MAX)
+                u32::try_from(key.len() + value.weight()).unwrap_or(u32::MAX)
             })
             .build();
         Arc::new(Self {

@@ -312,3 +312,67 @@ async fn cors_allows_configured_origins_only() {
         .unwrap();
     assert!(evil.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn gzip_is_precomputed_for_clients_that_accept_it() {
+    let (_env, app) = app_with(&posts(30, 17_900_000_000_600_000), 100).await;
+    let plain = app.get("/images?limit=30").await;
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain_etag = plain.headers()["etag"].clone();
+    let plain_body = plain.bytes().await.unwrap();
+
+    let gz = app
+        .http
+        .get(app.url("/images?limit=30"))
+        .header("Accept-Encoding", "br;q=1.0, gzip;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.status(), 200);
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let vary: Vec<String> = gz
+        .headers()
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        vary.iter().any(|v| v.contains("Accept-Encoding")),
+        "{vary:?}"
+    );
+    let gz_etag = gz.headers()["etag"].clone();
+    assert_ne!(gz_etag, plain_etag, "each encoding has its own strong ETag");
+    let compressed = gz.bytes().await.unwrap();
+    assert!(
+        compressed.len() < plain_body.len() / 2,
+        "{} vs {}",
+        compressed.len(),
+        plain_body.len()
+    );
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&compressed[..]),
+        &mut decoded,
+    )
+    .unwrap();
+    assert_eq!(decoded, plain_body);
+
+    let revalidated = app
+        .http
+        .get(app.url("/images?limit=30"))
+        .header("Accept-Encoding", "gzip")
+        .header("If-None-Match", gz_etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revalidated.status(), 304);
+    assert_eq!(revalidated.headers()["etag"], gz_etag);
+    let refused = app
+        .http
+        .get(app.url("/images?limit=30"))
+        .header("Accept-Encoding", "gzip;q=0")
+        .send()
+        .await
+        .unwrap();
+    assert!(refused.headers().get("content-encoding").is_none());
+}
