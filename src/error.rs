@@ -218,12 +218,6 @@ impl ApiError {
                 AuthError::Store(_) => store_unavailable(),
             },
             ApiError::Feed(e) => match e {
-                FeedError::Query(q) => map(
-                    S::BAD_REQUEST,
-                    "invalid_request",
-                    "Invalid request",
-                    q.to_string(),
-                ),
                 FeedError::NotFound => map(S::NOT_FOUND, "not_found", "Not found", e.to_string()),
                 FeedError::Unavailable {
                     reason,

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::FeedConfig;
 use super::media::Media;
 use super::meta::{FeedStatus, SyncMeta};
-use super::query::{PageRequest, QueryError, Search, SearchIndex, page};
+use super::query::{PageRequest, Search, SearchIndex, page};
 use super::render::Rendered;
 use super::snapshot::Snapshot;
 use super::sync::SyncError;
@@ -95,8 +95,6 @@ pub struct Served {
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
-    #[error(transparent)]
-    Query(#[from] QueryError),
     #[error("no media with this id")]
     NotFound,
     #[error("the feed is not available yet: {reason}")]
@@ -228,9 +226,8 @@ impl Feed {
                 (loaded, freshness)
             }
         };
-        let version = loaded.snapshot.version.clone();
         let mut cache_miss = false;
-        let key = query.cache_key(&version);
+        let key = query.cache_key(&loaded.snapshot.version);
         let rendered = match query {
             FeedQuery::One(id) => {
                 let index = *loaded.by_id.get(id).ok_or(FeedError::NotFound)?;

@@ -27,12 +27,6 @@ pub struct LockGuard {
     value: String,
 }
 
-impl LockGuard {
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-}
-
 /// The service's store. An enum rather than a trait object: two implementations, static dispatch.
 #[derive(Clone)]
 pub enum Store {
