@@ -13,21 +13,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n==> %s\n' "$*"; }
-die() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
-}
-
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then
-    "$@"
-  elif command -v sudo >/dev/null 2>&1; then
-    sudo "$@"
-  else
-    die "need root or sudo to run: $*"
-  fi
-}
+source scripts/lib.sh
 
 # --- Chromium (Debian's package; no downloaded browser builds) -------------------------------
 if [ -n "${CHROMIUM:-}" ]; then

@@ -10,10 +10,7 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-die() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
-}
+source scripts/lib.sh
 
 requirements=(
   kubernetes-validate==1.37.0

@@ -26,10 +26,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root="$PWD"
 
-die() {
-  printf 'error: %s\n' "$*" >&2
-  exit 1
-}
+source scripts/lib.sh
 
 command -v curl >/dev/null 2>&1 || die "curl is required"
 
