@@ -134,6 +134,7 @@ impl Application {
             cors_origins: settings.cors.allowed_origins.clone(),
             rate_limits: RateLimits::from_settings(&settings.rate_limit),
         };
+        state.rate_limits.spawn_cleanup();
         let server = HttpServer::new(move || state.clone().app())
             .shutdown_timeout(settings.server.shutdown_grace_secs)
             .listen(listener)

@@ -97,6 +97,13 @@ impl RateLimits {
         }
     }
 
+    /// Starts each limiter's periodic cleanup of idle clients (see [`RateLimit::spawn_cleanup`]).
+    pub fn spawn_cleanup(&self) {
+        for limit in [&self.images, &self.search, &self.admin] {
+            limit.spawn_cleanup();
+        }
+    }
+
     fn disabled() -> Self {
         Self {
             images: RateLimit::per_minute(0, false),
