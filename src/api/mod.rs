@@ -139,8 +139,9 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits) {
     )
     .service(
         scope("/admin")
-            .wrap(sensitive_headers())
+            // The last `wrap` is the outermost: the headers also reach the limiter's 429s.
             .wrap(limits.admin.middleware())
+            .wrap(sensitive_headers())
             .service(admin::start_reauth)
             .service(admin::get_admin_status)
             .service(admin::refresh_token)

@@ -48,10 +48,10 @@ impl KeyExtractor for ClientIp {
         negative: &NotUntil<QuantaInstant>,
         mut response: HttpResponseBuilder,
     ) -> HttpResponse {
-        let wait = negative
-            .wait_time_from(DefaultClock::default().now())
-            .as_secs()
-            .max(1);
+        // Rounded up and at least 1: actix-governor's own header rounds down, so a client told
+        // `Retry-After: 0` would retry at once and be refused again.
+        let wait = negative.wait_time_from(DefaultClock::default().now());
+        let wait = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         let problem = Problem {
             kind: "rate_limited",
             title: "Too many requests",
@@ -60,6 +60,8 @@ impl KeyExtractor for ClientIp {
         };
         response
             .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)))
+            .insert_header((header::RETRY_AFTER, wait))
+            .insert_header(("x-ratelimit-after", wait))
             .body(serde_json::to_vec(&problem).unwrap_or_default())
     }
 }

@@ -9,6 +9,7 @@ mod deauthorize;
 mod faults;
 mod feed;
 mod feed_sync;
+mod hardening;
 mod health;
 mod helpers;
 mod leaks;
