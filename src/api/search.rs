@@ -1,6 +1,7 @@
 //! `GET /search`: the account's own posts by words or hashtags, over the whole snapshot.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -70,6 +71,7 @@ pub async fn search_images(
     cache_control: web::Data<FeedCacheControl>,
     metrics: web::Data<Metrics>,
 ) -> Result<HttpResponse, ApiError> {
+    check_utf8(req.query_string())?;
     let q = query.into_inner();
     match q.source.as_deref() {
         None | Some("account") => {}
@@ -97,4 +99,41 @@ pub async fn search_images(
         .read(&FeedQuery::Search(search, request))
         .await;
     respond(&req, served, &cache_control, &metrics)
+}
+
+/// `web::Query` decodes invalid UTF-8 lossily (into U+FFFD), which would search for something
+/// the client did not send: refuse it instead.
+fn check_utf8(query_string: &str) -> Result<(), ApiError> {
+    let valid = |part: &str| percent_decode_str(part).decode_utf8().is_ok();
+    for pair in query_string.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if !valid(name) || !valid(value) {
+            return Err(ApiError::BadRequest(format!(
+                "`{}` is not valid UTF-8 once percent-decoded",
+                percent_decode_str(name).decode_utf8_lossy()
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_utf8_is_refused_after_percent_decoding() {
+        for good in [
+            "",
+            "q=caf%C3%A9",
+            "q=%23cafe%CC%81&limit=2",
+            "q=a+b&type=image",
+            "q",
+        ] {
+            assert!(check_utf8(good).is_ok(), "{good}");
+        }
+        for bad in ["q=%FF", "q=%C3%28", "limit=1&q=caf%C3", "%FF=1"] {
+            assert!(check_utf8(bad).is_err(), "{bad}");
+        }
+    }
 }

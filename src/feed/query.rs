@@ -66,7 +66,7 @@ impl Cursor {
 /// What to match in `/search`: `#tag` tokens must be among the post's hashtags (exact,
 /// case-insensitive); every other word must occur as a whole word of the caption (case- and
 /// accent-insensitive). `#sunset beach` needs both. A query with neither (only punctuation
-/// or emoji) matches nothing.
+/// or emoji) matches nothing. Composed and decomposed forms of the same text match alike.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Search {
     tags: Vec<String>,
@@ -79,7 +79,11 @@ impl Search {
         let mut words: Vec<String> = Vec::new();
         for token in q.split_whitespace() {
             let found = if token.starts_with('#') {
-                (text::hashtags(token), &mut tags)
+                let keys = text::hashtags(token)
+                    .iter()
+                    .map(|t| text::tag_key(t))
+                    .collect();
+                (keys, &mut tags)
             } else {
                 (text::words(token), &mut words)
             };
@@ -104,12 +108,19 @@ impl Search {
 
 /// Per-item search data, computed once per snapshot.
 pub struct SearchIndex {
+    /// [`text::tag_key`]s of the hashtags (a stored snapshot may predate their normalization).
+    tags: Vec<HashSet<String>>,
     words: Vec<HashSet<String>>,
 }
 
 impl SearchIndex {
     pub fn build(snapshot: &Snapshot) -> Self {
         Self {
+            tags: snapshot
+                .items
+                .iter()
+                .map(|m| m.hashtags.iter().map(|t| text::tag_key(t)).collect())
+                .collect(),
             words: snapshot
                 .items
                 .iter()
@@ -125,11 +136,15 @@ impl SearchIndex {
         }
     }
 
-    fn matches(&self, index: usize, item: &Media, search: &Search) -> bool {
+    /// Whether item `index` of the snapshot matches; the index holds all that is compared.
+    fn matches(&self, index: usize, _item: &Media, search: &Search) -> bool {
         if search.tags.is_empty() && search.words.is_empty() {
             return false;
         }
-        search.tags.iter().all(|t| item.hashtags.contains(t))
+        search
+            .tags
+            .iter()
+            .all(|t| self.tags.get(index).is_some_and(|set| set.contains(t)))
             && (search.words.is_empty()
                 || self
                     .words
@@ -329,6 +344,35 @@ mod tests {
         assert_eq!(
             ids(&page(&snap, &index, &rest, Some(&Search::parse("cafe")))),
             vec!["23"]
+        );
+    }
+
+    #[test]
+    fn composed_and_decomposed_text_match_alike() {
+        let snap = snapshot(&[
+            ("41", 1, "un #caf\u{e9} au lait"),
+            ("42", 2, "un #cafe\u{301} noir"),
+            ("43", 3, "#cafe sans accent"),
+        ]);
+        let index = SearchIndex::build(&snap);
+        let found = |q: &str| {
+            ids(&page(
+                &snap,
+                &index,
+                &req(10, None),
+                Some(&Search::parse(q)),
+            ))
+        };
+        for q in ["#caf\u{e9}", "#cafe\u{301}", "#CAFE\u{301}", "#CAF\u{c9}"] {
+            assert_eq!(found(q), vec!["41", "42"], "{q:?}");
+        }
+        assert_eq!(found("#cafe"), vec!["43"]);
+        assert_eq!(found("cafe\u{301} noir"), vec!["42"]);
+        assert_eq!(found("caf\u{e9} lait"), vec!["41"]);
+        assert_eq!(
+            Search::parse("#cafe\u{301}").canonical(),
+            Search::parse("#caf\u{e9}").canonical(),
+            "one cache entry"
         );
     }
 

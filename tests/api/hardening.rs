@@ -33,3 +33,66 @@ async fn admin_429s_carry_the_sensitive_headers_and_a_truthful_retry_after() {
         "{body} vs Retry-After: {retry_after}"
     );
 }
+
+async fn search_app(env: &TestEnv, captions: &[&str]) -> TestApp {
+    let items: Vec<serde_json::Value> = captions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| image_post(17_900_000_000_050_000 - i as u64, i as i64 + 1, Some(c)))
+        .collect();
+    mount_media(&env.upstream, &items, 100, 1..).await;
+    env.store_token(2, 58).await;
+    env.spawn_with(|s| {
+        quiet_feed(s);
+        s.rate_limit.search_per_minute = 0;
+    })
+    .await
+}
+
+async fn found(app: &TestApp, raw_query: &str) -> Vec<String> {
+    let response = app.get(&format!("/search?q={raw_query}")).await;
+    assert_eq!(response.status(), 200, "{raw_query}");
+    let body: serde_json::Value = response.json().await.unwrap();
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["caption"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn search_normalizes_unicode_in_queries_and_captions() {
+    let env = TestEnv::new().await;
+    let nfc = "un #café au lait";
+    let nfd = "un #cafe\u{301} noir";
+    let app = search_app(&env, &[nfc, nfd, "#cafe sans accent"]).await;
+    let both = vec![nfc.to_owned(), nfd.to_owned()];
+    // `#café`, composed and decomposed.
+    assert_eq!(found(&app, "%23caf%C3%A9").await, both);
+    assert_eq!(found(&app, "%23cafe%CC%81").await, both);
+    assert_eq!(found(&app, "%23CAFE%CC%81").await, both, "case-insensitive");
+    // Words are accent-insensitive whichever the form.
+    assert_eq!(found(&app, "cafe%CC%81+noir").await, vec![nfd.to_owned()]);
+    assert_eq!(found(&app, "caf%C3%A9+lait").await, vec![nfc.to_owned()]);
+    // Hashtags as frontends get them are composed.
+    let body: serde_json::Value = app.get("/images").await.json().await.unwrap();
+    assert_eq!(body["data"][1]["hashtags"], serde_json::json!(["café"]));
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_search_is_a_400() {
+    let env = TestEnv::new().await;
+    let app = search_app(&env, &["caf\u{fffd} #caf\u{fffd}"]).await;
+    for q in ["%FF", "%C3%28", "caf%FF", "%23caf%C3"] {
+        let body = assert_problem(
+            app.get(&format!("/search?q={q}")).await,
+            400,
+            "invalid_request",
+        )
+        .await;
+        assert!(body["detail"].as_str().unwrap().contains("UTF-8"), "{body}");
+    }
+    // The replacement character itself, sent as valid UTF-8, is just nothing to search for.
+    assert_eq!(found(&app, "%EF%BF%BD").await, Vec::<String>::new());
+}
