@@ -96,3 +96,19 @@ async fn invalid_utf8_in_a_search_is_a_400() {
     // The replacement character itself, sent as valid UTF-8, is just nothing to search for.
     assert_eq!(found(&app, "%EF%BF%BD").await, Vec::<String>::new());
 }
+
+#[tokio::test]
+async fn a_query_with_nothing_to_search_for_is_an_empty_page() {
+    let env = TestEnv::new().await;
+    let app = search_app(&env, &["anything !!! at all #"]).await;
+    for q in ["!!!", "%23", "%23+%21", "%F0%9F%8C%85"] {
+        let response = app.get(&format!("/search?q={q}")).await;
+        assert_eq!(response.status(), 200, "{q}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"data": [], "paging": {"next_cursor": null}}),
+            "{q}"
+        );
+    }
+}
