@@ -85,18 +85,30 @@ fn gzip(body: &[u8]) -> Option<Vec<u8>> {
     encoder.finish().ok()
 }
 
-/// Does an `Accept-Encoding` value accept gzip (`gzip` or `*`, with a non-zero `q`)?
+/// Does an `Accept-Encoding` value accept gzip? As RFC 9110 §12.5.3 says: an explicit `gzip`
+/// (or `x-gzip`) entry decides, else `*` does, and a `q` of 0 refuses; a coding listed twice is
+/// refused if any entry refuses it. Anything else gets identity, even after `identity;q=0`:
+/// identity is what every client can read, and the only other choice here is gzip.
 pub fn accepts_gzip(accept_encoding: &str) -> bool {
-    accept_encoding.split(',').any(|item| {
+    let (mut gzip, mut any) = (None::<bool>, None::<bool>);
+    for item in accept_encoding.split(',') {
         let mut parts = item.split(';').map(str::trim);
         let coding = parts.next().unwrap_or_default();
-        let refused = parts.any(|p| {
-            p.strip_prefix("q=")
-                .and_then(|q| q.parse::<f32>().ok())
-                .is_some_and(|q| q <= 0.0)
-        });
-        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-    })
+        let slot = if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            &mut gzip
+        } else if coding == "*" {
+            &mut any
+        } else {
+            continue;
+        };
+        // The weight is the `q` parameter (1 when absent); an unreadable one refuses.
+        let accepted = parts
+            .filter_map(|p| p.split_once('='))
+            .find(|(name, _)| name.trim().eq_ignore_ascii_case("q"))
+            .is_none_or(|(_, q)| q.trim().parse::<f32>().is_ok_and(|q| q > 0.0));
+        *slot = Some(slot.unwrap_or(true) && accepted);
+    }
+    gzip.or(any).unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -149,5 +161,31 @@ mod tests {
         assert!(!accepts_gzip("gzip;q=0"));
         assert!(!accepts_gzip("identity"));
         assert!(!accepts_gzip("br, deflate"));
+        assert!(!accepts_gzip(""));
+    }
+
+    #[test]
+    fn q_zero_refuses_gzip_whatever_the_wildcard_says() {
+        // An explicit entry wins over `*`, in either direction and in any order.
+        assert!(!accepts_gzip("gzip;q=0, *"));
+        assert!(!accepts_gzip("*, gzip;q=0"));
+        assert!(!accepts_gzip("gzip; q=0.000, *;q=1"));
+        assert!(!accepts_gzip("GZIP;Q=0, *"));
+        assert!(!accepts_gzip("x-gzip;q=0, *"));
+        assert!(accepts_gzip("*;q=0, gzip"));
+        assert!(accepts_gzip("x-gzip"));
+        // `*;q=0` without a gzip entry: identity.
+        assert!(!accepts_gzip("*;q=0"));
+        assert!(!accepts_gzip("br, *;q=0"));
+        assert!(accepts_gzip("*;q=0.1"));
+        // Listed twice: a refusal wins.
+        assert!(!accepts_gzip("gzip, gzip;q=0"));
+        // Refusing identity does not make an unlisted gzip acceptable.
+        assert!(!accepts_gzip("identity;q=0"));
+        assert!(accepts_gzip("identity;q=0, gzip;q=0.5"));
+        assert!(accepts_gzip("identity;q=0, *"));
+        // Other parameters are ignored; an unreadable weight refuses.
+        assert!(accepts_gzip("gzip;level=9"));
+        assert!(!accepts_gzip("gzip;q=abc"));
     }
 }
