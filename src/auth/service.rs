@@ -317,23 +317,40 @@ impl TokenService {
     }
 
     /// Deauthorize / data deletion: verifies Meta's `signed_request`, then forgets the token if
-    /// it belongs to the user named in it. Returns whether something was deleted.
+    /// it belongs to the user named in it and was obtained before the request was issued (a
+    /// replayed request must not disconnect a later authorization). Returns whether something
+    /// was deleted.
     pub async fn forget_signed_user(&self, signed_request: &str) -> Result<bool, AuthError> {
-        let user_id = super::signed_request::verify(
+        let request = super::signed_request::verify(
             signed_request,
             self.config.app_secret.expose_secret().as_bytes(),
         )?;
-        Ok(self.forget_user(&user_id).await?)
+        Ok(self
+            .forget_user(&request.user_id, request.issued_at)
+            .await?)
     }
 
-    /// Forgets the token if it belongs to `user_id`.
-    /// Returns whether something was deleted.
-    pub async fn forget_user(&self, user_id: &str) -> Result<bool, StoreError> {
+    /// Forgets the token if it belongs to `user_id` and is not newer than `issued_at` (whole
+    /// seconds, as Meta's `issued_at`). Returns whether something was deleted.
+    async fn forget_user(
+        &self,
+        user_id: &str,
+        issued_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         match self.repo.load().await? {
             Stored::Record(record)
                 if record.user_id == user_id
                     || record.app_scoped_user_id.as_deref() == Some(user_id) =>
             {
+                if issued_at.timestamp() < record.obtained_at.timestamp() {
+                    tracing::warn!(
+                        user_id,
+                        %issued_at,
+                        obtained_at = %record.obtained_at,
+                        "Meta's deletion request is older than the current authorization; token kept"
+                    );
+                    return Ok(false);
+                }
                 self.repo.delete().await?;
                 tracing::info!(user_id, "token deleted on Meta's request");
                 Ok(true)

@@ -3,6 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit as _, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
@@ -13,9 +14,9 @@ pub enum SignedRequestError {
     Malformed,
     #[error("signed_request signature does not match")]
     BadSignature,
-    #[error("signed_request payload is not valid JSON with a user_id")]
+    #[error("signed_request payload is not valid JSON with a user_id and an issued_at")]
     BadPayload,
-    #[error("signed_request uses an unsupported algorithm")]
+    #[error("signed_request names no algorithm or an unsupported one")]
     UnsupportedAlgorithm,
 }
 
@@ -25,6 +26,16 @@ struct Payload {
     algorithm: Option<String>,
     #[serde(deserialize_with = "crate::instagram::id_string")]
     user_id: String,
+    /// Unix seconds. Required: without it a captured request could be replayed at any time.
+    #[serde(default)]
+    issued_at: Option<i64>,
+}
+
+/// A verified `signed_request`: whose, and when Meta issued it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedRequest {
+    pub user_id: String,
+    pub issued_at: DateTime<Utc>,
 }
 
 /// Meta's encoders sometimes keep `=` padding; accept both.
@@ -35,8 +46,12 @@ fn decode(part: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
-/// Verifies the signature (in constant time) and returns the payload's `user_id`.
-pub fn verify(signed_request: &str, app_secret: &[u8]) -> Result<String, SignedRequestError> {
+/// Verifies the signature (in constant time) and returns the payload's `user_id` and
+/// `issued_at`; the payload must name its algorithm (HMAC-SHA256).
+pub fn verify(
+    signed_request: &str,
+    app_secret: &[u8],
+) -> Result<SignedRequest, SignedRequestError> {
     let (signature, payload) = signed_request
         .trim()
         .split_once('.')
@@ -50,17 +65,24 @@ pub fn verify(signed_request: &str, app_secret: &[u8]) -> Result<String, SignedR
     let payload = decode(payload).ok_or(SignedRequestError::BadPayload)?;
     let payload: Payload =
         serde_json::from_slice(&payload).map_err(|_| SignedRequestError::BadPayload)?;
-    if payload
+    if !payload
         .algorithm
         .as_deref()
-        .is_some_and(|a| !a.eq_ignore_ascii_case("HMAC-SHA256"))
+        .is_some_and(|a| a.eq_ignore_ascii_case("HMAC-SHA256"))
     {
         return Err(SignedRequestError::UnsupportedAlgorithm);
     }
+    let issued_at = payload
+        .issued_at
+        .and_then(|secs| DateTime::from_timestamp(secs, 0))
+        .ok_or(SignedRequestError::BadPayload)?;
     if payload.user_id.is_empty() {
         return Err(SignedRequestError::BadPayload);
     }
-    Ok(payload.user_id)
+    Ok(SignedRequest {
+        user_id: payload.user_id,
+        issued_at,
+    })
 }
 
 /// Builds a `signed_request` the way Meta does; used by the sandbox and by tests.
@@ -85,7 +107,33 @@ mod tests {
     #[test]
     fn verifies_the_documented_payload() {
         let signed = sign(DOC_PAYLOAD, b"app-secret");
-        assert_eq!(verify(&signed, b"app-secret"), Ok("218471".to_owned()));
+        assert_eq!(
+            verify(&signed, b"app-secret"),
+            Ok(SignedRequest {
+                user_id: "218471".to_owned(),
+                issued_at: DateTime::from_timestamp(1_291_836_800, 0).unwrap(),
+            })
+        );
+    }
+
+    #[test]
+    fn requires_the_algorithm_and_issued_at() {
+        let no_algorithm = sign(r#"{"user_id":"1","issued_at":1291836800}"#, b"s");
+        assert_eq!(
+            verify(&no_algorithm, b"s"),
+            Err(SignedRequestError::UnsupportedAlgorithm)
+        );
+        for payload in [
+            r#"{"user_id":"1","algorithm":"HMAC-SHA256"}"#,
+            r#"{"user_id":"1","algorithm":"HMAC-SHA256","issued_at":"1291836800"}"#,
+            r#"{"user_id":"1","algorithm":"HMAC-SHA256","issued_at":null}"#,
+        ] {
+            assert_eq!(
+                verify(&sign(payload, b"s"), b"s"),
+                Err(SignedRequestError::BadPayload),
+                "{payload}"
+            );
+        }
     }
 
     #[test]
@@ -109,9 +157,15 @@ mod tests {
             verify("!!.!!", b"app-secret"),
             Err(SignedRequestError::Malformed)
         );
-        let numeric = sign(r#"{"user_id":17841,"algorithm":"hmac-sha256"}"#, b"s");
-        assert_eq!(verify(&numeric, b"s"), Ok("17841".to_owned()));
-        let other_alg = sign(r#"{"user_id":"1","algorithm":"RS256"}"#, b"s");
+        let numeric = sign(
+            r#"{"user_id":17841,"algorithm":"hmac-sha256","issued_at":1}"#,
+            b"s",
+        );
+        assert_eq!(
+            verify(&numeric, b"s").map(|r| r.user_id),
+            Ok("17841".to_owned())
+        );
+        let other_alg = sign(r#"{"user_id":"1","algorithm":"RS256","issued_at":1}"#, b"s");
         assert_eq!(
             verify(&other_alg, b"s"),
             Err(SignedRequestError::UnsupportedAlgorithm)

@@ -3,8 +3,9 @@ use instagram_gateway::auth::signed_request::sign;
 use crate::helpers::*;
 
 fn signed(user_id: &str, secret: &str) -> String {
+    let issued_at = chrono::Utc::now().timestamp();
     sign(
-        &format!(r#"{{"user_id":"{user_id}","algorithm":"HMAC-SHA256","issued_at":1291836800}}"#),
+        &format!(r#"{{"user_id":"{user_id}","algorithm":"HMAC-SHA256","issued_at":{issued_at}}}"#),
         secret.as_bytes(),
     )
 }

@@ -475,8 +475,9 @@ async fn deauthorize_purges_the_feed() {
     assert_eq!(app.get("/images").await.status(), 200);
     let signed = instagram_gateway::auth::signed_request::sign(
         &format!(
-            r#"{{"user_id":"{}","algorithm":"HMAC-SHA256"}}"#,
-            env.user_id
+            r#"{{"user_id":"{}","algorithm":"HMAC-SHA256","issued_at":{}}}"#,
+            env.user_id,
+            chrono::Utc::now().timestamp()
         ),
         CLIENT_SECRET.as_bytes(),
     );

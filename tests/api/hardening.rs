@@ -1,5 +1,8 @@
 //! Findings of the attack run (issue #15): each test fails without its fix.
 
+use chrono::Utc;
+use instagram_gateway::auth::signed_request::sign;
+
 use crate::helpers::*;
 
 #[tokio::test]
@@ -111,4 +114,82 @@ async fn a_query_with_nothing_to_search_for_is_an_empty_page() {
             "{q}"
         );
     }
+}
+
+fn signed_request(payload: serde_json::Value) -> String {
+    sign(&payload.to_string(), CLIENT_SECRET.as_bytes())
+}
+
+async fn post_signed(app: &TestApp, path: &str, signed_request: &str) -> reqwest::Response {
+    app.http
+        .post(app.url(path))
+        .form(&[("signed_request", signed_request)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_replayed_deauthorize_does_not_disconnect_a_newer_authorization() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_with(quiet_feed).await;
+    mount_login(&env.upstream).await;
+    assert_eq!(app.connect().await.status(), 200);
+    // Signed before this authorization (e.g. captured from the previous disconnect).
+    let old = signed_request(serde_json::json!({
+        "user_id": USER_ID,
+        "algorithm": "HMAC-SHA256",
+        "issued_at": Utc::now().timestamp() - 3600,
+    }));
+    let response = post_signed(&app, "/oauth/deauthorize", &old).await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"status": "ok"}));
+    assert_eq!(app.status().await["token"]["state"], "valid");
+    let response = post_signed(&app, "/oauth/data-deletion", &old).await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["confirmation_code"].is_string(), "{body}");
+    assert_eq!(app.status().await["token"]["state"], "valid");
+    assert!(
+        captured_logs().contains("older than the current authorization"),
+        "the ignored callback is logged"
+    );
+
+    // A deauthorize issued now still disconnects.
+    let fresh = signed_request(serde_json::json!({
+        "user_id": USER_ID,
+        "algorithm": "HMAC-SHA256",
+        "issued_at": Utc::now().timestamp(),
+    }));
+    assert_eq!(
+        post_signed(&app, "/oauth/deauthorize", &fresh)
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(app.status().await["token"]["state"], "missing");
+}
+
+#[tokio::test]
+async fn signed_requests_without_issued_at_or_algorithm_are_refused() {
+    let env = TestEnv::new().await;
+    env.store_token(2, 58).await;
+    let app = env.spawn_with(quiet_feed).await;
+    let now = Utc::now().timestamp();
+    for payload in [
+        serde_json::json!({"user_id": env.user_id, "algorithm": "HMAC-SHA256"}),
+        serde_json::json!({"user_id": env.user_id, "issued_at": now}),
+        serde_json::json!({"user_id": env.user_id, "algorithm": "HMAC-SHA256", "issued_at": "soon"}),
+    ] {
+        for path in ["/oauth/deauthorize", "/oauth/data-deletion"] {
+            assert_problem(
+                post_signed(&app, path, &signed_request(payload.clone())).await,
+                400,
+                "invalid_signed_request",
+            )
+            .await;
+        }
+    }
+    assert_eq!(app.status().await["token"]["state"], "valid");
 }
