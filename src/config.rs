@@ -105,6 +105,23 @@ pub struct OAuthSettings {
     pub state_ttl_secs: u64,
 }
 
+impl OAuthSettings {
+    /// `success_redirect` as validated and normalized: what the `Location` header carries.
+    pub fn success_redirect_url(&self) -> Result<Option<Url>, ConfigError> {
+        let Some(target) = &self.success_redirect else {
+            return Ok(None);
+        };
+        // URL parsing would silently drop a CR or LF; such a value is a mistake or an attack.
+        if target.chars().any(char::is_control) {
+            return Err(invalid(
+                "oauth.success_redirect",
+                "must not contain control characters (such as CR or LF): it becomes a Location header",
+            ));
+        }
+        http_url("oauth.success_redirect", target).map(Some)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct TokenSettings {
     pub check_interval_secs: u64,
@@ -335,9 +352,7 @@ impl Settings {
             ));
         }
 
-        if let Some(target) = &self.oauth.success_redirect {
-            http_url("oauth.success_redirect", target)?;
-        }
+        self.oauth.success_redirect_url()?;
         if self.oauth.state_ttl_secs == 0 {
             return Err(invalid("oauth.state_ttl_secs", "must be greater than 0"));
         }

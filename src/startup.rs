@@ -124,7 +124,11 @@ impl Application {
             store: web::Data::new(store.clone()),
             admin_token: web::Data::new(admin_token),
             pages: web::Data::new(OAuthPages {
-                success_redirect: settings.oauth.success_redirect.clone(),
+                success_redirect: settings
+                    .oauth
+                    .success_redirect_url()
+                    .map_err(|e| StartupError::Setup(e.to_string()))?
+                    .map(String::from),
                 public_url: public_base.clone(),
             }),
             known_routes: web::Data::new(KnownRoutes::from_openapi(&spec)),

@@ -54,3 +54,14 @@ fn an_unknown_environment_file_is_fine_but_a_bad_name_is_not() {
     assert_eq!(code, Some(2));
     assert!(stderr.contains("IGW_ENV"), "{stderr}");
 }
+
+#[test]
+fn a_success_redirect_with_a_line_break_is_refused_at_start_up() {
+    let (code, stderr) = run(&[(
+        "IGW__OAUTH__SUCCESS_REDIRECT",
+        "https://shop.example/done\r\nSet-Cookie: a=b",
+    )]);
+    assert_eq!(code, Some(2));
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("oauth.success_redirect"), "{stderr}");
+}

@@ -357,3 +357,38 @@ async fn success_redirect_sends_a_303() {
         "https://shop.example/connected"
     );
 }
+
+#[tokio::test]
+async fn success_redirect_is_sent_as_the_normalized_url() {
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_with(|s| {
+            s.oauth.success_redirect = Some(" HTTPS://Shop.Example:443/done here?ok=ä ".to_owned())
+        })
+        .await;
+    mount_login(&env.upstream).await;
+    let response = app.connect().await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        response.headers()["location"],
+        "https://shop.example/done%20here?ok=%C3%A4"
+    );
+}
+
+#[tokio::test]
+async fn a_success_redirect_that_cannot_be_a_location_header_is_refused() {
+    let env = TestEnv::new().await;
+    let mut settings = env.settings();
+    settings.oauth.success_redirect =
+        Some("https://shop.example/done\r\nSet-Cookie: session=evil".to_owned());
+    let err = settings.validate().unwrap_err().to_string();
+    assert!(err.contains("oauth.success_redirect"), "{err}");
+    assert!(!err.contains("evil"), "the value is not echoed: {err}");
+    // Not validated by the caller: the build itself refuses it.
+    let err = instagram_gateway::startup::Application::build(settings)
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("oauth.success_redirect"), "{err}");
+}
