@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark of the hot path: `GET /images?limit=20` (200 and 304) of a release build of the
 # gateway (sandbox upstream, in-memory store, RUST_LOG=info, JSON logs, production middleware),
-# measured with wrk against nginx serving the very same response bytes as a static file, in the
-# same run, alternating the two servers.
+# measured with wrk in one run, alternating three servers that serve the very same bytes:
+#   nginx      a static file (the classic yardstick; varies a lot between machines)
+#   bare       a bare actix-web handler, same actix-web version and headers (bench/baseline.rs):
+#              the limit of this stack on this machine, the ratio that carries over
+#   app        the gateway with every production middleware
 #
 # Usage: bench/images.sh            (from any directory; installs wrk, nginx-light, curl if absent)
 #
@@ -12,6 +15,7 @@
 #   BENCH_CONNECTIONS=64  wrk connections        BENCH_THREADS=2   wrk threads
 #   BENCH_APP_PORT=18080  first port tried for the app (next free one is used)
 #   BENCH_NGINX_PORT=18081  first port tried for nginx
+#   BENCH_BARE_PORT=18082   first port tried for the bare actix-web handler
 #   BENCH_STARTUP_SECS=30 how long to wait for the app's first 200
 #   BENCH_KEEP_TMP=1      keep the temp dir (server logs, nginx config) and print its path
 #   CARGO_TARGET_DIR      default target/bench (relative to the repository root)
@@ -68,17 +72,22 @@ command -v curl >/dev/null || die "curl not found after install"
 # --- 2. build ----------------------------------------------------------------------------------
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/bench}"
 log "building (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-cargo build --release --locked >&2 || die "cargo build failed"
+cargo build --release --locked --bin instagram-gateway --example bench-baseline >&2 \
+    || die "cargo build failed"
 case "$CARGO_TARGET_DIR" in
-    /*) BIN="$CARGO_TARGET_DIR/release/instagram-gateway" ;;
-    *) BIN="$ROOT/$CARGO_TARGET_DIR/release/instagram-gateway" ;;
+    /*) OUT="$CARGO_TARGET_DIR/release" ;;
+    *) OUT="$ROOT/$CARGO_TARGET_DIR/release" ;;
 esac
+BIN="$OUT/instagram-gateway"
+BARE_BIN="$OUT/examples/bench-baseline"
 [[ -x "$BIN" ]] || die "no binary at $BIN"
+[[ -x "$BARE_BIN" ]] || die "no binary at $BARE_BIN"
 
 # --- temp dir, cleanup -------------------------------------------------------------------------
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/igw-bench.XXXXXX")"
 APP_PID=""
 NGINX_PID=""
+BARE_PID=""
 stop_pid() {
     local pid="$1"
     [[ -n "$pid" ]] || return 0
@@ -95,6 +104,7 @@ cleanup() {
     trap - EXIT INT TERM
     stop_pid "$APP_PID"
     stop_pid "$NGINX_PID"
+    stop_pid "$BARE_PID"
     if [[ "${BENCH_KEEP_TMP:-0}" == 1 ]]; then
         log "kept $TMP (app.log, nginx.conf, error.log, wrk outputs)"
     else
@@ -223,6 +233,24 @@ cmp -s "$TMP/nginx.body" "$TMP/www/images" || die "nginx does not serve the same
 NGINX_ETAG="$(awk 'tolower($1)=="etag:" { sub(/^[^:]*:[ \t]*/, ""); sub(/\r$/, ""); print }' "$TMP/nginx.headers")"
 [[ -n "$NGINX_ETAG" ]] || die "nginx sent no ETag"
 
+# --- the limit of the stack: a bare actix-web handler serving the same bytes -----------------
+BARE_PORT="$(free_port "${BENCH_BARE_PORT:-18082}" "$APP_PORT")"
+[[ "$BARE_PORT" == "$NGINX_PORT" ]] && BARE_PORT="$(free_port $((NGINX_PORT + 1)) "$APP_PORT")"
+BARE_URL="http://127.0.0.1:$BARE_PORT"
+log "starting the bare actix-web handler on $BARE_URL"
+"$BARE_BIN" "$BARE_PORT" "$TMP/www/images" "$APP_ETAG" >"$TMP/bare.log" 2>&1 &
+BARE_PID=$!
+deadline=$((SECONDS + 10))
+until [[ "$(status_of "$BARE_URL$PATH_Q")" == 200 ]]; do
+    if ! kill -0 "$BARE_PID" 2>/dev/null || ((SECONDS >= deadline)); then
+        cat "$TMP/bare.log" >&2 2>/dev/null || true
+        die "the bare handler did not come up"
+    fi
+    sleep 0.1
+done
+curl -sS --fail --max-time 5 -o "$TMP/bare.body" "$BARE_URL$PATH_Q" || die "cannot fetch from bare"
+cmp -s "$TMP/bare.body" "$TMP/www/images" || die "the bare handler does not serve the same bytes"
+
 # --- verify every endpoint before measuring ----------------------------------------------------
 expect() { # name expected url [curl args...]
     local name="$1" want="$2" url="$3"
@@ -237,6 +265,8 @@ expect app-200 200 "$APP_URL$PATH_Q"
 expect nginx-200 200 "$NGINX_URL$PATH_Q"
 expect app-304 304 "$APP_URL$PATH_Q" -H "If-None-Match: $APP_ETAG"
 expect nginx-304 304 "$NGINX_URL$PATH_Q" -H "If-None-Match: $NGINX_ETAG"
+expect bare-200 200 "$BARE_URL$PATH_Q"
+expect bare-304 304 "$BARE_URL$PATH_Q" -H "If-None-Match: $APP_ETAG"
 log "endpoints answer 200/304 as expected; body $BODY_BYTES bytes, app ETag $APP_ETAG"
 
 # --- 5. measure --------------------------------------------------------------------------------
@@ -285,6 +315,7 @@ run_wrk warm-nginx "$NGINX_URL$PATH_Q" 2 >/dev/null
 run_wrk warm-app "$APP_URL$PATH_Q" 2 >/dev/null
 run_wrk warm-nginx-304 "$NGINX_URL$PATH_Q" 2 "If-None-Match: $NGINX_ETAG" >/dev/null
 run_wrk warm-app-304 "$APP_URL$PATH_Q" 2 "If-None-Match: $APP_ETAG" >/dev/null
+run_wrk warm-bare "$BARE_URL$PATH_Q" 2 >/dev/null
 
 LOG_LINES_BEFORE="$(wc -l <"$TMP/app.log" | tr -d ' ')"
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)"
@@ -296,13 +327,17 @@ measure() { # key url [header]
 for round in $(seq 1 "$ROUNDS"); do
     log "round $round/$ROUNDS: 200 (${SECONDS_PER_RUN}s each, -t$THREADS -c$CONNS)"
     measure nginx-200 "$NGINX_URL$PATH_Q"
+    measure bare-200 "$BARE_URL$PATH_Q"
     measure app-200 "$APP_URL$PATH_Q"
 done
 for round in $(seq 1 "$ROUNDS"); do
     log "round $round/$ROUNDS: 304"
     measure nginx-304 "$NGINX_URL$PATH_Q" "If-None-Match: $NGINX_ETAG"
+    measure bare-304 "$BARE_URL$PATH_Q" "If-None-Match: $APP_ETAG"
     measure app-304 "$APP_URL$PATH_Q" "If-None-Match: $APP_ETAG"
 done
+APP_RSS_KB="$(awk '/^VmRSS:/ { print $2 }' "/proc/$APP_PID/status" 2>/dev/null || echo 0)"
+APP_HWM_KB="$(awk '/^VmHWM:/ { print $2 }' "/proc/$APP_PID/status" 2>/dev/null || echo 0)"
 LOG_LINES_AFTER="$(wc -l <"$TMP/app.log" | tr -d ' ')"
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)"
 
@@ -321,23 +356,28 @@ pair_ratios() { # app-key nginx-key: the ratio of each round's pair
 
 {
     echo
-    echo "== GET $PATH_Q: app (release, sandbox, in-memory store, RUST_LOG=info, JSON logs) vs nginx =="
+    echo "== GET $PATH_Q: app (release, sandbox, in-memory store, RUST_LOG=info, JSON logs) vs bare actix-web vs nginx =="
     echo "response body: $BODY_BYTES bytes; wrk -t$THREADS -c$CONNS -d${SECONDS_PER_RUN}s, $ROUNDS round(s), alternating; $(nproc) CPUs"
     echo
     printf '%-10s %12s %12s %10s  %s\n' endpoint "req/s (med)" "p99 ms (med)" errors "req/s per round"
-    for key in app-200 nginx-200 app-304 nginx-304; do
+    for key in nginx-200 bare-200 app-200 nginx-304 bare-304 app-304; do
         errs=$((${BAD[$key]:-0} + ${ERRS[$key]:-0}))
         printf '%-10s %12.0f %12.2f %10s  %s\n' "$key" "$(med_rps "$key")" "$(med_p99 "$key")" \
             "$errs" "${RPS[$key]% }"
     done
     echo
-    printf '%-26s %6s   (per round: %s)\n' "app/nginx 200:" \
-        "$(ratio "$(med_rps app-200)" "$(med_rps nginx-200)")" "$(pair_ratios app-200 nginx-200)"
-    printf '%-26s %6s   (per round: %s)\n' "app/nginx 304:" \
-        "$(ratio "$(med_rps app-304)" "$(med_rps nginx-304)")" "$(pair_ratios app-304 nginx-304)"
+    for code in 200 304; do
+        printf '%-26s %6s   (per round: %s)\n' "app/bare $code:" \
+            "$(ratio "$(med_rps app-$code)" "$(med_rps bare-$code)")" "$(pair_ratios app-$code bare-$code)"
+        printf '%-26s %6s   (per round: %s)\n' "app/nginx $code:" \
+            "$(ratio "$(med_rps app-$code)" "$(med_rps nginx-$code)")" "$(pair_ratios app-$code nginx-$code)"
+        printf '%-26s %6s\n' "bare/nginx $code:" "$(ratio "$(med_rps bare-$code)" "$(med_rps nginx-$code)")"
+    done
     printf '%-26s %6s\n' "app-304/app-200:" "$(ratio "$(med_rps app-304)" "$(med_rps app-200)")"
+    printf '%-26s %6s\n' "nginx-304/nginx-200:" "$(ratio "$(med_rps nginx-304)" "$(med_rps nginx-200)")"
     echo
+    echo "app RSS after the load: $((APP_RSS_KB / 1024)) MB (peak $((APP_HWM_KB / 1024)) MB)"
     echo "app log lines written while measuring: $((LOG_LINES_AFTER - LOG_LINES_BEFORE))"
     echo "load average before/after measuring: $LOAD_BEFORE / $LOAD_AFTER (other work on the machine skews the figures)"
-    echo "target (issue #3): app/nginx 200 >= 0.90, app-304 faster than app-200"
+    echo "targets (issue #8): app/bare 200 >= 0.95, app-304/app-200 >= 1.10, app RSS <= 32 MB"
 }
