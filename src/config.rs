@@ -26,6 +26,8 @@ pub struct Settings {
     pub cors: CorsSettings,
     pub feed: FeedSettings,
     pub rate_limit: RateLimitSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 fn default_environment() -> String {
@@ -38,7 +40,35 @@ pub struct ServerSettings {
     pub port: u16,
     #[serde(default, deserialize_with = "empty_as_none")]
     pub public_url: Option<String>,
+    /// After SIGTERM: `/readyz` answers 503 while every request is still served, this long.
+    pub drain_secs: u64,
+    /// Then: in-flight requests get this long to finish.
     pub shutdown_grace_secs: u64,
+    /// A request body must arrive within this long (else 408 and the connection is closed).
+    pub body_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MetricsSettings {
+    /// `host:port` of a listener of its own for `/metrics`; unset: served on the main port.
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub listen: Option<String>,
+}
+
+impl MetricsSettings {
+    pub fn listen_addr(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        self.listen
+            .as_deref()
+            .map(|l| {
+                l.parse().map_err(|_| {
+                    invalid(
+                        "metrics.listen",
+                        "must be an address such as `0.0.0.0:9090`",
+                    )
+                })
+            })
+            .transpose()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -250,6 +280,21 @@ impl Settings {
     /// Checks every rule that serde cannot express. Public so tests that tweak settings can re-check.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let production = self.is_production();
+        if self.server.body_timeout_secs == 0 {
+            return Err(invalid(
+                "server.body_timeout_secs",
+                "must be greater than 0",
+            ));
+        }
+        if let Some(listen) = self.metrics.listen_addr()?
+            && listen.port() == self.server.port
+            && self.server.port != 0
+        {
+            return Err(invalid(
+                "metrics.listen",
+                "must use another port than server.port",
+            ));
+        }
         if let Some(url) = &self.server.public_url {
             http_url("server.public_url", url)?;
         }

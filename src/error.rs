@@ -52,6 +52,10 @@ pub enum ApiError {
     UriTooLong(String),
     #[error("{0}")]
     HeadersTooLarge(String),
+    #[error("the request body did not arrive in time")]
+    BodyTimeout,
+    #[error("{0}")]
+    CorsRefused(String),
     #[error("not ready: {0}")]
     NotReady(String),
     #[error(transparent)]
@@ -165,6 +169,15 @@ impl ApiError {
                 "Request headers too large",
                 d,
             ),
+            ApiError::BodyTimeout => map(
+                S::REQUEST_TIMEOUT,
+                "request_timeout",
+                "Request timeout",
+                "the request body did not arrive in time",
+            ),
+            ApiError::CorsRefused(d) => {
+                map(S::FORBIDDEN, "cors_refused", "CORS request refused", d)
+            }
             ApiError::NotReady(d) => Mapping {
                 retry_after: Some(5),
                 ..map(S::SERVICE_UNAVAILABLE, "not_ready", "Not ready", d)

@@ -1,17 +1,11 @@
 //! Prometheus metrics. One registry per application instance (tests run several in one
 //! process). Label values are bounded: route templates, fixed outcome names.
 
-use std::future::{Ready, ready};
 use std::sync::Arc;
-use std::time::Instant;
-
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::Method;
-use futures_util::future::LocalBoxFuture;
 
 use prometheus::{
-    Encoder as _, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge,
-    Opts, Registry, TextEncoder,
+    Encoder as _, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter,
+    IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -20,8 +14,8 @@ pub struct Metrics {
     pub http_requests: IntCounterVec,
     /// `method`, `route`.
     pub http_duration: HistogramVec,
-    /// `result`: hit, stale, miss, not_modified.
-    pub feed_responses: IntCounterVec,
+    /// `igw_feed_responses_total` by result, resolved once (the hot path only increments).
+    pub feed_responses: FeedResults,
     /// `endpoint`, `outcome`: ok, throttled, token_invalid, error.
     pub upstream_requests: IntCounterVec,
     pub sync_duration: Histogram,
@@ -30,6 +24,8 @@ pub struct Metrics {
     pub cache_bytes: IntGauge,
     pub token_expiry_seconds: Gauge,
     pub reauth_required: IntGauge,
+    /// 1 while the store (Redis) answers, 0 while it does not.
+    pub store_up: IntGauge,
     /// `header`: app, business_use_case.
     pub rate_limit_percent: GaugeVec,
 }
@@ -80,7 +76,7 @@ impl Metrics {
                     &["method", "route"],
                 ),
             ),
-            feed_responses: registered(
+            feed_responses: FeedResults::new(&registered(
                 &r,
                 IntCounterVec::new(
                     Opts::new(
@@ -89,7 +85,7 @@ impl Metrics {
                     ),
                     &["result"],
                 ),
-            ),
+            )),
             upstream_requests: registered(
                 &r,
                 IntCounterVec::new(
@@ -142,6 +138,13 @@ impl Metrics {
                     "1 when only a new authorization can bring the feed back",
                 ),
             ),
+            store_up: registered(
+                &r,
+                IntGauge::new(
+                    "igw_store_up",
+                    "1 while the store (Redis) answers, 0 while it does not",
+                ),
+            ),
             rate_limit_percent: registered(
                 &r,
                 GaugeVec::new(
@@ -170,91 +173,22 @@ impl Metrics {
     }
 }
 
-/// Middleware counting every request and timing it, labelled by route template.
-pub struct RequestMetrics {
-    metrics: Arc<Metrics>,
+/// The counters of `igw_feed_responses_total`, one per result.
+pub struct FeedResults {
+    pub hit: IntCounter,
+    pub stale: IntCounter,
+    pub miss: IntCounter,
+    pub not_modified: IntCounter,
 }
 
-impl RequestMetrics {
-    pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
-    }
-}
-
-impl<S, B> Transform<S, ServiceRequest> for RequestMetrics
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    S::Future: 'static,
-    B: 'static,
-{
-    type Response = ServiceResponse<B>;
-    type Error = actix_web::Error;
-    type Transform = RequestMetricsService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(RequestMetricsService {
-            service,
-            metrics: self.metrics.clone(),
-        }))
-    }
-}
-
-pub struct RequestMetricsService<S> {
-    service: S,
-    metrics: Arc<Metrics>,
-}
-
-/// Methods outside this list are counted as `other`, so clients cannot mint label values.
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        _ => "other",
-    }
-}
-
-impl<S, B> Service<ServiceRequest> for RequestMetricsService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    S::Future: 'static,
-    B: 'static,
-{
-    type Response = ServiceResponse<B>;
-    type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        let started = Instant::now();
-        let method = method_label(req.method());
-        let route = req
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
-        let metrics = self.metrics.clone();
-        let response = self.service.call(req);
-        Box::pin(async move {
-            let result = response.await;
-            let status = match &result {
-                Ok(r) => r.status(),
-                Err(e) => e.as_response_error().status_code(),
-            };
-            metrics
-                .http_requests
-                .with_label_values(&[method, route.as_str(), status.as_str()])
-                .inc();
-            metrics
-                .http_duration
-                .with_label_values(&[method, route.as_str()])
-                .observe(started.elapsed().as_secs_f64());
-            result
-        })
+impl FeedResults {
+    fn new(vec: &IntCounterVec) -> Self {
+        let of = |result: &str| vec.with_label_values(&[result]);
+        Self {
+            hit: of("hit"),
+            stale: of("stale"),
+            miss: of("miss"),
+            not_modified: of("not_modified"),
+        }
     }
 }

@@ -5,15 +5,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::DefaultHeaders;
-use actix_web::{App, HttpServer, http::header, web};
+use actix_web::{App, HttpServer, web};
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
-use tracing_actix_web::TracingLogger;
 use url::Url;
 use utoipa_actix_web::AppExt as _;
 
-use crate::api::{self, AdminToken, FeedCacheControl, KnownRoutes, OAuthPages, RateLimits};
+use crate::api::{
+    self, AdminToken, Draining, FeedCacheControl, KnownRoutes, OAuthPages, Observe, RateLimits,
+    RequestLimits, SecurityHeaders,
+};
 use crate::auth::{
     self, DataDeletions, OAuthStates, TokenCipher, TokenRepository, TokenService,
     TokenServiceConfig,
@@ -23,8 +24,7 @@ use crate::feed::{self, Feed, FeedConfig};
 use crate::instagram::{Endpoints, InstagramClient};
 use crate::metrics::Metrics;
 use crate::sandbox::{self, Sandbox};
-use crate::store::{MemoryStore, RedisStore, Store};
-use crate::telemetry::LeanRootSpan;
+use crate::store::{MemoryStore, RedisStore, Store, StoreHealth};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -41,6 +41,10 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// `/metrics` on a listener of its own (`metrics.listen`).
+    metrics: Option<(u16, Server)>,
+    draining: Draining,
+    drain: Duration,
 }
 
 impl Application {
@@ -55,6 +59,17 @@ impl Application {
             .map_err(|e| StartupError::Setup(e.to_string()))?
             .port();
         let public_url = public_url(&settings, port)?;
+        let metrics_listener = settings
+            .metrics
+            .listen_addr()
+            .map_err(|e| StartupError::Setup(e.to_string()))?
+            .map(|address| {
+                TcpListener::bind(address).map_err(|source| StartupError::Bind {
+                    address: address.to_string(),
+                    source,
+                })
+            })
+            .transpose()?;
 
         let store = build_store(&settings)?;
         let cipher = build_cipher(&settings)?;
@@ -109,12 +124,29 @@ impl Application {
             metrics.clone(),
         );
 
+        let store_health = StoreHealth::new(store.clone(), metrics.clone());
+        store_health.spawn_monitor(Duration::from_secs(1));
+        let draining = Draining::default();
         let public_base = public_url.as_str().trim_end_matches('/').to_owned();
         let spec = api::openapi();
+        let metrics_here = metrics_listener.is_none();
+        let mut known_routes = KnownRoutes::from_openapi(&spec);
+        if !metrics_here {
+            known_routes.remove("/metrics");
+        }
+        let metrics_state = MetricsState {
+            metrics: web::Data::from(metrics.clone()),
+            tokens: web::Data::from(tokens.clone()),
+            feed: web::Data::from(feed.clone()),
+        };
         let state = AppState {
             tokens: web::Data::from(tokens.clone()),
             feed: web::Data::from(feed.clone()),
             metrics: web::Data::from(metrics),
+            store_health: web::Data::from(store_health),
+            draining: web::Data::new(draining.clone()),
+            metrics_here,
+            body_timeout: Duration::from_secs(settings.server.body_timeout_secs),
             feed_cache_control: web::Data::new(FeedCacheControl::new(
                 settings.feed.client_max_age_secs,
                 settings.feed.stale_while_revalidate_secs,
@@ -131,7 +163,7 @@ impl Application {
                     .map(String::from),
                 public_url: public_base.clone(),
             }),
-            known_routes: web::Data::new(KnownRoutes::from_openapi(&spec)),
+            known_routes: web::Data::new(known_routes),
             spec,
             sandbox: (ig.mode == InstagramMode::Sandbox)
                 .then(|| web::Data::new(Sandbox::new(redirect_uri))),
@@ -139,11 +171,33 @@ impl Application {
             rate_limits: RateLimits::from_settings(&settings.rate_limit),
         };
         state.rate_limits.spawn_cleanup();
+        // Signals are ours (see `run_until_stopped`): actix would stop accepting at once.
         let server = HttpServer::new(move || state.clone().app())
             .shutdown_timeout(settings.server.shutdown_grace_secs)
+            .disable_signals()
             .listen(listener)
             .map_err(|source| StartupError::Bind { address, source })?
             .run();
+        let metrics_server = match metrics_listener {
+            Some(listener) => {
+                let port = listener
+                    .local_addr()
+                    .map_err(|e| StartupError::Setup(e.to_string()))?
+                    .port();
+                let server = HttpServer::new(move || metrics_state.clone().app())
+                    .workers(1)
+                    .shutdown_timeout(settings.server.shutdown_grace_secs)
+                    .disable_signals()
+                    .listen(listener)
+                    .map_err(|source| StartupError::Bind {
+                        address: format!("metrics.listen port {port}"),
+                        source,
+                    })?
+                    .run();
+                Some((port, server))
+            }
+            None => None,
+        };
 
         auth::spawn_refresher(
             tokens.clone(),
@@ -159,21 +213,109 @@ impl Application {
             mode = ?ig.mode,
             "instagram-gateway listening"
         );
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            metrics: metrics_server,
+            draining,
+            drain: Duration::from_secs(settings.server.drain_secs),
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Stops the server (gracefully when `graceful`).
+    /// The port of the `/metrics` listener, when `metrics.listen` gives it one of its own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
+    /// Stops the server (gracefully when `graceful`); the metrics listener follows.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
 
-    /// Serves until SIGTERM/SIGINT (in-flight requests get `server.shutdown_grace_secs`).
+    /// Serves until stopped. On SIGTERM or SIGINT: `/readyz` turns 503 at once while every
+    /// request is still served for `server.drain_secs` (load balancers take the instance out
+    /// meanwhile), then the listener closes and in-flight requests get
+    /// `server.shutdown_grace_secs`. A second signal ends the drain early.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Self {
+            server,
+            metrics,
+            draining,
+            drain,
+            ..
+        } = self;
+        let signals = tokio::spawn(drain_on_signal(server.handle(), draining, drain));
+        // An actix `Server` handles its stop command only while polled: run both at once.
+        let metrics = metrics.map(|(_, server)| (server.handle(), tokio::spawn(server)));
+        let result = server.await;
+        signals.abort();
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            task.await.map_err(std::io::Error::other)??;
+        }
+        result
+    }
+}
+
+async fn drain_on_signal(server: ServerHandle, draining: Draining, drain: Duration) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT; stop the process with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    draining.start();
+    tracing::info!(
+        drain_secs = drain.as_secs(),
+        "shutting down: /readyz answers 503; still serving while load balancers catch up"
+    );
+    tokio::select! {
+        () = tokio::time::sleep(drain) => {}
+        _ = term.recv() => tracing::info!("second signal: ending the drain early"),
+        _ = int.recv() => tracing::info!("second signal: ending the drain early"),
+    }
+    tracing::info!("no longer accepting connections; finishing in-flight requests");
+    server.stop(true).await;
+}
+
+/// What the `/metrics` listener's `App` needs.
+#[derive(Clone)]
+struct MetricsState {
+    metrics: web::Data<Metrics>,
+    tokens: web::Data<TokenService>,
+    feed: web::Data<Feed>,
+}
+
+impl MetricsState {
+    fn app(
+        self,
+    ) -> App<
+        impl actix_web::dev::ServiceFactory<
+            actix_web::dev::ServiceRequest,
+            Config = (),
+            Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    > {
+        App::new()
+            .app_data(self.metrics.clone())
+            .app_data(self.tokens)
+            .app_data(self.feed)
+            .service(api::get_metrics)
+            .default_service(web::to(api::not_found))
+            .wrap(SecurityHeaders)
+            .wrap(Observe::new(self.metrics.into_inner()))
     }
 }
 
@@ -183,6 +325,10 @@ struct AppState {
     tokens: web::Data<TokenService>,
     feed: web::Data<Feed>,
     metrics: web::Data<Metrics>,
+    store_health: web::Data<StoreHealth>,
+    draining: web::Data<Draining>,
+    metrics_here: bool,
+    body_timeout: Duration,
     feed_cache_control: web::Data<FeedCacheControl>,
     deletions: web::Data<DataDeletions>,
     store: web::Data<Store>,
@@ -213,13 +359,15 @@ impl AppState {
             .app_data(self.tokens)
             .app_data(self.feed)
             .app_data(self.metrics.clone())
+            .app_data(self.store_health)
+            .app_data(self.draining)
             .app_data(self.feed_cache_control)
             .app_data(self.deletions)
             .app_data(self.store)
             .app_data(self.admin_token)
             .app_data(self.pages)
             .app_data(self.known_routes)
-            .configure(|cfg| api::configure(cfg, &self.rate_limits))
+            .configure(|cfg| api::configure(cfg, &self.rate_limits, self.metrics_here))
             .into_app();
         let (sandbox, spec) = (self.sandbox, self.spec);
         app.configure(api::configure_extractors)
@@ -231,13 +379,11 @@ impl AppState {
                 }
             })
             .default_service(web::to(api::fallback))
+            // The last `wrap` is the outermost.
+            .wrap(RequestLimits::new(self.body_timeout))
             .wrap(api::cors(&self.cors_origins))
-            .wrap(DefaultHeaders::new().add((header::X_CONTENT_TYPE_OPTIONS, "nosniff")))
-            .wrap(api::RequestLimits)
-            .wrap(crate::metrics::RequestMetrics::new(
-                self.metrics.into_inner(),
-            ))
-            .wrap(TracingLogger::<LeanRootSpan>::new())
+            .wrap(SecurityHeaders)
+            .wrap(Observe::new(self.metrics.into_inner()))
     }
 }
 

@@ -1,13 +1,15 @@
-//! Logging: a lean per-request span (method, route template, status, request id; never the
-//! query string, which carries OAuth codes), JSON or human-readable output, `RUST_LOG` filter.
+//! Logging: JSON or human-readable output, the `RUST_LOG` filter, and client mistakes that
+//! actix reports at ERROR turned into DEBUG lines. The per-request span and line are made by
+//! `api::observe` (method, route template, status, request id; never the query string, which
+//! carries OAuth codes).
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::{Error, HttpMessage as _};
-use tracing::Span;
+use std::fmt;
+
+use tracing::field::{Field, Visit};
 use tracing::subscriber::set_global_default;
-use tracing_actix_web::{RequestId, RootSpanBuilder};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::{EnvFilter, Registry, layer::SubscriberExt as _};
 
 use crate::config::LogFormat;
@@ -37,9 +39,7 @@ pub fn env_filter(rust_log: Option<&str>) -> EnvFilter {
     let clamps = CLAMPED_TARGETS
         .iter()
         .filter(|_| verbose)
-        .map(|target| (*target, "info"))
-        // tracing-actix-web repeats every 4xx/5xx (WARN/ERROR); `LeanRootSpan` already logs them.
-        .chain(std::iter::once(("tracing_actix_web", "off")));
+        .map(|target| (*target, "info"));
     for (target, level) in clamps {
         if !named(target)
             && let Ok(directive) = format!("{target}={level}").parse()
@@ -59,7 +59,7 @@ pub fn subscriber<W>(
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let registry = Registry::default().with(filter);
+    let registry = Registry::default().with(ClientMistakes).with(filter);
     match format {
         LogFormat::Json => Box::new(
             registry.with(
@@ -86,48 +86,38 @@ pub fn init(format: LogFormat) -> Result<(), tracing::subscriber::SetGlobalDefau
     ))
 }
 
-/// The root span of each request: four fields, and one line at the end (DEBUG for success,
-/// INFO for client errors, ERROR with the cause for server errors).
-pub struct LeanRootSpan;
+/// actix-http logs a connection that ends in a client's mistake (a malformed request line or
+/// header, a connection reset mid-request) as `ERROR stream error: …`, so any client could
+/// fill the error log. Those events are dropped and said again at DEBUG, under
+/// [`CLIENT_ERRORS_TARGET`].
+struct ClientMistakes;
 
-impl RootSpanBuilder for LeanRootSpan {
-    fn on_request_start(request: &ServiceRequest) -> Span {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".to_owned());
-        tracing::info_span!(
-            "request",
-            method = %request.method(),
-            route = %route,
-            request_id = %request_id,
-            status = tracing::field::Empty,
-        )
-    }
+pub const CLIENT_ERRORS_TARGET: &str = "instagram_gateway::client_errors";
+const ACTIX_DISPATCHER: &str = "actix_http::h1::dispatcher";
 
-    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, Error>) {
-        let _entered = span.enter();
-        match outcome {
-            Ok(response) => {
-                let status = response.status();
-                span.record("status", status.as_u16());
-                match response.response().error() {
-                    Some(error) if status.is_server_error() => {
-                        tracing::error!(status = status.as_u16(), error = %error, "request failed");
-                    }
-                    _ if status.is_client_error() => {
-                        tracing::info!(status = status.as_u16(), "request refused");
-                    }
-                    _ => tracing::debug!(status = status.as_u16(), "request served"),
-                }
-            }
-            Err(error) => {
-                tracing::error!(error = %error, "request failed before a response");
-            }
+#[derive(Default)]
+struct Message(String);
+
+impl Visit for Message {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
         }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for ClientMistakes {
+    fn event_enabled(&self, event: &Event<'_>, _: Context<'_, S>) -> bool {
+        let meta = event.metadata();
+        if *meta.level() != Level::ERROR || meta.target() != ACTIX_DISPATCHER {
+            return true;
+        }
+        let mut message = Message::default();
+        event.record(&mut message);
+        if !message.0.starts_with("stream error") {
+            return true;
+        }
+        tracing::debug!(target: CLIENT_ERRORS_TARGET, detail = %message.0, "connection closed after a client error");
+        false
     }
 }

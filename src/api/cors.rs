@@ -1,40 +1,174 @@
 //! CORS for frontends on other origins: exact origins, or `scheme://host:*` for any port.
+//! Read-only: preflights may ask for GET/HEAD with `If-None-Match`/`Accept`. CORS headers go
+//! only to allowed origins; a refused preflight is a problem like every other error.
 
-use actix_cors::Cors;
-use actix_web::http::{Method, header};
+use std::future::{Ready, ready};
+use std::rc::Rc;
+
+use actix_web::body::EitherBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{HttpResponse, ResponseError as _};
+use futures_util::future::LocalBoxFuture;
+
+use crate::error::ApiError;
+
+const ALLOWED_METHODS: &str = "GET, HEAD";
+const ALLOWED_HEADERS: [&str; 2] = ["if-none-match", "accept"];
+const EXPOSED_HEADERS: &str = "ETag, Age, Retry-After, Cache-Status";
+const PREFLIGHT_MAX_AGE: &str = "3600";
+
+/// The allowed origins: `(pattern, any_port)`.
+#[derive(Clone)]
+pub struct Cors(Rc<Vec<(String, bool)>>);
 
 pub fn cors(allowed_origins: &[String]) -> Cors {
-    let patterns: Vec<(String, bool)> = allowed_origins
-        .iter()
-        .map(|o| match o.strip_suffix(":*") {
-            Some(prefix) => (format!("{prefix}:"), true),
-            None => (o.clone(), false),
-        })
-        .collect();
-    Cors::default()
-        .allowed_origin_fn(move |origin, _| {
-            let Ok(origin) = origin.to_str() else {
-                return false;
-            };
-            patterns.iter().any(|(pattern, any_port)| {
-                if *any_port {
-                    origin.strip_prefix(pattern.as_str()).is_some_and(|port| {
-                        !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
-                    })
-                } else {
-                    origin == pattern
-                }
+    Cors(Rc::new(
+        allowed_origins
+            .iter()
+            .map(|o| match o.strip_suffix(":*") {
+                Some(prefix) => (format!("{prefix}:"), true),
+                None => (o.clone(), false),
             })
+            .collect(),
+    ))
+}
+
+impl Cors {
+    fn allows(&self, origin: &HeaderValue) -> bool {
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        self.0.iter().any(|(pattern, any_port)| {
+            if *any_port {
+                origin.strip_prefix(pattern.as_str()).is_some_and(|port| {
+                    !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+                })
+            } else {
+                origin == pattern
+            }
         })
-        .allowed_methods([Method::GET])
-        .allowed_headers([header::IF_NONE_MATCH, header::ACCEPT])
-        .expose_headers([
-            header::ETAG,
-            header::AGE,
-            header::RETRY_AFTER,
-            header::HeaderName::from_static("cache-status"),
-        ])
-        .max_age(3600)
-        // Browsers enforce CORS; other clients (curl, servers) still get the response.
-        .block_on_origin_mismatch(false)
+    }
+
+    /// The answer to a preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`).
+    fn preflight(&self, req: &ServiceRequest, origin: &HeaderValue) -> HttpResponse {
+        let headers = req.headers();
+        let method_ok = headers
+            .get(header::ACCESS_CONTROL_REQUEST_METHOD)
+            .is_some_and(|m| m == "GET" || m == "HEAD");
+        let headers_ok = headers
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .map_or(Some(true), |v| {
+                v.to_str().ok().map(|list| {
+                    list.split(',')
+                        .map(str::trim)
+                        .filter(|h| !h.is_empty())
+                        .all(|h| ALLOWED_HEADERS.iter().any(|a| a.eq_ignore_ascii_case(h)))
+                })
+            })
+            .unwrap_or(false);
+        let refusal = if !self.allows(origin) {
+            Some("this origin is not allowed (cors.allowed_origins)")
+        } else if !method_ok {
+            Some("only GET and HEAD may be requested from another origin")
+        } else if !headers_ok {
+            Some("only the If-None-Match and Accept request headers are allowed")
+        } else {
+            None
+        };
+        let mut response = match refusal {
+            Some(detail) => ApiError::CorsRefused(detail.to_owned()).error_response(),
+            None => {
+                let mut ok = HttpResponse::new(StatusCode::NO_CONTENT);
+                let h = ok.headers_mut();
+                h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static(ALLOWED_METHODS),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    HeaderValue::from_static("If-None-Match, Accept"),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_MAX_AGE,
+                    HeaderValue::from_static(PREFLIGHT_MAX_AGE),
+                );
+                ok
+            }
+        };
+        response.headers_mut().insert(
+            header::VARY,
+            HeaderValue::from_static(
+                "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+            ),
+        );
+        response
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for Cors
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Transform = CorsService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(CorsService {
+            service,
+            cors: self.clone(),
+        }))
+    }
+}
+
+pub struct CorsService<S> {
+    service: S,
+    cors: Cors,
+}
+
+impl<S, B> Service<ServiceRequest> for CorsService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    B: 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let origin = req.headers().get(header::ORIGIN).cloned();
+        if let Some(origin) = &origin
+            && req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            let response = self.cors.preflight(&req, origin);
+            return Box::pin(ready(Ok(req.into_response(response).map_into_right_body())));
+        }
+        let allowed = origin.filter(|o| self.cors.allows(o));
+        let response = self.service.call(req);
+        Box::pin(async move {
+            let mut response = response.await?;
+            let headers = response.headers_mut();
+            // Every response of a resource that answers some origins differently varies on it.
+            headers.append(header::VARY, HeaderValue::from_static("Origin"));
+            if let Some(origin) = allowed {
+                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                headers.insert(
+                    header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                    HeaderValue::from_static(EXPOSED_HEADERS),
+                );
+            }
+            Ok(response.map_into_left_body())
+        })
+    }
 }

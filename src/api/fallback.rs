@@ -22,8 +22,11 @@ impl KnownRoutes {
                     ("PATCH", item.patch.is_some()),
                     ("DELETE", item.delete.is_some()),
                 ];
+                // Every GET route also answers HEAD (see `observe`).
+                let head = [("HEAD", item.get.is_some())];
                 let allow: Vec<&str> = methods
                     .iter()
+                    .chain(&head)
                     .filter(|(_, on)| *on)
                     .map(|(m, _)| *m)
                     .collect();
@@ -31,6 +34,11 @@ impl KnownRoutes {
             })
             .collect();
         Self(routes)
+    }
+
+    /// Forgets a path served elsewhere (`/metrics` on its own listener): a 404 here.
+    pub fn remove(&mut self, path: &str) {
+        self.0.retain(|(def, _)| def.pattern() != Some(path));
     }
 
     fn allowed(&self, path: &str) -> Option<&str> {
@@ -54,4 +62,9 @@ pub async fn fallback(req: HttpRequest, routes: web::Data<KnownRoutes>) -> HttpR
 
 fn truncate(path: &str) -> String {
     path.chars().take(100).collect()
+}
+
+/// The default service of the `/metrics` listener.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::NotFound(format!("no resource at {}", truncate(req.path()))).error_response()
 }

@@ -85,13 +85,16 @@ pub fn respond(
         freshness,
         cache_miss,
     } = served?;
-    let mut cache_status = String::from("instagram-gateway; hit");
-    if freshness.stale {
-        cache_status.push_str("; fwd=stale");
-        if let Some(status) = freshness.failed_status {
-            cache_status.push_str(&format!("; fwd-status={status}"));
-        }
-    }
+    let cache_status = match (freshness.stale, freshness.failed_status) {
+        (false, _) => HeaderValue::from_static("instagram-gateway; hit"),
+        (true, None) => HeaderValue::from_static("instagram-gateway; hit; fwd=stale"),
+        (true, Some(status)) => HeaderValue::from_str(&format!(
+            "instagram-gateway; hit; fwd=stale; fwd-status={status}"
+        ))
+        .unwrap_or(HeaderValue::from_static(
+            "instagram-gateway; hit; fwd=stale",
+        )),
+    };
     // Precomputed gzip for clients that accept it; nothing is compressed per request.
     let gzip = req
         .headers()
@@ -104,28 +107,29 @@ pub fn respond(
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| variant.matches(v));
+    let results = &metrics.feed_responses;
     let result = if not_modified {
-        "not_modified"
+        &results.not_modified
     } else if freshness.stale {
-        "stale"
+        &results.stale
     } else if cache_miss {
-        "miss"
+        &results.miss
     } else {
-        "hit"
+        &results.hit
     };
-    metrics.feed_responses.with_label_values(&[result]).inc();
+    result.inc();
     let mut response = if not_modified {
         HttpResponse::NotModified()
     } else {
         HttpResponse::Ok()
     };
     response
-        .insert_header((header::ETAG, variant.etag.as_str()))
+        .insert_header((header::ETAG, variant.etag_header.clone()))
         .insert_header((header::CACHE_CONTROL, cache_control.0.clone()))
         .insert_header((CACHE_STATUS, cache_status))
-        .append_header((header::VARY, "Accept-Encoding"));
+        .append_header((header::VARY, HeaderValue::from_static("Accept-Encoding")));
     if variant.gzipped {
-        response.insert_header((header::CONTENT_ENCODING, "gzip"));
+        response.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
     }
     if freshness.stale {
         response.insert_header((header::AGE, freshness.age_secs.to_string()));

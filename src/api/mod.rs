@@ -12,9 +12,11 @@ mod health;
 mod images;
 mod metrics;
 mod oauth;
+mod observe;
 mod rate_limit;
 mod request_limits;
 mod search;
+mod security_headers;
 
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
@@ -27,11 +29,15 @@ use utoipa_actix_web::{AppExt as _, scope};
 pub use admin_auth::AdminToken;
 pub use cors::cors;
 pub use docs::configure_docs;
-pub use fallback::{KnownRoutes, fallback};
+pub use fallback::{KnownRoutes, fallback, not_found};
 pub use feed_http::FeedCacheControl;
+pub use health::Draining;
+pub use metrics::get_metrics;
 pub use oauth::OAuthPages;
+pub use observe::Observe;
 pub use rate_limit::RateLimit;
 pub use request_limits::RequestLimits;
+pub use security_headers::SecurityHeaders;
 
 use crate::error::ApiError;
 
@@ -44,7 +50,8 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
     info(
         title = "instagram-gateway",
         description = "A business's Instagram media as fast, cached JSON. Frontends call the public \
-                       endpoints; operators use `/admin/*` with the admin bearer token."
+                       endpoints; operators use `/admin/*` with the admin bearer token. Every GET \
+                       operation also answers HEAD: the same status and headers, no body."
     ),
     modifiers(&AdminBearer),
     tags(
@@ -113,8 +120,9 @@ impl RateLimits {
     }
 }
 
-/// The one route table, used by the server and by [`openapi`].
-pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits) {
+/// The one route table, used by the server and by [`openapi`]. `/metrics` is left out when it
+/// has a listener of its own (`metrics.listen`).
+pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: bool) {
     cfg.service(
         scope("/images")
             .wrap(limits.images.middleware())
@@ -128,7 +136,11 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits) {
     )
     .service(health::check_health)
     .service(health::check_readiness)
-    .service(metrics::get_metrics)
+    .configure(|cfg| {
+        if metrics_here {
+            cfg.service(metrics::get_metrics);
+        }
+    })
     .service(
         scope("/oauth")
             .wrap(sensitive_headers())
@@ -186,7 +198,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut api) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(|cfg| configure(cfg, &RateLimits::disabled()))
+        .configure(|cfg| configure(cfg, &RateLimits::disabled(), true))
         .split_for_parts();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();
     api

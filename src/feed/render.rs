@@ -3,6 +3,7 @@
 
 use std::io::Write as _;
 
+use actix_web::http::header::HeaderValue;
 use actix_web::web::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -18,11 +19,25 @@ const GZIP_MIN_BYTES: usize = 1024;
 pub struct Variant {
     pub body: Bytes,
     pub etag: String,
+    /// `etag`, ready to send (no per-request header allocation).
+    pub etag_header: HeaderValue,
     /// Sent with `Content-Encoding: gzip`.
     pub gzipped: bool,
 }
 
 impl Variant {
+    fn new(body: Vec<u8>, etag: String, gzipped: bool) -> Self {
+        // A quoted hex digest is always a valid header value.
+        let etag_header =
+            HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+        Self {
+            body: Bytes::from(body),
+            etag,
+            etag_header,
+            gzipped,
+        }
+    }
+
     /// Does an `If-None-Match` header value name this representation? (`*` or a list.)
     pub fn matches(&self, if_none_match: &str) -> bool {
         if_none_match
@@ -42,24 +57,21 @@ pub struct Rendered {
 impl Rendered {
     pub fn json<T: Serialize>(value: &T) -> Self {
         // Serializing plain data into memory cannot fail.
-        let body = serde_json::to_vec(value).unwrap_or_default();
+        let mut body = serde_json::to_vec(value).unwrap_or_default();
+        // Cached for long: hold what the body needs, not what the serializer grew to.
+        body.shrink_to_fit();
         let digest = Sha256::digest(&body);
         let hash: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
         let gzip = (body.len() >= GZIP_MIN_BYTES)
             .then(|| gzip(&body))
             .flatten()
             .filter(|compressed| compressed.len() < body.len())
-            .map(|compressed| Variant {
-                body: Bytes::from(compressed),
-                etag: format!("\"{hash}-gz\""),
-                gzipped: true,
+            .map(|mut compressed| {
+                compressed.shrink_to_fit();
+                Variant::new(compressed, format!("\"{hash}-gz\""), true)
             });
         Self {
-            identity: Variant {
-                body: Bytes::from(body),
-                etag: format!("\"{hash}\""),
-                gzipped: false,
-            },
+            identity: Variant::new(body, format!("\"{hash}\""), false),
             gzip,
         }
     }
@@ -74,7 +86,7 @@ impl Rendered {
 
     /// Bytes held, for the cache's weigher.
     pub fn weight(&self) -> usize {
-        let variant = |v: &Variant| v.body.len() + v.etag.len();
+        let variant = |v: &Variant| v.body.len() + 2 * v.etag.len();
         variant(&self.identity) + self.gzip.as_ref().map_or(0, variant)
     }
 }

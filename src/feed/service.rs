@@ -1,6 +1,7 @@
 //! The feed service: the snapshot in memory, the read path, cold start, status.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -9,9 +10,9 @@ use futures_util::future::{BoxFuture, Shared};
 use serde::Serialize;
 
 use super::FeedConfig;
-use super::media::Media;
+use super::media::{Media, MediaType};
 use super::meta::{FeedStatus, SyncMeta};
-use super::query::{PageRequest, Search, SearchIndex, page};
+use super::query::{PageRequest, Search, SearchIndex, page, start_of};
 use super::render::Rendered;
 use super::snapshot::Snapshot;
 use super::sync::SyncError;
@@ -28,10 +29,13 @@ pub struct Loaded {
     pub snapshot: Arc<Snapshot>,
     pub index: SearchIndex,
     by_id: HashMap<String, usize>,
+    /// Unique per installed snapshot: response cache entries of another never match.
+    generation: u64,
 }
 
 impl Loaded {
     pub fn new(snapshot: Arc<Snapshot>) -> Self {
+        static GENERATIONS: AtomicU64 = AtomicU64::new(0);
         let index = SearchIndex::build(&snapshot);
         let by_id = snapshot
             .items
@@ -43,6 +47,7 @@ impl Loaded {
             snapshot,
             index,
             by_id,
+            generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
         }
     }
 }
@@ -55,24 +60,62 @@ pub enum FeedQuery {
     One(String),
 }
 
-impl FeedQuery {
-    /// The normalized query: the cache key within one snapshot version.
-    fn cache_key(&self, version: &str) -> String {
-        let page = |p: &PageRequest| {
-            format!(
-                "limit={}&type={:?}&cursor={}",
-                p.limit,
-                p.media_type,
-                p.cursor.as_ref().map(|c| c.encode()).unwrap_or_default()
-            )
+/// What a response is cached under: the snapshot and the query resolved against it. A cursor
+/// becomes its position in the snapshot, an id its index, so however many distinct cursors
+/// clients forge, they resolve to at most one entry per position.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct CacheKey {
+    generation: u64,
+    read: ResolvedRead,
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum ResolvedRead {
+    Page {
+        search: Option<Search>,
+        start: usize,
+        limit: usize,
+        media_type: Option<MediaType>,
+    },
+    One(usize),
+}
+
+impl CacheKey {
+    fn new(loaded: &Loaded, query: &FeedQuery) -> Result<Self, FeedError> {
+        let page = |search: Option<&Search>, p: &PageRequest| ResolvedRead::Page {
+            search: search.cloned(),
+            start: start_of(&loaded.snapshot, p.cursor.as_ref()),
+            limit: p.limit,
+            media_type: p.media_type,
         };
-        match self {
-            FeedQuery::Images(p) => format!("{version}|images?{}", page(p)),
-            FeedQuery::Search(s, p) => format!("{version}|search?q={}&{}", s.canonical(), page(p)),
-            FeedQuery::One(id) => format!("{version}|one/{id}"),
+        let read = match query {
+            FeedQuery::Images(p) => page(None, p),
+            FeedQuery::Search(s, p) => page(Some(s), p),
+            FeedQuery::One(id) => {
+                ResolvedRead::One(*loaded.by_id.get(id).ok_or(FeedError::NotFound)?)
+            }
+        };
+        Ok(Self {
+            generation: loaded.generation,
+            read,
+        })
+    }
+
+    /// Bytes the key holds beyond the entry's fixed overhead.
+    fn weight(&self) -> usize {
+        match &self.read {
+            ResolvedRead::Page {
+                search: Some(search),
+                ..
+            } => search.heap_bytes(),
+            _ => 0,
         }
     }
 }
+
+/// What one cache entry costs beyond its bytes (moka's entry, the key, the `Rendered`), so
+/// that `cache_max_bytes` bounds memory, not only bodies, however small the entries.
+const CACHE_ENTRY_OVERHEAD: usize = 320;
 
 /// How fresh what was served is.
 #[derive(Debug, Clone, Copy)]
@@ -145,7 +188,7 @@ pub struct Feed {
     pub(super) state: RwLock<State>,
     pub(super) inflight: Mutex<Option<Inflight>>,
     pub(super) sync_ids: std::sync::atomic::AtomicU64,
-    cache: moka::sync::Cache<String, Rendered>,
+    cache: moka::sync::Cache<CacheKey, Rendered>,
 }
 
 impl Feed {
@@ -158,8 +201,9 @@ impl Feed {
     ) -> Arc<Self> {
         let cache = moka::sync::Cache::builder()
             .max_capacity(config.cache_max_bytes)
-            .weigher(|key: &String, value: &Rendered| {
-                u32::try_from(key.len() + value.weight()).unwrap_or(u32::MAX)
+            .weigher(|key: &CacheKey, value: &Rendered| {
+                u32::try_from(CACHE_ENTRY_OVERHEAD + key.weight() + value.weight())
+                    .unwrap_or(u32::MAX)
             })
             .build();
         Arc::new(Self {
@@ -227,29 +271,25 @@ impl Feed {
             }
         };
         let mut cache_miss = false;
-        let key = query.cache_key(&loaded.snapshot.version);
-        let rendered = match query {
-            FeedQuery::One(id) => {
-                let index = *loaded.by_id.get(id).ok_or(FeedError::NotFound)?;
-                self.cache.get_with(key, || {
-                    cache_miss = true;
+        let key = CacheKey::new(&loaded, query)?;
+        let rendered = self.cache.get_with(key, || {
+            cache_miss = true;
+            match query {
+                FeedQuery::One(id) => {
+                    let index = loaded.by_id.get(id).copied().unwrap_or_default();
                     Rendered::json(&OneBody(&loaded.snapshot.items[index]))
-                })
-            }
-            FeedQuery::Images(request) => self.cache.get_with(key, || {
-                cache_miss = true;
-                Rendered::json(&page(&loaded.snapshot, &loaded.index, request, None))
-            }),
-            FeedQuery::Search(search, request) => self.cache.get_with(key, || {
-                cache_miss = true;
-                Rendered::json(&page(
+                }
+                FeedQuery::Images(request) => {
+                    Rendered::json(&page(&loaded.snapshot, &loaded.index, request, None))
+                }
+                FeedQuery::Search(search, request) => Rendered::json(&page(
                     &loaded.snapshot,
                     &loaded.index,
                     request,
                     Some(search),
-                ))
-            }),
-        };
+                )),
+            }
+        });
         Ok(Served {
             cache_miss,
             rendered,
@@ -424,6 +464,24 @@ impl Feed {
         }
         drop(self.start_sync(true));
         Ok(())
+    }
+
+    /// Seconds since the snapshot held in memory was synced; `None` when none is held.
+    pub fn snapshot_age_secs(&self) -> Option<u64> {
+        let state = self.read_state();
+        let loaded = state.loaded.as_ref()?;
+        Some(
+            (Utc::now() - loaded.snapshot.synced_at)
+                .num_seconds()
+                .max(0)
+                .unsigned_abs(),
+        )
+    }
+
+    /// Entries in the in-process response cache (after pending evictions).
+    pub fn cache_entries(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
     }
 
     /// Bytes held by the in-process response cache (after pending evictions).

@@ -3,11 +3,13 @@
 //! Every key is given relative to the configured prefix; the store adds it. Every call is
 //! bounded by the command timeout, so a frozen Redis cannot hang a request.
 
+mod health;
 mod memory;
 mod redis;
 
 use std::time::Duration;
 
+pub use self::health::StoreHealth;
 pub use self::memory::MemoryStore;
 pub use self::redis::RedisStore;
 

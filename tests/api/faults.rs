@@ -41,13 +41,57 @@ async fn assert_degraded_but_serving(app: &TestApp) {
         assert_eq!(status, 200, "reads are served from memory");
         assert!(took < NO_HANG, "a read took {took:?}");
     }
-    let (status, took) = timed(app, "/readyz").await;
-    assert_eq!(status, 503, "readiness reports the store");
-    assert!(took < NO_HANG, "readiness took {took:?}");
+    // Still ready (it holds a snapshot): a Redis outage must not empty the Service. The body
+    // says what is degraded, once the background check has noticed.
+    eventually("readiness to report the store down", || async {
+        let started = Instant::now();
+        let response = app.get("/readyz").await;
+        assert!(started.elapsed() < NO_HANG, "readiness took too long");
+        assert_eq!(response.status(), 200, "ready while a snapshot is held");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert!(body["snapshot_age_secs"].is_u64(), "{body}");
+        body["store"] == "down"
+    })
+    .await;
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("igw_store_up 0"), "{metrics}");
     assert_eq!(timed(app, "/healthz").await.0, 200, "liveness stays up");
     let (status, took) = timed(app, "/search?q=post").await;
     assert_eq!(status, 200);
     assert!(took < NO_HANG);
+}
+
+async fn store_state(app: &TestApp) -> String {
+    let body: serde_json::Value = app.get("/readyz").await.json().await.unwrap();
+    body["store"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn readiness_without_a_snapshot_follows_the_store() {
+    let mut redis = RedisProcess::start(false).await;
+    let env = TestEnv::with_redis(redis.url()).await;
+    let app = env
+        .spawn_with(|s| {
+            quiet_feed(s);
+            s.redis.command_timeout_ms = COMMAND_TIMEOUT_MS;
+        })
+        .await;
+    let body: serde_json::Value = app.get("/readyz").await.json().await.unwrap();
+    assert_eq!(body["store"], "ok", "{body}");
+    assert_eq!(body["snapshot_age_secs"], serde_json::Value::Null);
+    redis.kill();
+    // Nothing to serve from memory and no store: take this instance out of the Service.
+    eventually("readiness to fail without snapshot or store", || async {
+        app.get("/readyz").await.status() == 503
+    })
+    .await;
+    let body = assert_problem(app.get("/readyz").await, 503, "not_ready").await;
+    assert!(body["detail"].as_str().unwrap().contains("store"), "{body}");
+    redis.restart().await;
+    eventually("readiness once the store answers", || async {
+        app.get("/readyz").await.status() == 200
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -62,8 +106,8 @@ async fn redis_killed_then_back() {
     assert!(started.elapsed() < NO_HANG);
 
     redis.restart().await;
-    eventually("readiness to recover without a restart", || async {
-        app.get("/readyz").await.status() == 200
+    eventually("readiness to see the store again", || async {
+        store_state(&app).await == "ok"
     })
     .await;
     assert_eq!(app.get("/images").await.status(), 200);
@@ -77,7 +121,7 @@ async fn redis_frozen_with_sigstop() {
     assert_degraded_but_serving(&app).await;
     redis.thaw();
     eventually("readiness after SIGCONT", || async {
-        app.get("/readyz").await.status() == 200
+        store_state(&app).await == "ok"
     })
     .await;
 }
@@ -96,7 +140,7 @@ async fn redis_client_pause() {
         .unwrap();
     assert_degraded_but_serving(&app).await;
     eventually("readiness after the pause", || async {
-        app.get("/readyz").await.status() == 200
+        store_state(&app).await == "ok"
     })
     .await;
 }
@@ -169,16 +213,36 @@ async fn a_misbehaving_instagram_never_hangs_or_blanks_the_feed() {
     );
 }
 
+/// Requests sent until `until`: (answered 200, failed).
+async fn traffic(url: String, until: Instant, fresh_connections: bool) -> (u32, Vec<String>) {
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(5));
+    if fresh_connections {
+        builder = builder.pool_max_idle_per_host(0);
+    }
+    let http = builder.build().unwrap();
+    let (mut ok, mut failed) = (0, Vec::new());
+    while Instant::now() < until {
+        match http.get(&url).send().await {
+            Ok(r) if r.status() == 200 => ok += 1,
+            Ok(r) => failed.push(format!("status {}", r.status())),
+            Err(e) => failed.push(e.to_string()),
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    (ok, failed)
+}
+
 #[tokio::test]
-async fn sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0() {
+async fn sigterm_drains_then_finishes_in_flight_requests_and_exits_0() {
+    const DRAIN: Duration = Duration::from_secs(3);
     let env = TestEnv::new().await;
-    // A slow first sync keeps a cold read in flight.
+    // A slow first sync keeps a cold read in flight through the drain.
     wiremock::Mock::given(wiremock::matchers::method("GET"))
         .and(wiremock::matchers::path("/v25.0/me/media"))
         .respond_with(
             wiremock::ResponseTemplate::new(200)
                 .set_body_json(json!({"data": posts(2, 17_900_000_000_080_000)}))
-                .set_delay(Duration::from_millis(2000)),
+                .set_delay(DRAIN + Duration::from_millis(1000)),
         )
         .mount(&env.upstream)
         .await;
@@ -188,6 +252,7 @@ async fn sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_instagram-gateway"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("IGW__SERVER__PORT", port.to_string())
+        .env("IGW__SERVER__DRAIN_SECS", DRAIN.as_secs().to_string())
         .env("IGW__SERVER__SHUTDOWN_GRACE_SECS", "10")
         .env("IGW__REDIS__URL", env.redis_url.as_str())
         .env("IGW__REDIS__KEY_PREFIX", env.prefix.as_str())
@@ -199,6 +264,7 @@ async fn sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0() {
         .env("IGW__ADMIN__TOKEN", env.admin_token.as_str())
         .env("IGW__SECURITY__TOKEN_KEY", env.token_key.as_str())
         .env("IGW__FEED__REFRESH_INTERVAL_SECS", "3600")
+        .env("IGW__FEED__COLD_WAIT_MS", "15000")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -212,25 +278,69 @@ async fn sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0() {
             .is_ok_and(|r| r.status() == 200)
     })
     .await;
+    assert_eq!(
+        http.get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 
     let in_flight = tokio::spawn({
         let http = http.clone();
         let url = format!("{base}/images");
         async move { http.get(url).send().await.map(|r| r.status().as_u16()) }
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Clients keep sending until shortly before the drain ends, as they would while the load
+    // balancer catches up: on kept-alive connections and on new ones.
+    let sigterm_at = Instant::now() + Duration::from_millis(500);
+    let until = sigterm_at + DRAIN - Duration::from_millis(700);
+    let load: Vec<_> = [false, false, true, true]
+        .into_iter()
+        .map(|fresh| tokio::spawn(traffic(format!("{base}/healthz"), until, fresh)))
+        .collect();
+    tokio::time::sleep_until(sigterm_at.into()).await;
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually("readiness to turn 503 at once", || async {
+        http.get(format!("{base}/readyz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status() == 503)
+    })
+    .await;
+    assert!(
+        sigterm_at.elapsed() < DRAIN / 2,
+        "readiness turned only after {:?}",
+        sigterm_at.elapsed()
+    );
+
+    let (mut served, mut failures) = (0, Vec::new());
+    for task in load {
+        let (ok, failed) = task.await.unwrap();
+        served += ok;
+        failures.extend(failed);
+    }
+    assert!(
+        failures.is_empty(),
+        "refused during the drain: {failures:?}"
+    );
+    assert!(served > 20, "traffic flowed through the drain ({served})");
+
+    // After the drain: no new connections; the in-flight request still completes.
+    tokio::time::sleep_until((sigterm_at + DRAIN + Duration::from_millis(300)).into()).await;
     let fresh = reqwest::Client::new()
         .get(format!("{base}/healthz"))
         .send()
         .await;
-    assert!(fresh.is_err(), "new connections are refused after SIGTERM");
-
+    assert!(
+        fresh.is_err(),
+        "new connections are refused after the drain"
+    );
     assert_eq!(
         in_flight.await.unwrap().unwrap(),
         200,

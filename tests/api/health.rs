@@ -9,7 +9,9 @@ async fn liveness_and_readiness_with_redis_up() {
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.unwrap();
-    assert_eq!(body["checks"]["store"], "ok");
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["store"], "ok");
+    assert_eq!(body["snapshot_age_secs"], serde_json::Value::Null, "{body}");
 }
 
 #[tokio::test]
@@ -43,7 +45,7 @@ async fn unknown_paths_are_404_and_undeclared_methods_405_as_problems() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.headers()["allow"], "GET");
+        assert_eq!(response.headers()["allow"], "GET, HEAD");
         assert_problem(response, 405, "method_not_allowed").await;
     }
     let response = app

@@ -12,6 +12,7 @@ mod feed_sync;
 mod hardening;
 mod health;
 mod helpers;
+mod http;
 mod leaks;
 mod metrics;
 mod oauth;

@@ -1,0 +1,294 @@
+//! The outermost middleware: counts and times every request by route template, logs it with a
+//! request id, and answers HEAD as GET (the HTTP/1 codec drops the body of a HEAD response
+//! and keeps its `Content-Length`).
+//!
+//! It is built to cost almost nothing on a served 200/304: the route template and the metric
+//! handles are looked up once per (method, path) and kept per worker, the request id is a
+//! counter formatted only when a line is written, and the request span is created only when
+//! something will be logged (every request at DEBUG; at INFO only refusals and failures). At
+//! INFO a warning logged while a request is handled therefore carries no request span.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt;
+use std::future::{Ready, ready};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::{Method, StatusCode};
+use futures_util::future::LocalBoxFuture;
+use prometheus::{Histogram, IntCounter};
+use tracing::{Instrument as _, Level, Span};
+
+use crate::metrics::Metrics;
+
+/// The target of the request span and its line (for `RUST_LOG` directives).
+pub const TARGET: &str = "instagram_gateway::request";
+
+/// Paths remembered per worker; beyond this the memo starts again (random paths from clients
+/// must not grow it without bound).
+const MEMO_MAX_PATHS: usize = 512;
+
+/// Request ids: a random per-process prefix and a counter, unique across replicas and
+/// restarts with overwhelming probability, without a syscall per request.
+struct RequestIds {
+    prefix: u64,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn global() -> &'static Self {
+        static IDS: std::sync::OnceLock<RequestIds> = std::sync::OnceLock::new();
+        IDS.get_or_init(|| Self {
+            prefix: u64::from_le_bytes(crate::random::bytes::<8>()),
+            next: AtomicU64::new(0),
+        })
+    }
+
+    fn next(&self) -> RequestId {
+        RequestId {
+            prefix: self.prefix,
+            sequence: self.next.fetch_add(1, Ordering::Relaxed),
+        }
+    }
+}
+
+/// Shown as a UUID-shaped 32-hex-digit string.
+#[derive(Clone, Copy)]
+struct RequestId {
+    prefix: u64,
+    sequence: u64,
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (p, s) = (self.prefix, self.sequence);
+        write!(
+            f,
+            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
+            p >> 32,
+            (p >> 16) & 0xffff,
+            p & 0xffff,
+            s >> 48,
+            s & 0xffff_ffff_ffff
+        )
+    }
+}
+
+/// Methods outside this list are labelled `other`, so clients cannot mint label values.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
+}
+
+/// What one (method, path) resolves to: its route template and metric handles.
+struct Route {
+    template: Rc<str>,
+    method: &'static str,
+    duration: Histogram,
+    /// Request counters by status, filled as statuses occur (a handful per route).
+    counters: RefCell<Vec<(StatusCode, IntCounter)>>,
+}
+
+impl Route {
+    fn count(&self, metrics: &Metrics, status: StatusCode) {
+        let mut counters = self.counters.borrow_mut();
+        if let Some((_, counter)) = counters.iter().find(|(s, _)| *s == status) {
+            counter.inc();
+            return;
+        }
+        let counter = metrics.http_requests.with_label_values(&[
+            self.method,
+            &self.template,
+            status.as_str(),
+        ]);
+        counter.inc();
+        counters.push((status, counter));
+    }
+}
+
+/// Per worker: routes by method label and path.
+#[derive(Default)]
+struct Memo {
+    routes: HashMap<&'static str, HashMap<Box<str>, Rc<Route>>>,
+    paths: usize,
+}
+
+impl Memo {
+    fn route(
+        &mut self,
+        metrics: &Metrics,
+        req: &ServiceRequest,
+        method: &'static str,
+    ) -> Rc<Route> {
+        if let Some(route) = self.routes.get(method).and_then(|m| m.get(req.path())) {
+            return route.clone();
+        }
+        if self.paths >= MEMO_MAX_PATHS {
+            self.routes.clear();
+            self.paths = 0;
+        }
+        let template: Rc<str> = req
+            .match_pattern()
+            .map_or_else(|| Rc::from("unmatched"), Rc::from);
+        let route = Rc::new(Route {
+            duration: metrics
+                .http_duration
+                .with_label_values(&[method, &template]),
+            template,
+            method,
+            counters: RefCell::new(Vec::new()),
+        });
+        self.routes
+            .entry(method)
+            .or_default()
+            .insert(req.path().into(), route.clone());
+        self.paths += 1;
+        route
+    }
+}
+
+pub struct Observe {
+    metrics: Arc<Metrics>,
+}
+
+impl Observe {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
+        Self { metrics }
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for Observe
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    S::Future: 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Transform = ObserveService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(ObserveService {
+            service: Rc::new(service),
+            metrics: self.metrics.clone(),
+            memo: Rc::new(RefCell::new(Memo::default())),
+        }))
+    }
+}
+
+pub struct ObserveService<S> {
+    service: Rc<S>,
+    metrics: Arc<Metrics>,
+    memo: Rc<RefCell<Memo>>,
+}
+
+impl<S, B> Service<ServiceRequest> for ObserveService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
+    S::Future: 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<B>;
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    forward_ready!(service);
+
+    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+        let started = Instant::now();
+        let method = method_label(req.method());
+        let route = self.memo.borrow_mut().route(&self.metrics, &req, method);
+        if req.method() == Method::HEAD {
+            // Every GET route answers HEAD with exactly the GET's status and headers.
+            req.head_mut().method = Method::GET;
+        }
+        let id = RequestIds::global().next();
+        let metrics = self.metrics.clone();
+        // Every request is logged at DEBUG: then the span covers the handling too.
+        let span = tracing::enabled!(target: TARGET, Level::DEBUG)
+            .then(|| request_span(method, &route.template, id));
+        let response = self.service.call(req);
+        Box::pin(async move {
+            let result = match &span {
+                Some(span) => response.instrument(span.clone()).await,
+                None => response.await,
+            };
+            let status = match &result {
+                Ok(r) => r.status(),
+                Err(e) => e.as_response_error().status_code(),
+            };
+            route.count(&metrics, status);
+            route.duration.observe(started.elapsed().as_secs_f64());
+            if span.is_some() || status.is_client_error() || status.is_server_error() {
+                let span = span.unwrap_or_else(|| request_span(method, &route.template, id));
+                log_outcome(&span, &result);
+            }
+            result
+        })
+    }
+}
+
+fn request_span(method: &str, route: &str, id: RequestId) -> Span {
+    tracing::info_span!(
+        target: TARGET,
+        "request",
+        method = method,
+        route = route,
+        request_id = %id,
+        status = tracing::field::Empty,
+    )
+}
+
+/// One line per request: DEBUG when served, INFO when refused (4xx), ERROR with the cause
+/// when failed (5xx).
+fn log_outcome<B>(span: &Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+    let _entered = span.enter();
+    match outcome {
+        Ok(response) => {
+            let status = response.status();
+            span.record("status", status.as_u16());
+            match response.response().error() {
+                Some(error) if status.is_server_error() => {
+                    tracing::error!(target: TARGET, status = status.as_u16(), error = %error, "request failed");
+                }
+                _ if status.is_client_error() => {
+                    tracing::info!(target: TARGET, status = status.as_u16(), "request refused");
+                }
+                _ => tracing::debug!(target: TARGET, status = status.as_u16(), "request served"),
+            }
+        }
+        Err(error) => {
+            tracing::error!(target: TARGET, error = %error, "request failed before a response");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_uuid_shaped_and_distinct() {
+        let ids = RequestIds::global();
+        let (a, b) = (ids.next().to_string(), ids.next().to_string());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert_eq!(a.matches('-').count(), 4);
+        assert!(a.chars().all(|c| c == '-' || c.is_ascii_hexdigit()));
+    }
+}
