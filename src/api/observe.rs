@@ -280,7 +280,98 @@ fn log_outcome<B>(span: &Span, outcome: &Result<ServiceResponse<B>, actix_web::E
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
+    use actix_web::test as actix_test;
+    use actix_web::{App, HttpResponse, web};
+
     use super::*;
+    use crate::config::LogFormat;
+    use crate::error::ApiError;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The JSON lines logged at `level` while three requests (200, 404, 500) are served.
+    async fn lines_at(level: &str) -> Vec<serde_json::Value> {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = crate::telemetry::subscriber(
+            LogFormat::Json,
+            crate::telemetry::env_filter(Some(level)),
+            move || writer.clone(),
+        );
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = actix_test::init_service(
+            App::new()
+                .route(
+                    "/ok/{id}",
+                    web::get().to(|| async { HttpResponse::Ok().finish() }),
+                )
+                .route(
+                    "/broken",
+                    web::get().to(|| async {
+                        Err::<HttpResponse, _>(ApiError::Store(crate::store::StoreError::Timeout(
+                            std::time::Duration::from_secs(1),
+                        )))
+                    }),
+                )
+                .wrap(Observe::new(Metrics::new())),
+        )
+        .await;
+        for path in ["/ok/1", "/missing", "/broken"] {
+            actix_test::call_service(&app, actix_test::TestRequest::get().uri(path).to_request())
+                .await;
+        }
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[actix_web::test]
+    async fn at_info_only_refusals_and_failures_are_logged_with_their_request_span() {
+        let lines = lines_at("info").await;
+        assert_eq!(lines.len(), 2, "{lines:#?}");
+        let (refused, failed) = (&lines[0], &lines[1]);
+        assert_eq!(refused["level"], "INFO");
+        assert_eq!(refused["span"]["route"], "unmatched");
+        assert_eq!(refused["fields"]["status"], 404);
+        assert_eq!(failed["level"], "ERROR");
+        assert_eq!(failed["span"]["route"], "/broken");
+        assert_eq!(failed["span"]["method"], "GET");
+        assert_eq!(failed["fields"]["status"], 503);
+        assert!(failed["fields"]["error"].is_string(), "{failed}");
+        for line in &lines {
+            assert_eq!(
+                line["span"]["request_id"].as_str().unwrap().len(),
+                36,
+                "{line}"
+            );
+        }
+    }
+
+    #[actix_web::test]
+    async fn at_debug_every_request_is_logged() {
+        let lines = lines_at("debug").await;
+        let served: Vec<_> = lines
+            .iter()
+            .filter(|l| l["fields"]["message"] == "request served")
+            .collect();
+        assert_eq!(served.len(), 1, "{lines:#?}");
+        assert_eq!(served[0]["span"]["route"], "/ok/{id}");
+        assert_eq!(served[0]["fields"]["status"], 200);
+    }
 
     #[test]
     fn request_ids_are_uuid_shaped_and_distinct() {
