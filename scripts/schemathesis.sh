@@ -159,10 +159,10 @@ ready_lines="$(wc -l <"$log")"
 # --- 5. test data: one existing data-deletion confirmation code ---------------------------------
 
 signed_request="$("$venv/bin/python" - "$sandbox_app_secret" <<'EOF'
-import base64, hashlib, hmac, json, sys
+import base64, hashlib, hmac, json, sys, time
 b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 # Not the sandbox account (17841400000000001): the service records the request, deletes nothing.
-payload = b64(json.dumps({"algorithm": "HMAC-SHA256", "user_id": "17841499999999999"}).encode())
+payload = b64(json.dumps({"algorithm": "HMAC-SHA256", "issued_at": int(time.time()), "user_id": "17841499999999999"}).encode())
 signature = b64(hmac.new(sys.argv[1].encode(), payload.encode(), hashlib.sha256).digest())
 print(f"{signature}.{payload}")
 EOF
