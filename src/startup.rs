@@ -236,27 +236,34 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped. On SIGTERM or SIGINT: `/readyz` turns 503 at once while every
-    /// request is still served for `server.drain_secs` (load balancers take the instance out
-    /// meanwhile), then the listener closes and in-flight requests get
-    /// `server.shutdown_grace_secs`. A second signal ends the drain early.
+    /// Serves until stopped through [`Application::handle`] (what tests do; no signal handlers
+    /// are installed, so Ctrl-C still ends a test run).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Self {
-            server,
-            metrics,
-            draining,
-            drain,
-            ..
+            server, metrics, ..
         } = self;
-        let signals = tokio::spawn(drain_on_signal(server.handle(), draining, drain));
         // An actix `Server` handles its stop command only while polled: run both at once.
         let metrics = metrics.map(|(_, server)| (server.handle(), tokio::spawn(server)));
         let result = server.await;
-        signals.abort();
         if let Some((handle, task)) = metrics {
             handle.stop(true).await;
             task.await.map_err(std::io::Error::other)??;
         }
+        result
+    }
+
+    /// Serves until SIGTERM or SIGINT, then drains: `/readyz` turns 503 at once while every
+    /// request is still served for `server.drain_secs` (load balancers take the instance out
+    /// meanwhile), then the listener closes and in-flight requests get
+    /// `server.shutdown_grace_secs`. A second signal ends the drain early.
+    pub async fn run_until_signalled(self) -> std::io::Result<()> {
+        let signals = tokio::spawn(drain_on_signal(
+            self.handle(),
+            self.draining.clone(),
+            self.drain,
+        ));
+        let result = self.run_until_stopped().await;
+        signals.abort();
         result
     }
 }

@@ -147,6 +147,15 @@ impl TestEnv {
         self.spawn_with(|_| {}).await
     }
 
+    /// An app on the built-in sandbox upstream and the in-memory store, as `cargo run` starts.
+    pub async fn spawn_sandbox(&self) -> TestApp {
+        self.spawn_with(|s| {
+            s.instagram.mode = instagram_gateway::config::InstagramMode::Sandbox;
+            s.redis.url = None;
+        })
+        .await
+    }
+
     pub async fn spawn_with(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = self.settings();
         tweak(&mut settings);

@@ -159,12 +159,7 @@ async fn head_answers_what_get_would_on_every_get_route() {
 #[tokio::test]
 async fn head_works_on_the_sandbox_cdn() {
     let env = TestEnv::new().await;
-    let app = env
-        .spawn_with(|s| {
-            s.instagram.mode = instagram_gateway::config::InstagramMode::Sandbox;
-            s.redis.url = None;
-        })
-        .await;
+    let app = env.spawn_sandbox().await;
     let mut url = None;
     for _ in 0..100 {
         let response = app.get("/images?limit=1").await;

@@ -9,12 +9,7 @@ use crate::helpers::*;
 #[tokio::test]
 async fn sandbox_connects_at_startup_and_reauth_round_trips() {
     let env = TestEnv::new().await;
-    let app = env
-        .spawn_with(|s| {
-            s.instagram.mode = instagram_gateway::config::InstagramMode::Sandbox;
-            s.redis.url = None;
-        })
-        .await;
+    let app = env.spawn_sandbox().await;
     let mut connected = false;
     for _ in 0..100 {
         if app.status().await["token"]["state"] == "valid" {
