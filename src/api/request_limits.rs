@@ -144,6 +144,7 @@ where
             .iter()
             .map(|(name, value)| name.as_str().len() + value.len())
             .sum();
+        let body = announced_body(&req);
         let refusal = if uri_bytes > MAX_URI_BYTES {
             Some(ApiError::UriTooLong(format!(
                 "request URIs are limited to {MAX_URI_BYTES} bytes"
@@ -152,50 +153,41 @@ where
             Some(ApiError::HeadersTooLarge(format!(
                 "request headers are limited to {MAX_HEADER_BYTES} bytes in all"
             )))
+        } else if matches!(body, Body::TooLarge) {
+            Some(too_large())
         } else {
             None
         };
-        let body = announced_body(&req);
         if let Some(error) = refusal {
             let response = refuse(&error, !matches!(body, Body::None));
             return Either::Right(Box::pin(ready(Ok(req
                 .into_response(response)
                 .map_into_right_body()))));
         }
-        match body {
+        if matches!(body, Body::None) {
             // The hot path: nothing to read, nothing allocated.
-            Body::None => {
-                use futures_util::TryFutureExt as _;
-                let map: fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> =
-                    ServiceResponse::map_into_left_body;
-                Either::Left(self.service.call(req).map_ok(map))
-            }
-            Body::TooLarge => {
-                let response = refuse(&too_large(), true);
-                Either::Right(Box::pin(ready(Ok(req
-                    .into_response(response)
-                    .map_into_right_body()))))
-            }
-            Body::Some => {
-                let service = self.service.clone();
-                let timeout = self.body_timeout;
-                Either::Right(Box::pin(async move {
-                    match read_body(&mut req, timeout).await {
-                        Ok(bytes) => {
-                            req.set_payload(bytes.into());
-                            service
-                                .call(req)
-                                .await
-                                .map(ServiceResponse::map_into_left_body)
-                        }
-                        Err(error) => {
-                            tracing::debug!(error = %error, "request body refused");
-                            let response = refuse(&error, true);
-                            Ok(req.into_response(response).map_into_right_body())
-                        }
-                    }
-                }))
-            }
+            use futures_util::TryFutureExt as _;
+            let map: fn(ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> =
+                ServiceResponse::map_into_left_body;
+            return Either::Left(self.service.call(req).map_ok(map));
         }
+        let service = self.service.clone();
+        let timeout = self.body_timeout;
+        Either::Right(Box::pin(async move {
+            match read_body(&mut req, timeout).await {
+                Ok(bytes) => {
+                    req.set_payload(bytes.into());
+                    service
+                        .call(req)
+                        .await
+                        .map(ServiceResponse::map_into_left_body)
+                }
+                Err(error) => {
+                    tracing::debug!(error = %error, "request body refused");
+                    let response = refuse(&error, true);
+                    Ok(req.into_response(response).map_into_right_body())
+                }
+            }
+        }))
     }
 }

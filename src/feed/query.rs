@@ -139,7 +139,7 @@ impl SearchIndex {
     }
 
     /// Whether item `index` of the snapshot matches; the index holds all that is compared.
-    fn matches(&self, index: usize, _item: &Media, search: &Search) -> bool {
+    fn matches(&self, index: usize, search: &Search) -> bool {
         if search.tags.is_empty() && search.words.is_empty() {
             return false;
         }
@@ -194,25 +194,27 @@ pub fn start_of(snapshot: &Snapshot, cursor: Option<&Cursor>) -> usize {
     }
 }
 
-/// One page of the items matching `search` (all items when `None`), newest first.
-pub fn page<'a>(
+/// One page of the items matching `search` (all items when `None`), newest first, from the
+/// position `start` (see [`start_of`]).
+pub fn page_at<'a>(
     snapshot: &'a Snapshot,
     index: &SearchIndex,
-    request: &PageRequest,
+    start: usize,
+    limit: usize,
+    media_type: Option<MediaType>,
     search: Option<&Search>,
 ) -> PageBody<'a> {
-    let mut data = Vec::with_capacity(request.limit);
+    let mut data = Vec::with_capacity(limit);
     let mut more = false;
-    let start = start_of(snapshot, request.cursor.as_ref());
     let candidates = snapshot.items.iter().enumerate().skip(start);
     for (i, item) in candidates {
-        if request.media_type.is_some_and(|t| t != item.media_type) {
+        if media_type.is_some_and(|t| t != item.media_type) {
             continue;
         }
-        if search.is_some_and(|s| !index.matches(i, item, s)) {
+        if search.is_some_and(|s| !index.matches(i, s)) {
             continue;
         }
-        if data.len() == request.limit {
+        if data.len() == limit {
             more = true;
             break;
         }
@@ -232,6 +234,23 @@ mod tests {
     use chrono::{Duration, Utc};
 
     use super::*;
+
+    fn page<'a>(
+        snapshot: &'a Snapshot,
+        index: &SearchIndex,
+        request: &PageRequest,
+        search: Option<&Search>,
+    ) -> PageBody<'a> {
+        let start = start_of(snapshot, request.cursor.as_ref());
+        page_at(
+            snapshot,
+            index,
+            start,
+            request.limit,
+            request.media_type,
+            search,
+        )
+    }
     use crate::feed::snapshot::AccountRef;
     use crate::instagram::MediaBody;
 

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::FeedConfig;
 use super::media::{Media, MediaType};
 use super::meta::{FeedStatus, SyncMeta};
-use super::query::{PageRequest, Search, SearchIndex, page, start_of};
+use super::query::{PageRequest, Search, SearchIndex, page_at, start_of};
 use super::render::Rendered;
 use super::snapshot::Snapshot;
 use super::sync::SyncError;
@@ -63,13 +63,13 @@ pub enum FeedQuery {
 /// What a response is cached under: the snapshot and the query resolved against it. A cursor
 /// becomes its position in the snapshot, an id its index, so however many distinct cursors
 /// clients forge, they resolve to at most one entry per position.
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CacheKey {
     generation: u64,
     read: ResolvedRead,
 }
 
-#[derive(Debug, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum ResolvedRead {
     Page {
         search: Option<Search>,
@@ -99,6 +99,26 @@ impl CacheKey {
             generation: loaded.generation,
             read,
         })
+    }
+
+    /// The body of this read (a cache miss).
+    fn render(&self, loaded: &Loaded) -> Rendered {
+        match &self.read {
+            ResolvedRead::One(index) => Rendered::json(&OneBody(&loaded.snapshot.items[*index])),
+            ResolvedRead::Page {
+                search,
+                start,
+                limit,
+                media_type,
+            } => Rendered::json(&page_at(
+                &loaded.snapshot,
+                &loaded.index,
+                *start,
+                *limit,
+                *media_type,
+                search.as_ref(),
+            )),
+        }
     }
 
     /// Bytes the key holds beyond the entry's fixed overhead.
@@ -270,29 +290,15 @@ impl Feed {
                 (loaded, freshness)
             }
         };
-        let mut cache_miss = false;
         let key = CacheKey::new(&loaded, query)?;
-        let rendered = self.cache.get_with(key, || {
-            cache_miss = true;
-            match query {
-                FeedQuery::One(id) => {
-                    let index = loaded.by_id.get(id).copied().unwrap_or_default();
-                    Rendered::json(&OneBody(&loaded.snapshot.items[index]))
-                }
-                FeedQuery::Images(request) => {
-                    Rendered::json(&page(&loaded.snapshot, &loaded.index, request, None))
-                }
-                FeedQuery::Search(search, request) => Rendered::json(&page(
-                    &loaded.snapshot,
-                    &loaded.index,
-                    request,
-                    Some(search),
-                )),
-            }
-        });
+        // Concurrent misses of one key build the body once.
+        let entry = self
+            .cache
+            .entry_by_ref(&key)
+            .or_insert_with(|| key.render(&loaded));
         Ok(Served {
-            cache_miss,
-            rendered,
+            cache_miss: entry.is_fresh(),
+            rendered: entry.into_value(),
             freshness,
         })
     }
