@@ -124,7 +124,7 @@ pub fn respond(
         HttpResponse::Ok()
     };
     response
-        .insert_header((header::ETAG, variant.etag_header.clone()))
+        .insert_header((header::ETAG, variant.etag.clone()))
         .insert_header((header::CACHE_CONTROL, cache_control.0.clone()))
         .insert_header((CACHE_STATUS, cache_status))
         .append_header((header::VARY, HeaderValue::from_static("Accept-Encoding")));

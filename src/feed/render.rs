@@ -18,32 +18,27 @@ const GZIP_MIN_BYTES: usize = 1024;
 #[derive(Debug, Clone)]
 pub struct Variant {
     pub body: Bytes,
-    pub etag: String,
-    /// `etag`, ready to send (no per-request header allocation).
-    pub etag_header: HeaderValue,
+    /// Ready to send: no per-request header allocation.
+    pub etag: HeaderValue,
     /// Sent with `Content-Encoding: gzip`.
     pub gzipped: bool,
 }
 
 impl Variant {
-    fn new(body: Vec<u8>, etag: String, gzipped: bool) -> Self {
-        // A quoted hex digest is always a valid header value.
-        let etag_header =
-            HeaderValue::from_str(&etag).unwrap_or_else(|_| HeaderValue::from_static("\"\""));
+    fn new(body: Vec<u8>, etag: &str, gzipped: bool) -> Self {
         Self {
             body: Bytes::from(body),
-            etag,
-            etag_header,
+            // A quoted hex digest is always a valid header value.
+            etag: HeaderValue::from_str(etag).unwrap_or_else(|_| HeaderValue::from_static("\"\"")),
             gzipped,
         }
     }
 
     /// Does an `If-None-Match` header value name this representation? (`*` or a list.)
     pub fn matches(&self, if_none_match: &str) -> bool {
-        if_none_match
-            .split(',')
-            .map(str::trim)
-            .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == self.etag)
+        if_none_match.split(',').map(str::trim).any(|tag| {
+            tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).as_bytes() == self.etag.as_bytes()
+        })
     }
 }
 
@@ -68,10 +63,10 @@ impl Rendered {
             .filter(|compressed| compressed.len() < body.len())
             .map(|mut compressed| {
                 compressed.shrink_to_fit();
-                Variant::new(compressed, format!("\"{hash}-gz\""), true)
+                Variant::new(compressed, &format!("\"{hash}-gz\""), true)
             });
         Self {
-            identity: Variant::new(body, format!("\"{hash}\""), false),
+            identity: Variant::new(body, &format!("\"{hash}\""), false),
             gzip,
         }
     }
@@ -86,7 +81,7 @@ impl Rendered {
 
     /// Bytes held, for the cache's weigher.
     pub fn weight(&self) -> usize {
-        let variant = |v: &Variant| v.body.len() + 2 * v.etag.len();
+        let variant = |v: &Variant| v.body.len() + v.etag.len();
         variant(&self.identity) + self.gzip.as_ref().map_or(0, variant)
     }
 }
@@ -139,8 +134,8 @@ mod tests {
             Rendered::json(&serde_json::json!({"a": 2})).identity.etag
         );
         let v = &a.identity;
-        assert!(v.matches(&format!("\"x\", {}", v.etag)));
-        assert!(v.matches(&format!("W/{}", v.etag)));
+        assert!(v.matches(&format!("\"x\", {}", v.etag.to_str().unwrap())));
+        assert!(v.matches(&format!("W/{}", v.etag.to_str().unwrap())));
         assert!(v.matches("*"));
         assert!(!v.matches("\"other\""));
         assert!(a.gzip.is_none(), "tiny bodies are not compressed");
