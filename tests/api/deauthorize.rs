@@ -10,15 +10,6 @@ fn signed(user_id: &str, secret: &str) -> String {
     )
 }
 
-async fn post_form(app: &TestApp, path: &str, signed_request: &str) -> reqwest::Response {
-    app.http
-        .post(app.url(path))
-        .form(&[("signed_request", signed_request)])
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_bad_signature_deletes_nothing() {
     let env = TestEnv::new().await;
@@ -27,13 +18,13 @@ async fn a_bad_signature_deletes_nothing() {
     for path in ["/oauth/deauthorize", "/oauth/data-deletion"] {
         let forged = signed(&env.user_id, "not-the-app-secret");
         assert_problem(
-            post_form(&app, path, &forged).await,
+            app.post_signed_request(path, &forged).await,
             400,
             "invalid_signed_request",
         )
         .await;
         assert_problem(
-            post_form(&app, path, "garbage").await,
+            app.post_signed_request(path, "garbage").await,
             400,
             "invalid_signed_request",
         )
@@ -63,7 +54,7 @@ async fn oversized_bodies_are_413() {
     let env = TestEnv::new().await;
     let app = env.spawn().await;
     let huge = "a".repeat(64 * 1024);
-    let response = post_form(&app, "/oauth/deauthorize", &huge).await;
+    let response = app.post_signed_request("/oauth/deauthorize", &huge).await;
     assert_problem(response, 413, "payload_too_large").await;
 }
 
@@ -72,7 +63,9 @@ async fn deauthorize_of_another_user_keeps_the_token() {
     let env = TestEnv::new().await;
     env.store_token(2, 58).await;
     let app = env.spawn().await;
-    let response = post_form(&app, "/oauth/deauthorize", &signed("999", CLIENT_SECRET)).await;
+    let response = app
+        .post_signed_request("/oauth/deauthorize", &signed("999", CLIENT_SECRET))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(app.status().await["token"]["state"], "valid");
 }
@@ -82,12 +75,9 @@ async fn deauthorize_deletes_the_users_token() {
     let env = TestEnv::new().await;
     env.store_token(2, 58).await;
     let app = env.spawn().await;
-    let response = post_form(
-        &app,
-        "/oauth/deauthorize",
-        &signed(&env.user_id, CLIENT_SECRET),
-    )
-    .await;
+    let response = app
+        .post_signed_request("/oauth/deauthorize", &signed(&env.user_id, CLIENT_SECRET))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(app.status().await["token"]["state"], "missing");
@@ -98,12 +88,9 @@ async fn data_deletion_by_app_scoped_id_deletes_and_reports_a_status() {
     let env = TestEnv::new().await;
     env.store_token(2, 58).await;
     let app = env.spawn().await;
-    let response = post_form(
-        &app,
-        "/oauth/data-deletion",
-        &signed(APP_USER_ID, CLIENT_SECRET),
-    )
-    .await;
+    let response = app
+        .post_signed_request("/oauth/data-deletion", &signed(APP_USER_ID, CLIENT_SECRET))
+        .await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     let code = body["confirmation_code"].as_str().unwrap().to_owned();

@@ -120,15 +120,6 @@ fn signed_request(payload: serde_json::Value) -> String {
     sign(&payload.to_string(), CLIENT_SECRET.as_bytes())
 }
 
-async fn post_signed(app: &TestApp, path: &str, signed_request: &str) -> reqwest::Response {
-    app.http
-        .post(app.url(path))
-        .form(&[("signed_request", signed_request)])
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_replayed_deauthorize_does_not_disconnect_a_newer_authorization() {
     let env = TestEnv::new().await;
@@ -141,12 +132,12 @@ async fn a_replayed_deauthorize_does_not_disconnect_a_newer_authorization() {
         "algorithm": "HMAC-SHA256",
         "issued_at": Utc::now().timestamp() - 3600,
     }));
-    let response = post_signed(&app, "/oauth/deauthorize", &old).await;
+    let response = app.post_signed_request("/oauth/deauthorize", &old).await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body, serde_json::json!({"status": "ok"}));
     assert_eq!(app.status().await["token"]["state"], "valid");
-    let response = post_signed(&app, "/oauth/data-deletion", &old).await;
+    let response = app.post_signed_request("/oauth/data-deletion", &old).await;
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert!(body["confirmation_code"].is_string(), "{body}");
@@ -163,7 +154,7 @@ async fn a_replayed_deauthorize_does_not_disconnect_a_newer_authorization() {
         "issued_at": Utc::now().timestamp(),
     }));
     assert_eq!(
-        post_signed(&app, "/oauth/deauthorize", &fresh)
+        app.post_signed_request("/oauth/deauthorize", &fresh)
             .await
             .status(),
         200
@@ -184,7 +175,8 @@ async fn signed_requests_without_issued_at_or_algorithm_are_refused() {
     ] {
         for path in ["/oauth/deauthorize", "/oauth/data-deletion"] {
             assert_problem(
-                post_signed(&app, path, &signed_request(payload.clone())).await,
+                app.post_signed_request(path, &signed_request(payload.clone()))
+                    .await,
                 400,
                 "invalid_signed_request",
             )

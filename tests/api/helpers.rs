@@ -256,6 +256,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// POSTs Meta's `signed_request` form (deauthorize, data deletion) to `path`.
+    pub async fn post_signed_request(&self, path: &str, signed_request: &str) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .form(&[("signed_request", signed_request)])
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn admin_get(&self, path: &str) -> reqwest::Response {
         self.http
             .get(self.url(path))

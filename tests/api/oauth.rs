@@ -342,37 +342,26 @@ async fn garbage_from_instagram_is_a_502() {
 }
 
 #[tokio::test]
-async fn success_redirect_sends_a_303() {
-    let env = TestEnv::new().await;
-    let app = env
-        .spawn_with(|s| {
-            s.oauth.success_redirect = Some("https://shop.example/connected".to_owned())
-        })
-        .await;
-    mount_login(&env.upstream).await;
-    let response = app.connect().await;
-    assert_eq!(response.status(), 303);
-    assert_eq!(
-        response.headers()["location"],
-        "https://shop.example/connected"
-    );
-}
-
-#[tokio::test]
-async fn success_redirect_is_sent_as_the_normalized_url() {
-    let env = TestEnv::new().await;
-    let app = env
-        .spawn_with(|s| {
-            s.oauth.success_redirect = Some(" HTTPS://Shop.Example:443/done here?ok=ä ".to_owned())
-        })
-        .await;
-    mount_login(&env.upstream).await;
-    let response = app.connect().await;
-    assert_eq!(response.status(), 303);
-    assert_eq!(
-        response.headers()["location"],
-        "https://shop.example/done%20here?ok=%C3%A4"
-    );
+async fn success_redirect_sends_a_303_to_the_normalized_url() {
+    for (configured, location) in [
+        (
+            "https://shop.example/connected",
+            "https://shop.example/connected",
+        ),
+        (
+            " HTTPS://Shop.Example:443/done here?ok=ä ",
+            "https://shop.example/done%20here?ok=%C3%A4",
+        ),
+    ] {
+        let env = TestEnv::new().await;
+        let app = env
+            .spawn_with(|s| s.oauth.success_redirect = Some(configured.to_owned()))
+            .await;
+        mount_login(&env.upstream).await;
+        let response = app.connect().await;
+        assert_eq!(response.status(), 303);
+        assert_eq!(response.headers()["location"], location);
+    }
 }
 
 #[tokio::test]
