@@ -19,8 +19,8 @@ use crate::auth::{
     self, DataDeletions, OAuthStates, TokenCipher, TokenRepository, TokenService,
     TokenServiceConfig,
 };
-use crate::config::{InstagramMode, Settings, decode_key};
-use crate::feed::{self, Feed, FeedConfig};
+use crate::config::{InstagramMode, Settings};
+use crate::feed::{self, Feed};
 use crate::instagram::{Endpoints, InstagramClient};
 use crate::metrics::Metrics;
 use crate::sandbox::{self, Sandbox};
@@ -61,8 +61,7 @@ impl Application {
         let public_url = public_url(&settings, port)?;
         let metrics_listener = settings
             .metrics
-            .listen_addr()
-            .map_err(|e| StartupError::Setup(e.to_string()))?
+            .listen
             .map(|address| {
                 TcpListener::bind(address).map_err(|source| StartupError::Bind {
                     address: address.to_string(),
@@ -72,25 +71,26 @@ impl Application {
             .transpose()?;
 
         let store = build_store(&settings)?;
-        let cipher = build_cipher(&settings)?;
+        let cipher = build_cipher(&settings);
         let admin_token = admin_token(&settings);
-        let redirect_uri = settings.instagram.redirect_uri.clone().unwrap_or_else(|| {
-            format!(
+        let redirect_uri = match &settings.instagram.redirect_uri {
+            Some(uri) => uri.to_string(),
+            None => format!(
                 "{}/oauth/callback",
                 public_url.as_str().trim_end_matches('/')
-            )
-        });
+            ),
+        };
 
         let metrics = Metrics::new();
-        let (endpoints, client_id, client_secret) = upstream(&settings, &public_url)?;
+        let (endpoints, client_id, client_secret) = upstream(&settings, &public_url);
         let ig = &settings.instagram;
         let client = Arc::new(
             InstagramClient::new(
                 endpoints,
                 client_id,
                 client_secret.clone(),
-                Duration::from_millis(ig.connect_timeout_ms),
-                Duration::from_millis(ig.request_timeout_ms),
+                ig.connect_timeout,
+                ig.request_timeout,
                 ig.max_response_bytes,
                 metrics.clone(),
             )
@@ -99,19 +99,15 @@ impl Application {
 
         let tokens = Arc::new(TokenService::new(
             TokenRepository::new(store.clone(), cipher),
-            OAuthStates::new(
-                store.clone(),
-                Duration::from_secs(settings.oauth.state_ttl_secs),
-            ),
+            OAuthStates::new(store.clone(), settings.oauth.state_ttl),
             client.clone(),
             store.clone(),
             TokenServiceConfig {
                 redirect_uri: redirect_uri.clone(),
                 scopes: ig.scopes.clone(),
-                refresh_margin: chrono::Duration::seconds(
-                    i64::try_from(settings.token.refresh_margin_secs).unwrap_or(i64::MAX / 1000),
-                ),
-                lock_ttl: Duration::from_millis(settings.token.lock_ttl_ms),
+                refresh_margin: chrono::Duration::from_std(settings.token.refresh_margin)
+                    .unwrap_or(chrono::Duration::MAX),
+                lock_ttl: settings.token.lock_ttl,
                 app_secret: client_secret,
             },
         ));
@@ -120,7 +116,7 @@ impl Application {
             store.clone(),
             tokens.clone(),
             client,
-            FeedConfig::from_settings(&settings.feed),
+            settings.feed.clone(),
             metrics.clone(),
         );
 
@@ -146,26 +142,20 @@ impl Application {
             store_health: web::Data::from(store_health),
             draining: web::Data::new(draining.clone()),
             metrics_here,
-            body_timeout: Duration::from_secs(settings.server.body_timeout_secs),
-            feed_cache_control: web::Data::new(FeedCacheControl::new(
-                settings.feed.client_max_age_secs,
-                settings.feed.stale_while_revalidate_secs,
-                settings.feed.stale_if_error_secs,
-            )),
+            body_timeout: settings.server.body_timeout,
+            feed_cache_control: web::Data::new(FeedCacheControl::new(&settings.feed)),
             deletions: web::Data::new(DataDeletions::new(store.clone())),
             store: web::Data::new(store.clone()),
             admin_token: web::Data::new(admin_token),
             pages: web::Data::new(OAuthPages {
-                success_redirect: settings
-                    .oauth
-                    .success_redirect_url()
-                    .map_err(|e| StartupError::Setup(e.to_string()))?
-                    .map(String::from),
+                success_redirect: settings.oauth.success_redirect.as_ref().map(Url::to_string),
                 public_url: public_base.clone(),
             }),
             known_routes: web::Data::new(known_routes),
             spec,
-            sandbox: (ig.mode == InstagramMode::Sandbox)
+            sandbox: ig
+                .mode
+                .is_sandbox()
                 .then(|| web::Data::new(Sandbox::new(redirect_uri))),
             cors_origins: settings.cors.allowed_origins.clone(),
             rate_limits: RateLimits::from_settings(&settings.rate_limit),
@@ -173,7 +163,7 @@ impl Application {
         state.rate_limits.spawn_cleanup();
         // Signals are ours (see `run_until_stopped`): actix would stop accepting at once.
         let server = HttpServer::new(move || state.clone().app())
-            .shutdown_timeout(settings.server.shutdown_grace_secs)
+            .shutdown_timeout(settings.server.shutdown_grace.as_secs())
             .disable_signals()
             .listen(listener)
             .map_err(|source| StartupError::Bind { address, source })?
@@ -186,7 +176,7 @@ impl Application {
                     .port();
                 let server = HttpServer::new(move || metrics_state.clone().app())
                     .workers(1)
-                    .shutdown_timeout(settings.server.shutdown_grace_secs)
+                    .shutdown_timeout(settings.server.shutdown_grace.as_secs())
                     .disable_signals()
                     .listen(listener)
                     .map_err(|source| StartupError::Bind {
@@ -199,18 +189,15 @@ impl Application {
             None => None,
         };
 
-        auth::spawn_refresher(
-            tokens.clone(),
-            Duration::from_secs(settings.token.check_interval_secs),
-        );
+        auth::spawn_refresher(tokens.clone(), settings.token.check_interval);
         feed::spawn_feed_tasks(feed.clone());
-        if ig.mode == InstagramMode::Sandbox {
+        if ig.mode.is_sandbox() {
             tokio::spawn(sandbox::connect_at_startup(tokens.clone(), feed.clone()));
         }
         tracing::info!(
             url = %public_base,
             store = store.kind(),
-            mode = ?ig.mode,
+            sandbox = ig.mode.is_sandbox(),
             "instagram-gateway listening"
         );
         Ok(Self {
@@ -218,7 +205,7 @@ impl Application {
             server,
             metrics: metrics_server,
             draining,
-            drain: Duration::from_secs(settings.server.drain_secs),
+            drain: settings.server.drain,
         })
     }
 
@@ -395,19 +382,17 @@ impl AppState {
 }
 
 fn public_url(settings: &Settings, port: u16) -> Result<Url, StartupError> {
-    let text = match &settings.server.public_url {
-        Some(url) => url.clone(),
-        None => {
-            // A wildcard bind address is not something a browser can open.
-            let host = match settings.server.host.as_str() {
-                "0.0.0.0" | "::" | "[::]" => "localhost",
-                host => host,
-            };
-            format!("http://{host}:{port}")
-        }
+    if let Some(url) = &settings.server.public_url {
+        return Ok(url.clone());
+    }
+    // A wildcard bind address is not something a browser can open.
+    let host = match settings.server.host.as_str() {
+        "0.0.0.0" | "::" | "[::]" => "localhost",
+        host => host,
     };
+    let text = format!("http://{host}:{port}");
     Url::parse(&text)
-        .map_err(|_| StartupError::Setup(format!("server.public_url: `{text}` is not a URL")))
+        .map_err(|_| StartupError::Setup(format!("server.host: `{host}` is not a host")))
 }
 
 fn build_store(settings: &Settings) -> Result<Store, StartupError> {
@@ -416,7 +401,7 @@ fn build_store(settings: &Settings) -> Result<Store, StartupError> {
         Some(url) => RedisStore::new(
             url,
             &redis.key_prefix,
-            redis.command_timeout(),
+            redis.command_timeout,
             redis.pool_size,
         )
         .map(Store::Redis)
@@ -430,20 +415,10 @@ fn build_store(settings: &Settings) -> Result<Store, StartupError> {
     }
 }
 
-fn build_cipher(settings: &Settings) -> Result<TokenCipher, StartupError> {
+fn build_cipher(settings: &Settings) -> TokenCipher {
     let security = &settings.security;
-    let previous = security
-        .previous_token_keys
-        .iter()
-        .map(|k| {
-            decode_key(k)
-                .map_err(|m| StartupError::Setup(format!("security.previous_token_keys: {m}")))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
     let current = match &security.token_key {
-        Some(key) => {
-            decode_key(key).map_err(|m| StartupError::Setup(format!("security.token_key: {m}")))?
-        }
+        Some(key) => *key.expose(),
         None => {
             tracing::warn!(
                 "security.token_key is not set: generated an ephemeral key; a stored token will not decrypt after a restart"
@@ -451,7 +426,10 @@ fn build_cipher(settings: &Settings) -> Result<TokenCipher, StartupError> {
             crate::random::bytes::<32>()
         }
     };
-    Ok(TokenCipher::new(current, previous))
+    TokenCipher::new(
+        current,
+        security.previous_token_keys.iter().map(|key| *key.expose()),
+    )
 }
 
 /// The configured admin token, or (locally) a generated one printed once to stderr. A
@@ -475,37 +453,23 @@ fn admin_token(settings: &Settings) -> AdminToken {
 
 /// Upstream endpoints and app credentials: the sandbox's (mounted on this service) or the
 /// configured live ones.
-fn upstream(
-    settings: &Settings,
-    public_url: &Url,
-) -> Result<(Endpoints, String, SecretString), StartupError> {
+fn upstream(settings: &Settings, public_url: &Url) -> (Endpoints, String, SecretString) {
     let ig = &settings.instagram;
-    let parse = |key: &str, value: &str| {
-        Url::parse(value).map_err(|_| StartupError::Setup(format!("{key}: `{value}` is not a URL")))
-    };
-    match ig.mode {
-        InstagramMode::Sandbox => Ok((
+    match &ig.mode {
+        InstagramMode::Sandbox => (
             sandbox::endpoints(public_url, &ig.api_version),
             sandbox::CLIENT_ID.to_owned(),
             SecretString::from(sandbox::CLIENT_SECRET),
-        )),
-        InstagramMode::Live => {
-            let (Some(id), Some(secret)) = (&ig.client_id, &ig.client_secret) else {
-                return Err(StartupError::Setup(
-                    "instagram.client_id and instagram.client_secret are required when live"
-                        .to_owned(),
-                ));
-            };
-            Ok((
-                Endpoints {
-                    authorize_url: parse("instagram.authorize_url", &ig.authorize_url)?,
-                    token_url: parse("instagram.token_url", &ig.token_url)?,
-                    graph_url: parse("instagram.graph_url", &ig.graph_url)?,
-                    api_version: ig.api_version.clone(),
-                },
-                id.clone(),
-                secret.clone(),
-            ))
-        }
+        ),
+        InstagramMode::Live(app) => (
+            Endpoints {
+                authorize_url: ig.authorize_url.clone(),
+                token_url: ig.token_url.clone(),
+                graph_url: ig.graph_url.clone(),
+                api_version: ig.api_version.clone(),
+            },
+            app.client_id.clone(),
+            app.client_secret.clone(),
+        ),
     }
 }

@@ -27,9 +27,12 @@ pub enum TypeParam {
 pub struct FeedCacheControl(pub HeaderValue);
 
 impl FeedCacheControl {
-    pub fn new(max_age: u64, stale_while_revalidate: u64, stale_if_error: u64) -> Self {
+    pub fn new(feed: &crate::config::FeedSettings) -> Self {
         let value = format!(
-            "public, max-age={max_age}, stale-while-revalidate={stale_while_revalidate}, stale-if-error={stale_if_error}"
+            "public, max-age={}, stale-while-revalidate={}, stale-if-error={}",
+            feed.client_max_age.as_secs(),
+            feed.stale_while_revalidate.as_secs(),
+            feed.stale_if_error.as_secs()
         );
         Self(
             HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("public, max-age=60")),

@@ -9,7 +9,6 @@ use chrono::{DateTime, Utc};
 use futures_util::future::{BoxFuture, Shared};
 use serde::Serialize;
 
-use super::FeedConfig;
 use super::media::{Media, MediaType};
 use super::meta::{FeedStatus, SyncMeta};
 use super::query::{PageRequest, Search, SearchIndex, page_at, start_of};
@@ -17,6 +16,7 @@ use super::render::Rendered;
 use super::snapshot::Snapshot;
 use super::sync::SyncError;
 use crate::auth::TokenService;
+use crate::config::FeedSettings;
 use crate::instagram::InstagramClient;
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
@@ -203,7 +203,7 @@ pub struct Feed {
     pub(super) store: Store,
     pub(super) tokens: Arc<TokenService>,
     pub(super) client: Arc<InstagramClient>,
-    pub(super) config: FeedConfig,
+    pub(super) config: FeedSettings,
     pub(super) metrics: Arc<Metrics>,
     pub(super) state: RwLock<State>,
     pub(super) inflight: Mutex<Option<Inflight>>,
@@ -216,7 +216,7 @@ impl Feed {
         store: Store,
         tokens: Arc<TokenService>,
         client: Arc<InstagramClient>,
-        config: FeedConfig,
+        config: FeedSettings,
         metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let cache = moka::sync::Cache::builder()

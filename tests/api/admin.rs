@@ -4,7 +4,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use redis::AsyncCommands as _;
 
-use crate::helpers::{CLIENT_ID, TestEnv, assert_problem, query_value};
+use crate::helpers::{CLIENT_ID, TestEnv, assert_problem, query_value, url};
 
 #[tokio::test]
 async fn reauth_requires_the_bearer_token() {
@@ -70,7 +70,7 @@ async fn authorize_url_carries_exactly_the_configured_values() {
     let redirect = "https://gateway.example.com/oauth/callback";
     let app = env
         .spawn_with(|s| {
-            s.instagram.redirect_uri = Some(redirect.to_owned());
+            s.instagram.redirect_uri = Some(url(redirect));
             s.instagram.scopes = vec![
                 "instagram_business_basic".to_owned(),
                 "instagram_business_manage_insights".to_owned(),

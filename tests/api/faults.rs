@@ -28,7 +28,7 @@ async fn warm_app(redis: &RedisProcess) -> (TestEnv, TestApp) {
     let app = env
         .spawn_with(|s| {
             quiet_feed(s);
-            s.redis.command_timeout_ms = COMMAND_TIMEOUT_MS;
+            s.redis.command_timeout = Duration::from_millis(COMMAND_TIMEOUT_MS);
         })
         .await;
     assert_eq!(app.get("/images").await.status(), 200);
@@ -73,7 +73,7 @@ async fn readiness_without_a_snapshot_follows_the_store() {
     let app = env
         .spawn_with(|s| {
             quiet_feed(s);
-            s.redis.command_timeout_ms = COMMAND_TIMEOUT_MS;
+            s.redis.command_timeout = Duration::from_millis(COMMAND_TIMEOUT_MS);
         })
         .await;
     let body: serde_json::Value = app.get("/readyz").await.json().await.unwrap();
@@ -174,8 +174,8 @@ async fn a_misbehaving_instagram_never_hangs_or_blanks_the_feed() {
     let app = env
         .spawn_with(|s| {
             quiet_feed(s);
-            s.instagram.graph_url = chaos.url();
-            s.instagram.request_timeout_ms = 500;
+            s.instagram.graph_url = url(&chaos.url());
+            s.instagram.request_timeout = Duration::from_millis(500);
             s.instagram.max_response_bytes = 1024 * 1024;
         })
         .await;

@@ -108,7 +108,7 @@ async fn a_slow_first_sync_is_503_after_the_cold_wait_then_served() {
     let app = env
         .spawn_with(|s| {
             quiet_feed(s);
-            s.feed.cold_wait_ms = 300;
+            s.feed.cold_wait = Duration::from_millis(300);
         })
         .await;
     let early = app.get("/images").await;
@@ -179,8 +179,8 @@ async fn stale_reads_trigger_exactly_one_background_sync() {
     env.store_token(2, 58).await;
     let app = env
         .spawn_with(|s| {
-            s.feed.refresh_interval_secs = 2;
-            s.feed.version_poll_ms = 100;
+            s.feed.refresh_interval = Duration::from_secs(2);
+            s.feed.version_poll = Duration::from_millis(100);
         })
         .await;
     assert_eq!(app.get("/images").await.status(), 200);
@@ -315,7 +315,7 @@ async fn timeouts_are_failures_too() {
         .set_delay(Duration::from_secs(2));
     let (_env, app) = warm_then_failing(
         17_900_000_000_009_000,
-        |s| s.instagram.request_timeout_ms = 200,
+        |s| s.instagram.request_timeout = Duration::from_millis(200),
         slow,
         1..,
     )
@@ -339,7 +339,7 @@ async fn throttling_honours_instagrams_estimate() {
         );
     let (_env, app) = warm_then_failing(
         17_900_000_000_010_000,
-        |s| s.feed.refresh_interval_secs = 600,
+        |s| s.feed.refresh_interval = Duration::from_secs(600),
         throttled,
         1,
     )
@@ -393,7 +393,7 @@ async fn another_instance_serves_a_new_version_within_2_seconds() {
     let b = env
         .spawn_with(|s| {
             quiet_feed(s);
-            s.feed.version_poll_ms = 1000;
+            s.feed.version_poll = Duration::from_millis(1000);
         })
         .await;
     let old_etag = b.get("/images").await.headers()["etag"].clone();
@@ -427,7 +427,7 @@ async fn the_earliest_oe_schedules_the_next_sync() {
     let app = env
         .spawn_with(|s| {
             quiet_feed(s);
-            s.feed.url_expiry_margin_secs = 3600;
+            s.feed.url_expiry_margin = Duration::from_secs(3600);
         })
         .await;
     assert_eq!(app.get("/images").await.status(), 200);
@@ -453,7 +453,7 @@ async fn the_earliest_oe_schedules_the_next_sync() {
     let app2 = env
         .spawn_with(|s| {
             quiet_feed(s);
-            s.feed.url_expiry_margin_secs = 2 * 3600;
+            s.feed.url_expiry_margin = Duration::from_secs(2 * 3600);
         })
         .await;
     let before = media_calls(&env.upstream).await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use chrono::Utc;
 use instagram_gateway::auth::{Stored, TokenCipher, TokenRecord, TokenRepository};
-use instagram_gateway::config::{InstagramMode, Settings};
+use instagram_gateway::config::{AppCredentials, InstagramMode, Settings, TokenKey};
 use instagram_gateway::startup::Application;
 use instagram_gateway::store::{RedisStore, Store};
 use instagram_gateway::telemetry;
@@ -128,18 +128,19 @@ impl TestEnv {
         s.server.port = 0;
         s.redis.url = Some(self.redis_url.clone().into());
         s.redis.key_prefix = self.prefix.clone();
-        s.instagram.mode = InstagramMode::Live;
-        s.instagram.client_id = Some(CLIENT_ID.to_owned());
-        s.instagram.client_secret = Some(CLIENT_SECRET.to_owned().into());
+        s.instagram.mode = InstagramMode::Live(AppCredentials {
+            client_id: CLIENT_ID.to_owned(),
+            client_secret: CLIENT_SECRET.to_owned().into(),
+        });
         let base = self.upstream.uri();
-        s.instagram.authorize_url = format!("{base}/oauth/authorize");
-        s.instagram.token_url = format!("{base}/oauth/access_token");
-        s.instagram.graph_url = base;
-        s.instagram.request_timeout_ms = 2000;
+        s.instagram.authorize_url = url(&format!("{base}/oauth/authorize"));
+        s.instagram.token_url = url(&format!("{base}/oauth/access_token"));
+        s.instagram.graph_url = url(&base);
+        s.instagram.request_timeout = Duration::from_millis(2000);
         s.admin.token = Some(self.admin_token.clone().into());
         // Tests make many admin calls from one address; the limit has its own test.
         s.rate_limit.admin_per_minute = 0;
-        s.security.token_key = Some(self.token_key.clone().into());
+        s.security.token_key = Some(token_key(&self.token_key));
         s
     }
 
@@ -150,7 +151,7 @@ impl TestEnv {
     /// An app on the built-in sandbox upstream and the in-memory store, as `cargo run` starts.
     pub async fn spawn_sandbox(&self) -> TestApp {
         self.spawn_with(|s| {
-            s.instagram.mode = instagram_gateway::config::InstagramMode::Sandbox;
+            s.instagram.mode = InstagramMode::Sandbox;
             s.redis.url = None;
         })
         .await
@@ -159,7 +160,6 @@ impl TestEnv {
     pub async fn spawn_with(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = self.settings();
         tweak(&mut settings);
-        settings.validate().expect("test settings are valid");
         let app = Application::build(settings).await.expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
@@ -524,8 +524,18 @@ pub async fn media_calls(upstream: &MockServer) -> usize {
 
 /// Feed settings for tests: no scheduled sync unless a test asks, quick version polls.
 pub fn quiet_feed(s: &mut Settings) {
-    s.feed.refresh_interval_secs = 3600;
-    s.feed.version_poll_ms = 100;
+    s.feed.refresh_interval = Duration::from_secs(3600);
+    s.feed.version_poll = Duration::from_millis(100);
+}
+
+/// A URL for a setting.
+pub fn url(text: &str) -> url::Url {
+    url::Url::parse(text).expect("a valid URL")
+}
+
+/// A token encryption key from its base64 form.
+pub fn token_key(base64: &str) -> TokenKey {
+    TokenKey::from_base64(base64).expect("a valid key")
 }
 
 /// Waits (bounded) until `check` holds.

@@ -260,7 +260,7 @@ async fn metrics_on_their_own_listener() {
     mount_media(&env.upstream, &posts(2, 17_900_000_000_091_000), 100, 1..).await;
     let mut settings = env.settings();
     quiet_feed(&mut settings);
-    settings.metrics.listen = Some("127.0.0.1:0".to_owned());
+    settings.metrics.listen = Some("127.0.0.1:0".parse().unwrap());
     let app = instagram_gateway::startup::Application::build(settings)
         .await
         .unwrap();
@@ -370,7 +370,7 @@ async fn raw_exchange(address: &str, head: &str, body: &[u8], wait: Duration) ->
 
 #[tokio::test]
 async fn slow_bodies_get_408_and_oversized_bodies_413_on_every_route() {
-    let (_env, app) = warm_app(|s| s.server.body_timeout_secs = 1).await;
+    let (_env, app) = warm_app(|s| s.server.body_timeout = Duration::from_secs(1)).await;
     // Announces 100 bytes, sends 14, then nothing: 408 after the timeout, connection closed.
     let started = Instant::now();
     let (response, closed) = raw_exchange(

@@ -48,8 +48,8 @@ async fn secrets_appear_in_no_log_line_and_no_response() {
 
     let dead = env
         .spawn_with(|s| {
-            s.instagram.token_url = "http://127.0.0.1:1/oauth/access_token".to_owned();
-            s.instagram.graph_url = "http://127.0.0.1:1".to_owned();
+            s.instagram.token_url = url("http://127.0.0.1:1/oauth/access_token");
+            s.instagram.graph_url = url("http://127.0.0.1:1");
         })
         .await;
     let state = dead.new_state().await;

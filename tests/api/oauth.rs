@@ -167,7 +167,9 @@ async fn bad_states_are_rejected_without_calling_instagram() {
 #[tokio::test]
 async fn an_expired_state_is_rejected_without_calling_instagram() {
     let env = TestEnv::new().await;
-    let app = env.spawn_with(|s| s.oauth.state_ttl_secs = 1).await;
+    let app = env
+        .spawn_with(|s| s.oauth.state_ttl = Duration::from_secs(1))
+        .await;
     code_exchange(documented_code_exchange(), 0)
         .mount(&env.upstream)
         .await;
@@ -355,29 +357,11 @@ async fn success_redirect_sends_a_303_to_the_normalized_url() {
     ] {
         let env = TestEnv::new().await;
         let app = env
-            .spawn_with(|s| s.oauth.success_redirect = Some(configured.to_owned()))
+            .spawn_with(|s| s.oauth.success_redirect = Some(url(configured)))
             .await;
         mount_login(&env.upstream).await;
         let response = app.connect().await;
         assert_eq!(response.status(), 303);
         assert_eq!(response.headers()["location"], location);
     }
-}
-
-#[tokio::test]
-async fn a_success_redirect_that_cannot_be_a_location_header_is_refused() {
-    let env = TestEnv::new().await;
-    let mut settings = env.settings();
-    settings.oauth.success_redirect =
-        Some("https://shop.example/done\r\nSet-Cookie: session=evil".to_owned());
-    let err = settings.validate().unwrap_err().to_string();
-    assert!(err.contains("oauth.success_redirect"), "{err}");
-    assert!(!err.contains("evil"), "the value is not echoed: {err}");
-    // Not validated by the caller: the build itself refuses it.
-    let err = instagram_gateway::startup::Application::build(settings)
-        .await
-        .err()
-        .expect("refused")
-        .to_string();
-    assert!(err.contains("oauth.success_redirect"), "{err}");
 }

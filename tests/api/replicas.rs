@@ -16,8 +16,8 @@ async fn three_instances_make_one_sync_and_one_refresh_per_interval() {
     env.store_token(50, 5).await;
     let interval = 3;
     let tweak = |s: &mut instagram_gateway::config::Settings| {
-        s.feed.refresh_interval_secs = interval;
-        s.feed.version_poll_ms = 200;
+        s.feed.refresh_interval = Duration::from_secs(interval);
+        s.feed.version_poll = Duration::from_millis(200);
     };
     let apps = [
         env.spawn_with(tweak).await,
@@ -75,7 +75,7 @@ async fn a_dead_lock_holder_blocks_no_longer_than_the_lock_ttl() {
     let app = env
         .spawn_with(|s| {
             quiet_feed(s);
-            s.feed.cold_wait_ms = 500;
+            s.feed.cold_wait = Duration::from_millis(500);
         })
         .await;
     let started = std::time::Instant::now();

@@ -60,14 +60,14 @@ async fn rotated_keys_still_decrypt_and_forgotten_keys_do_not() {
 
     let rotated = env
         .spawn_with(|s| {
-            s.security.token_key = Some(random_key().into());
-            s.security.previous_token_keys = vec![old_key.clone().into()];
+            s.security.token_key = Some(token_key(&random_key()));
+            s.security.previous_token_keys = vec![token_key(&old_key)];
         })
         .await;
     assert_eq!(rotated.status().await["token"]["state"], "valid");
 
     let forgotten = env
-        .spawn_with(|s| s.security.token_key = Some(random_key().into()))
+        .spawn_with(|s| s.security.token_key = Some(token_key(&random_key())))
         .await;
     let status = forgotten.status().await;
     assert_eq!(status["token"]["state"], "invalid");

@@ -1,0 +1,532 @@
+//! The configuration as written (TOML files, `IGW__*` variables) and its parsing, section by
+//! section, into the typed [`Settings`]: every rule that names a key lives here.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
+
+use super::{
+    AdminSettings, AppCredentials, ConfigError, CorsSettings, Environment, FeedSettings,
+    InstagramMode, InstagramSettings, LogFormat, LogSettings, MetricsSettings, OAuthSettings,
+    RateLimitSettings, RedisSettings, SecuritySettings, ServerSettings, Settings, TokenKey,
+    TokenSettings, invalid,
+};
+
+/// Every key the service reads. `Serialize` lists them (see `unknown_keys`); values that are
+/// secrets are plain strings only here, until [`RawSettings::parse`] wraps them.
+#[derive(Deserialize, Serialize)]
+pub(super) struct RawSettings {
+    server: RawServer,
+    log: RawLog,
+    redis: RawRedis,
+    instagram: RawInstagram,
+    oauth: RawOAuth,
+    token: RawToken,
+    admin: RawAdmin,
+    security: RawSecurity,
+    cors: RawCors,
+    feed: RawFeed,
+    rate_limit: RawRateLimit,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawServer {
+    host: String,
+    port: u16,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    public_url: Option<String>,
+    drain_secs: u64,
+    shutdown_grace_secs: u64,
+    body_timeout_secs: u64,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawLog {
+    format: LogFormat,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawRedis {
+    #[serde(default, deserialize_with = "empty_as_none")]
+    url: Option<String>,
+    key_prefix: String,
+    command_timeout_ms: u64,
+    pool_size: usize,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum RawMode {
+    Sandbox,
+    Live,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawInstagram {
+    mode: RawMode,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    client_id: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    client_secret: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    redirect_uri: Option<String>,
+    #[serde(deserialize_with = "string_list")]
+    scopes: Vec<String>,
+    api_version: String,
+    authorize_url: String,
+    token_url: String,
+    graph_url: String,
+    connect_timeout_ms: u64,
+    request_timeout_ms: u64,
+    max_response_bytes: usize,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawOAuth {
+    #[serde(default, deserialize_with = "empty_as_none")]
+    success_redirect: Option<String>,
+    state_ttl_secs: u64,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawToken {
+    check_interval_secs: u64,
+    refresh_margin_secs: u64,
+    lock_ttl_ms: u64,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawAdmin {
+    #[serde(default, deserialize_with = "empty_as_none")]
+    token: Option<String>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawSecurity {
+    #[serde(default, deserialize_with = "empty_as_none")]
+    token_key: Option<String>,
+    #[serde(default, deserialize_with = "string_list")]
+    previous_token_keys: Vec<String>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawCors {
+    #[serde(deserialize_with = "string_list")]
+    allowed_origins: Vec<String>,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawFeed {
+    max_items: usize,
+    page_size: usize,
+    refresh_interval_secs: u64,
+    url_expiry_margin_secs: u64,
+    cold_wait_ms: u64,
+    failure_backoff_secs: u64,
+    throttle_backoff_secs: u64,
+    version_poll_ms: u64,
+    sync_lock_ttl_ms: u64,
+    client_max_age_secs: u64,
+    stale_while_revalidate_secs: u64,
+    stale_if_error_secs: u64,
+    cache_max_bytes: u64,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawRateLimit {
+    search_per_minute: u32,
+    admin_per_minute: u32,
+    images_per_minute: u32,
+    trust_forwarded_for: bool,
+}
+
+#[derive(Default, Deserialize, Serialize)]
+struct RawMetrics {
+    #[serde(default, deserialize_with = "empty_as_none")]
+    listen: Option<String>,
+}
+
+impl RawSettings {
+    pub(super) fn parse(self, environment: Environment) -> Result<Settings, ConfigError> {
+        let production = environment == Environment::Production;
+        let settings = Settings {
+            environment,
+            server: self.server.parse(production)?,
+            log: LogSettings {
+                format: self.log.format,
+            },
+            redis: self.redis.parse(production)?,
+            instagram: self.instagram.parse(production)?,
+            oauth: self.oauth.parse()?,
+            token: self.token.parse()?,
+            admin: self.admin.parse(production)?,
+            security: self.security.parse(production)?,
+            cors: self.cors.parse()?,
+            feed: self.feed.parse()?,
+            rate_limit: RateLimitSettings {
+                search_per_minute: self.rate_limit.search_per_minute,
+                admin_per_minute: self.rate_limit.admin_per_minute,
+                images_per_minute: self.rate_limit.images_per_minute,
+                trust_forwarded_for: self.rate_limit.trust_forwarded_for,
+            },
+            metrics: self.metrics.parse()?,
+        };
+        settings.check_across_sections()?;
+        Ok(settings)
+    }
+}
+
+impl RawServer {
+    fn parse(self, production: bool) -> Result<ServerSettings, ConfigError> {
+        let public_url = self
+            .public_url
+            .map(|url| http_url("server.public_url", &url))
+            .transpose()?;
+        if production && public_url.is_none() {
+            return Err(invalid(
+                "server.public_url",
+                "is required in production (the redirect URI and callback URLs derive from it)",
+            ));
+        }
+        Ok(ServerSettings {
+            host: self.host,
+            port: self.port,
+            public_url,
+            drain: Duration::from_secs(self.drain_secs),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            body_timeout: positive_secs("server.body_timeout_secs", self.body_timeout_secs)?,
+        })
+    }
+}
+
+impl RawRedis {
+    fn parse(self, production: bool) -> Result<RedisSettings, ConfigError> {
+        let url = match self.url {
+            Some(url) => {
+                let parsed =
+                    Url::parse(&url).map_err(|_| invalid("redis.url", "is not a valid URL"))?;
+                if !matches!(parsed.scheme(), "redis" | "rediss" | "redis+unix" | "unix") {
+                    return Err(invalid(
+                        "redis.url",
+                        "must start with redis:// or rediss://",
+                    ));
+                }
+                Some(SecretString::from(url))
+            }
+            None if production => return Err(invalid("redis.url", "is required in production")),
+            None => None,
+        };
+        if self.key_prefix.is_empty() {
+            return Err(invalid("redis.key_prefix", "must not be empty"));
+        }
+        if self.pool_size == 0 {
+            return Err(invalid("redis.pool_size", "must be greater than 0"));
+        }
+        Ok(RedisSettings {
+            url,
+            key_prefix: self.key_prefix,
+            command_timeout: positive_ms("redis.command_timeout_ms", self.command_timeout_ms)?,
+            pool_size: self.pool_size,
+        })
+    }
+}
+
+impl RawInstagram {
+    fn parse(self, production: bool) -> Result<InstagramSettings, ConfigError> {
+        let mode = match self.mode {
+            RawMode::Sandbox if production => {
+                return Err(invalid(
+                    "instagram.mode",
+                    "must be \"live\" in production (the sandbox's app secret is public)",
+                ));
+            }
+            RawMode::Sandbox => InstagramMode::Sandbox,
+            RawMode::Live => {
+                let client_id = self.client_id.ok_or_else(|| {
+                    invalid(
+                        "instagram.client_id",
+                        "is required when instagram.mode = \"live\"",
+                    )
+                })?;
+                let client_secret = self.client_secret.ok_or_else(|| {
+                    invalid(
+                        "instagram.client_secret",
+                        "is required when instagram.mode = \"live\"",
+                    )
+                })?;
+                InstagramMode::Live(AppCredentials {
+                    client_id,
+                    client_secret: SecretString::from(client_secret),
+                })
+            }
+        };
+        if self.scopes.is_empty() {
+            return Err(invalid("instagram.scopes", "must name at least one scope"));
+        }
+        if let Some(bad) = self
+            .scopes
+            .iter()
+            .find(|s| !s.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        {
+            return Err(invalid(
+                "instagram.scopes",
+                format!("`{bad}` is not a scope name (lowercase letters and `_`)"),
+            ));
+        }
+        let version_ok = self
+            .api_version
+            .strip_prefix('v')
+            .and_then(|v| v.split_once('.'))
+            .is_some_and(|(major, minor)| {
+                !major.is_empty()
+                    && !minor.is_empty()
+                    && major.chars().all(|c| c.is_ascii_digit())
+                    && minor.chars().all(|c| c.is_ascii_digit())
+            });
+        if !version_ok {
+            return Err(invalid("instagram.api_version", "must look like `v25.0`"));
+        }
+        if self.max_response_bytes < 1024 {
+            return Err(invalid(
+                "instagram.max_response_bytes",
+                "must be at least 1024",
+            ));
+        }
+        Ok(InstagramSettings {
+            mode,
+            redirect_uri: self
+                .redirect_uri
+                .map(|uri| http_url("instagram.redirect_uri", &uri))
+                .transpose()?,
+            scopes: self.scopes,
+            api_version: self.api_version,
+            authorize_url: http_url("instagram.authorize_url", &self.authorize_url)?,
+            token_url: http_url("instagram.token_url", &self.token_url)?,
+            graph_url: http_url("instagram.graph_url", &self.graph_url)?,
+            connect_timeout: positive_ms("instagram.connect_timeout_ms", self.connect_timeout_ms)?,
+            request_timeout: positive_ms("instagram.request_timeout_ms", self.request_timeout_ms)?,
+            max_response_bytes: self.max_response_bytes,
+        })
+    }
+}
+
+impl RawOAuth {
+    fn parse(self) -> Result<OAuthSettings, ConfigError> {
+        let success_redirect = match self.success_redirect {
+            // URL parsing would silently drop a CR or LF; such a value is a mistake or an attack.
+            Some(target) if target.chars().any(char::is_control) => {
+                return Err(invalid(
+                    "oauth.success_redirect",
+                    "must not contain control characters (such as CR or LF): it becomes a Location header",
+                ));
+            }
+            Some(target) => Some(http_url("oauth.success_redirect", &target)?),
+            None => None,
+        };
+        Ok(OAuthSettings {
+            success_redirect,
+            state_ttl: positive_secs("oauth.state_ttl_secs", self.state_ttl_secs)?,
+        })
+    }
+}
+
+impl RawToken {
+    fn parse(self) -> Result<TokenSettings, ConfigError> {
+        if self.lock_ttl_ms < 1000 {
+            return Err(invalid("token.lock_ttl_ms", "must be at least 1000"));
+        }
+        Ok(TokenSettings {
+            check_interval: positive_secs("token.check_interval_secs", self.check_interval_secs)?,
+            refresh_margin: Duration::from_secs(self.refresh_margin_secs),
+            lock_ttl: Duration::from_millis(self.lock_ttl_ms),
+        })
+    }
+}
+
+impl RawAdmin {
+    fn parse(self, production: bool) -> Result<AdminSettings, ConfigError> {
+        match self.token {
+            // The message never repeats the value.
+            Some(token) if token.chars().count() < 32 => {
+                Err(invalid("admin.token", "must be at least 32 characters"))
+            }
+            None if production => Err(invalid("admin.token", "is required in production")),
+            token => Ok(AdminSettings {
+                token: token.map(SecretString::from),
+            }),
+        }
+    }
+}
+
+impl RawSecurity {
+    fn parse(self, production: bool) -> Result<SecuritySettings, ConfigError> {
+        let token_key = match self.token_key {
+            Some(key) => {
+                Some(TokenKey::from_base64(&key).map_err(|m| invalid("security.token_key", m))?)
+            }
+            None if production => {
+                return Err(invalid("security.token_key", "is required in production"));
+            }
+            None => None,
+        };
+        let previous_token_keys = self
+            .previous_token_keys
+            .iter()
+            .map(|key| {
+                TokenKey::from_base64(key).map_err(|m| invalid("security.previous_token_keys", m))
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(SecuritySettings {
+            token_key,
+            previous_token_keys,
+        })
+    }
+}
+
+impl RawCors {
+    fn parse(self) -> Result<CorsSettings, ConfigError> {
+        for origin in &self.allowed_origins {
+            let pattern = origin.strip_suffix(":*").unwrap_or(origin);
+            let parsed = Url::parse(pattern).map_err(|_| {
+                invalid(
+                    "cors.allowed_origins",
+                    format!("`{origin}` is not an origin"),
+                )
+            })?;
+            if parsed.path() != "/" || parsed.query().is_some() || origin.ends_with('/') {
+                return Err(invalid(
+                    "cors.allowed_origins",
+                    format!("`{origin}` must be an origin such as https://app.example.com"),
+                ));
+            }
+        }
+        Ok(CorsSettings {
+            allowed_origins: self.allowed_origins,
+        })
+    }
+}
+
+impl RawFeed {
+    fn parse(self) -> Result<FeedSettings, ConfigError> {
+        if self.max_items == 0 {
+            return Err(invalid("feed.max_items", "must be greater than 0"));
+        }
+        if !(1..=100).contains(&self.page_size) {
+            return Err(invalid("feed.page_size", "must be between 1 and 100"));
+        }
+        if self.sync_lock_ttl_ms < 1000 {
+            return Err(invalid("feed.sync_lock_ttl_ms", "must be at least 1000"));
+        }
+        if self.cache_max_bytes < 1024 * 1024 {
+            return Err(invalid("feed.cache_max_bytes", "must be at least 1 MiB"));
+        }
+        Ok(FeedSettings {
+            max_items: self.max_items,
+            page_size: self.page_size,
+            refresh_interval: positive_secs(
+                "feed.refresh_interval_secs",
+                self.refresh_interval_secs,
+            )?,
+            url_expiry_margin: Duration::from_secs(self.url_expiry_margin_secs),
+            cold_wait: positive_ms("feed.cold_wait_ms", self.cold_wait_ms)?,
+            failure_backoff: positive_secs("feed.failure_backoff_secs", self.failure_backoff_secs)?,
+            throttle_backoff: positive_secs(
+                "feed.throttle_backoff_secs",
+                self.throttle_backoff_secs,
+            )?,
+            version_poll: positive_ms("feed.version_poll_ms", self.version_poll_ms)?,
+            sync_lock_ttl: Duration::from_millis(self.sync_lock_ttl_ms),
+            client_max_age: Duration::from_secs(self.client_max_age_secs),
+            stale_while_revalidate: Duration::from_secs(self.stale_while_revalidate_secs),
+            stale_if_error: Duration::from_secs(self.stale_if_error_secs),
+            cache_max_bytes: self.cache_max_bytes,
+        })
+    }
+}
+
+impl RawMetrics {
+    fn parse(self) -> Result<MetricsSettings, ConfigError> {
+        let listen = self
+            .listen
+            .map(|listen| {
+                listen.parse::<SocketAddr>().map_err(|_| {
+                    invalid(
+                        "metrics.listen",
+                        "must be an address such as `0.0.0.0:9090`",
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(MetricsSettings { listen })
+    }
+}
+
+fn positive_secs(key: &'static str, secs: u64) -> Result<Duration, ConfigError> {
+    if secs == 0 {
+        return Err(invalid(key, "must be greater than 0"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+fn positive_ms(key: &'static str, ms: u64) -> Result<Duration, ConfigError> {
+    if ms == 0 {
+        return Err(invalid(key, "must be greater than 0"));
+    }
+    Ok(Duration::from_millis(ms))
+}
+
+pub(super) fn http_url(key: &'static str, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value).map_err(|_| invalid(key, format!("`{value}` is not a URL")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(key, format!("`{value}` must be an http(s) URL")));
+    }
+    Ok(url)
+}
+
+fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<String>::deserialize(d)?;
+    Ok(value.filter(|v| !v.trim().is_empty()))
+}
+
+/// A list from TOML, or a comma-separated string from an environment variable.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ListOrString {
+    List(Vec<String>),
+    Text(String),
+}
+
+fn string_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let items = match ListOrString::deserialize(d)? {
+        ListOrString::List(items) => items,
+        ListOrString::Text(text) => text.split(',').map(str::to_owned).collect(),
+    };
+    Ok(items
+        .into_iter()
+        .map(|item| item.trim().to_owned())
+        .filter(|item| !item.is_empty())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comma_separated_lists_parse() {
+        #[derive(Deserialize)]
+        struct L {
+            #[serde(deserialize_with = "string_list")]
+            v: Vec<String>,
+        }
+        let l: L = serde_json::from_str(r#"{"v":"a, b,,c"}"#).expect("parses");
+        assert_eq!(l.v, vec!["a", "b", "c"]);
+        let l: L = serde_json::from_str(r#"{"v":["a"]}"#).expect("parses");
+        assert_eq!(l.v, vec!["a"]);
+    }
+}
