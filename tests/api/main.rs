@@ -6,6 +6,7 @@ mod abuse;
 mod admin;
 mod config;
 mod deauthorize;
+mod docs;
 mod faults;
 mod feed;
 mod feed_sync;
