@@ -1,5 +1,5 @@
 //! instagram-gateway: a business's Instagram media as fast, cached JSON, with the token
-//! lifecycle handled server-side. See ARCHITECTURE in the README for the module map.
+//! lifecycle handled server-side. docs/architecture.md has the module map.
 
 pub mod api;
 pub mod auth;

@@ -213,7 +213,7 @@ impl RawRedis {
                 if !matches!(parsed.scheme(), "redis" | "rediss" | "redis+unix" | "unix") {
                     return Err(invalid(
                         "redis.url",
-                        "must start with redis:// or rediss://",
+                        "must start with redis://, rediss://, redis+unix:// or unix://",
                     ));
                 }
                 Some(SecretString::from(url))

@@ -18,7 +18,7 @@ pub enum UpstreamError {
         subcode: Option<i64>,
         message: String,
     },
-    /// Codes 4, 17, 32, 613, 80002, 341 or HTTP 429: stop calling until `retry_after`.
+    /// Codes 4, 17, 32, 613, 80001, 80002, 341 or HTTP 429: stop calling until `retry_after`.
     #[error("Instagram is throttling this app (code {code:?}); retry after {retry_after:?}")]
     Throttled {
         code: Option<i64>,
