@@ -2,8 +2,9 @@
 # The API contract check: schemathesis (PyPI, pinned) against a live instance in sandbox mode.
 # Works from any directory; exits with schemathesis's exit code (0 = no failures).
 #
-#   1. ensures schemathesis in the virtualenv ${IGW_VENV:-target/ci-venv} (shared with
-#      scripts/lint-deploy.sh; pip runs only when schemathesis is missing or another version);
+#   1. ensures the pinned tools of scripts/requirements.txt, schemathesis among them, in the
+#      virtualenv ${IGW_VENV:-target/ci-venv} (shared with scripts/lint-deploy.sh; pip runs only
+#      when requirements.txt changed since the last install);
 #   2. uses the already-built binary ${IGW_BIN:-target/debug/instagram-gateway} (it builds nothing,
 #      except `cargo build --locked` when the default binary does not exist yet);
 #   3. starts it on a free 127.0.0.1 port: sandbox mode, in-memory store, fixed admin token;
@@ -30,7 +31,6 @@ source scripts/lib.sh
 
 command -v curl >/dev/null 2>&1 || die "curl is required"
 
-schemathesis_version=4.32.5
 venv="${IGW_VENV:-target/ci-venv}"
 case "$venv" in /*) ;; *) venv="$root/$venv" ;; esac
 examples="${IGW_SCHEMATHESIS_EXAMPLES:-300}"
@@ -41,27 +41,9 @@ admin_token="schemathesis-sandbox-admin-token-0123456789"
 # The sandbox's fixed Instagram app secret (src/sandbox/mod.rs, CLIENT_SECRET).
 sandbox_app_secret="sandbox-app-secret"
 
-# --- 1. schemathesis ---------------------------------------------------------------------------
+# --- 1. the virtualenv with schemathesis -------------------------------------------------------
 
-has_schemathesis() {
-  [ -x "$venv/bin/python" ] && [ -x "$venv/bin/schemathesis" ] &&
-    "$venv/bin/python" - "$schemathesis_version" <<'EOF' 2>/dev/null
-import importlib.metadata, sys
-sys.exit(importlib.metadata.version("schemathesis") != sys.argv[1])
-EOF
-}
-
-if ! has_schemathesis; then
-  if [ ! -x "$venv/bin/python" ]; then
-    command -v python3 >/dev/null 2>&1 || die "python3 is required for the schemathesis virtualenv"
-    printf 'creating the virtualenv %s\n' "$venv"
-    mkdir -p "$(dirname "$venv")"
-    python3 -m venv "$venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
-  fi
-  printf 'installing schemathesis==%s into %s\n' "$schemathesis_version" "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "schemathesis==$schemathesis_version"
-fi
+ensure_venv "$venv"
 
 # --- 2. the service binary ---------------------------------------------------------------------
 
