@@ -65,13 +65,7 @@ fi
 mkdir -p "$out"
 log="$out/service.log"
 
-port="$("$venv/bin/python" -c '
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-')"
+port="$("$venv/bin/python" scripts/free_port.py)"
 base="http://127.0.0.1:$port"
 
 pid=""
@@ -140,21 +134,14 @@ ready_lines="$(wc -l <"$log")"
 
 # --- 5. test data: one existing data-deletion confirmation code ---------------------------------
 
-signed_request="$("$venv/bin/python" - "$sandbox_app_secret" <<'EOF'
-import base64, hashlib, hmac, json, sys, time
-b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 # Not the sandbox account (17841400000000001): the service records the request, deletes nothing.
-payload = b64(json.dumps({"algorithm": "HMAC-SHA256", "issued_at": int(time.time()), "user_id": "17841499999999999"}).encode())
-signature = b64(hmac.new(sys.argv[1].encode(), payload.encode(), hashlib.sha256).digest())
-print(f"{signature}.{payload}")
-EOF
-)"
+signed_request="$("$venv/bin/python" scripts/signed_request.py \
+  "$sandbox_app_secret" 17841499999999999)"
 deletion="$(curl -s --max-time 10 -X POST --data-urlencode "signed_request=$signed_request" \
   "$base/oauth/data-deletion")" || die "POST /oauth/data-deletion failed"
-code="$(printf '%s' "$deletion" | "$venv/bin/python" -c '
-import json, sys
-print(json.load(sys.stdin)["confirmation_code"])
-' 2>/dev/null)" || die "POST /oauth/data-deletion with a valid signed_request did not return a confirmation_code: $deletion"
+code="$(printf '%s' "$deletion" |
+  "$venv/bin/python" scripts/json_field.py confirmation_code 2>/dev/null)" ||
+  die "POST /oauth/data-deletion with a valid signed_request did not return a confirmation_code: $deletion"
 
 # The committed schemathesis.toml plus this run's test data: the confirmation code is offered
 # as the `code` path parameter of GET /oauth/data-deletion/{code} half of the time.
