@@ -17,3 +17,24 @@ as_root() {
     die "need root or sudo to run: $*"
   fi
 }
+
+# ensure_venv DIR: the virtualenv DIR with the pinned tools of scripts/requirements.txt. Created
+# when missing; pip runs only when the requirements file changed since the last install (the
+# marker file names its hash), so re-runs skip pip.
+ensure_venv() {
+  local venv="$1" requirements=scripts/requirements.txt marker
+  marker="$venv/.installed-$(sha256sum "$requirements" | cut -c1-16)"
+  if [ ! -x "$venv/bin/python" ]; then
+    command -v python3 >/dev/null 2>&1 || die "python3 is required for the virtualenv $venv"
+    printf 'creating the virtualenv %s\n' "$venv"
+    mkdir -p "$(dirname "$venv")"
+    python3 -m venv "$venv" ||
+      die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
+  fi
+  if [ ! -f "$marker" ]; then
+    printf 'installing %s into %s\n' "$requirements" "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+    rm -f "$venv"/.installed-*
+    touch "$marker"
+  fi
+}

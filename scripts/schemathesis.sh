@@ -2,8 +2,9 @@
 # The API contract check: schemathesis (PyPI, pinned) against a live instance in sandbox mode.
 # Works from any directory; exits with schemathesis's exit code (0 = no failures).
 #
-#   1. ensures schemathesis in the virtualenv ${IGW_VENV:-target/ci-venv} (shared with
-#      scripts/lint-deploy.sh; pip runs only when schemathesis is missing or another version);
+#   1. ensures the pinned tools of scripts/requirements.txt, schemathesis among them, in the
+#      virtualenv ${IGW_VENV:-target/ci-venv} (shared with scripts/lint-deploy.sh; pip runs only
+#      when requirements.txt changed since the last install);
 #   2. uses the already-built binary ${IGW_BIN:-target/debug/instagram-gateway} (it builds nothing,
 #      except `cargo build --locked` when the default binary does not exist yet);
 #   3. starts it on a free 127.0.0.1 port: sandbox mode, in-memory store, fixed admin token;
@@ -30,7 +31,6 @@ source scripts/lib.sh
 
 command -v curl >/dev/null 2>&1 || die "curl is required"
 
-schemathesis_version=4.32.5
 venv="${IGW_VENV:-target/ci-venv}"
 case "$venv" in /*) ;; *) venv="$root/$venv" ;; esac
 examples="${IGW_SCHEMATHESIS_EXAMPLES:-300}"
@@ -41,27 +41,9 @@ admin_token="schemathesis-sandbox-admin-token-0123456789"
 # The sandbox's fixed Instagram app secret (src/sandbox/mod.rs, CLIENT_SECRET).
 sandbox_app_secret="sandbox-app-secret"
 
-# --- 1. schemathesis ---------------------------------------------------------------------------
+# --- 1. the virtualenv with schemathesis -------------------------------------------------------
 
-has_schemathesis() {
-  [ -x "$venv/bin/python" ] && [ -x "$venv/bin/schemathesis" ] &&
-    "$venv/bin/python" - "$schemathesis_version" <<'EOF' 2>/dev/null
-import importlib.metadata, sys
-sys.exit(importlib.metadata.version("schemathesis") != sys.argv[1])
-EOF
-}
-
-if ! has_schemathesis; then
-  if [ ! -x "$venv/bin/python" ]; then
-    command -v python3 >/dev/null 2>&1 || die "python3 is required for the schemathesis virtualenv"
-    printf 'creating the virtualenv %s\n' "$venv"
-    mkdir -p "$(dirname "$venv")"
-    python3 -m venv "$venv" || die "python3 -m venv failed (on Debian: apt-get install python3-venv)"
-  fi
-  printf 'installing schemathesis==%s into %s\n' "$schemathesis_version" "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    "schemathesis==$schemathesis_version"
-fi
+ensure_venv "$venv"
 
 # --- 2. the service binary ---------------------------------------------------------------------
 
@@ -83,13 +65,7 @@ fi
 mkdir -p "$out"
 log="$out/service.log"
 
-port="$("$venv/bin/python" -c '
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-')"
+port="$("$venv/bin/python" scripts/free_port.py)"
 base="http://127.0.0.1:$port"
 
 pid=""
@@ -158,21 +134,14 @@ ready_lines="$(wc -l <"$log")"
 
 # --- 5. test data: one existing data-deletion confirmation code ---------------------------------
 
-signed_request="$("$venv/bin/python" - "$sandbox_app_secret" <<'EOF'
-import base64, hashlib, hmac, json, sys, time
-b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 # Not the sandbox account (17841400000000001): the service records the request, deletes nothing.
-payload = b64(json.dumps({"algorithm": "HMAC-SHA256", "issued_at": int(time.time()), "user_id": "17841499999999999"}).encode())
-signature = b64(hmac.new(sys.argv[1].encode(), payload.encode(), hashlib.sha256).digest())
-print(f"{signature}.{payload}")
-EOF
-)"
+signed_request="$("$venv/bin/python" scripts/signed_request.py \
+  "$sandbox_app_secret" 17841499999999999)"
 deletion="$(curl -s --max-time 10 -X POST --data-urlencode "signed_request=$signed_request" \
   "$base/oauth/data-deletion")" || die "POST /oauth/data-deletion failed"
-code="$(printf '%s' "$deletion" | "$venv/bin/python" -c '
-import json, sys
-print(json.load(sys.stdin)["confirmation_code"])
-' 2>/dev/null)" || die "POST /oauth/data-deletion with a valid signed_request did not return a confirmation_code: $deletion"
+code="$(printf '%s' "$deletion" |
+  "$venv/bin/python" scripts/json_field.py confirmation_code 2>/dev/null)" ||
+  die "POST /oauth/data-deletion with a valid signed_request did not return a confirmation_code: $deletion"
 
 # The committed schemathesis.toml plus this run's test data: the confirmation code is offered
 # as the `code` path parameter of GET /oauth/data-deletion/{code} half of the time.

@@ -1,0 +1,14 @@
+//! `spawn_app()` and friends: every test gets its own port, Redis key prefix and fake Instagram.
+//!
+//! - [`app`]: the harness: [`TestEnv`] (what one test's instances share) spawns [`TestApp`]s with
+//!   typed request helpers;
+//! - [`instagram`]: Instagram faked with wiremock and its documented bodies;
+//! - [`logs`]: the service's log output, captured for assertions.
+
+mod app;
+mod instagram;
+mod logs;
+
+pub use app::*;
+pub use instagram::*;
+pub use logs::*;
