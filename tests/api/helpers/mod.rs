@@ -1,4 +1,4 @@
-//! `spawn_app()` and friends: every test gets its own port, Redis key prefix and fake Instagram.
+//! `TestEnv::spawn()` and friends: every test gets its own port, Redis key prefix and fake Instagram.
 //!
 //! - [`app`]: the harness: [`TestEnv`] (what one test's instances share) spawns [`TestApp`]s with
 //!   typed request helpers;
