@@ -6,6 +6,7 @@ mod admin_auth;
 mod admin_page;
 mod cors;
 mod docs;
+mod examples;
 mod fallback;
 mod feed_http;
 mod health;
