@@ -44,6 +44,7 @@ pub struct Readiness {
     #[schema(example = "ok")]
     store: &'static str,
     /// Age of the snapshot held in memory; null when none is held yet.
+    #[schema(required = true)]
     snapshot_age_secs: Option<u64>,
 }
 
