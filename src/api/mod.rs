@@ -81,8 +81,8 @@ token. Each operation lists its own; besides those, any request can be refused w
         contact(name = "instagram-gateway maintainers"),
     ),
     servers(
-        (url = "/", description = "The instance serving this document (Swagger UI at /docs/ calls it directly). \
-                                   Locally that is http://127.0.0.1:8080 by default (`server.host`, `server.port`).")
+        // Relative: Swagger UI and schemathesis resolve it against the document's own address.
+        (url = "/", description = "This instance (locally http://127.0.0.1:8080 by default)")
     ),
     modifiers(&AdminBearer),
     tags(
