@@ -99,6 +99,9 @@ scripts/lint-deploy.sh
 step "cargo test --locked --all-targets (Redis: $IGW_TEST_REDIS_URL)"
 cargo test --locked --all-targets
 
+step "scripts/spectral.sh (the committed OpenAPI document: spectral:oas, no errors or warnings)"
+scripts/spectral.sh
+
 step "scripts/browser-tests.sh (gallery, operator page, /docs in headless Chromium)"
 scripts/browser-tests.sh
 

@@ -4,14 +4,47 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::Utc;
 
+use super::examples;
 use crate::auth::TokenService;
+use crate::error::Problem;
 use crate::feed::Feed;
 use crate::metrics::Metrics;
 
 /// Prometheus metrics: requests, cache results, upstream calls, sync, token and rate limits.
+///
+/// For Prometheus to scrape (text exposition format 0.0.4), not for frontends. Served on
+/// `server.port` unless `metrics.listen` gives it a listener of its own (the `k8s/` pods: port
+/// 9090): then only there, and this path answers `404 not_found` on the main port. The gauges
+/// that depend on the token, the cache and Instagram's usage headers are refreshed at scrape
+/// time; a store outage does not break scraping (the token gauges keep their last values).
+/// Label values are bounded: routes are templates such as `/images/{id}`, never raw paths.
 #[utoipa::path(
     tag = "health",
-    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String))
+    responses(
+        (status = 200, description = "Prometheus text exposition format (`text/plain; version=0.0.4; charset=utf-8`)",
+         content_type = "text/plain", body = String,
+         example = json!(concat!(
+            "# HELP igw_http_requests_total HTTP requests by route template and status\n",
+            "# TYPE igw_http_requests_total counter\n",
+            "igw_http_requests_total{method=\"GET\",route=\"/images\",status=\"200\"} 1853\n",
+            "igw_http_requests_total{method=\"GET\",route=\"/images/{id}\",status=\"304\"} 356\n",
+            "# HELP igw_feed_responses_total Feed responses by cache result: hit, stale, miss, not_modified\n",
+            "# TYPE igw_feed_responses_total counter\n",
+            "igw_feed_responses_total{result=\"hit\"} 1841\n",
+            "igw_feed_responses_total{result=\"miss\"} 12\n",
+            "igw_feed_responses_total{result=\"not_modified\"} 356\n",
+            "igw_feed_responses_total{result=\"stale\"} 4\n",
+            "# HELP igw_feed_snapshot_items Posts in the served snapshot\n",
+            "# TYPE igw_feed_snapshot_items gauge\n",
+            "igw_feed_snapshot_items 60\n",
+            "# HELP igw_reauth_required 1 when only a new authorization can bring the feed back\n",
+            "# TYPE igw_reauth_required gauge\n",
+            "igw_reauth_required 0\n",
+         ))),
+        (status = 404, description = "`metrics.listen` is set: scrape that listener instead",
+         body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("not_found", "Not found", 404, "no resource at /metrics"))),
+    )
 )]
 #[get("/metrics")]
 pub async fn get_metrics(

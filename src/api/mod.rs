@@ -6,6 +6,7 @@ mod admin_auth;
 mod admin_page;
 mod cors;
 mod docs;
+mod examples;
 mod fallback;
 mod feed_http;
 mod health;
@@ -44,21 +45,57 @@ use crate::error::ApiError;
 /// Request bodies (only small forms from Meta) are refused above this.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// The document's fixed parts; paths and schemas are collected from the route table.
+/// The document's fixed parts; paths and schemas are collected from the route table. The
+/// license comes from Cargo.toml (`license = "MIT"`).
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "instagram-gateway",
-        description = "A business's Instagram media as fast, cached JSON. Frontends call the public \
-                       endpoints; operators use `/admin/*` with the admin bearer token. Every GET \
-                       operation also answers HEAD: the same status and headers, no body."
+        description = "A business's Instagram media as fast, cached JSON.
+
+The service connects one Instagram professional account, keeps its token on the server, syncs \
+the account's media into a snapshot and serves it to frontends. Reads are answered from memory \
+and keep working from the last snapshot while Instagram fails.
+
+- **Frontends** call the `feed` operations: `GET /images` (paged, newest first), \
+`GET /images/{id}` and `GET /search`. No authentication. Answers carry a strong `ETag` \
+(send it back as `If-None-Match` for a `304`), `Cache-Control: public, max-age=60, \
+stale-while-revalidate=300, stale-if-error=86400` and `Cache-Status` (RFC 9211). Browsers on \
+other origins may read them when their origin is in `cors.allowed_origins`; `ETag`, `Age`, \
+`Retry-After` and `Cache-Status` are exposed to them.
+- **Operators** use `/admin/*` with the admin bearer token (`Authorization: Bearer \
+<admin.token>`), or the operator page at `/admin/`.
+- **Instagram and Meta** call `/oauth/*`; **probes and Prometheus** call `/healthz`, `/readyz` \
+and `/metrics`.
+
+Every GET operation also answers HEAD: the same status and headers (a `304` too), without the \
+body. Another method on a documented path answers `405 method_not_allowed` with `Allow`; an \
+unknown path answers `404 not_found`.
+
+**Errors** are `application/problem+json` (RFC 9457): a stable snake_case `type` to branch on, \
+a `title`, the `status`, and a `detail` for humans that never contains an upstream body or a \
+token. Each operation lists its own; besides those, any request can be refused with \
+`414 uri_too_long` (URI over 8 KiB), `431 headers_too_large` (headers over 16 KiB in all), \
+`413 payload_too_large` (body over 16 KiB) or `408 request_timeout` (body not arrived within \
+`server.body_timeout_secs`).",
+        contact(name = "instagram-gateway maintainers"),
+    ),
+    servers(
+        // Relative: Swagger UI and schemathesis resolve it against the document's own address.
+        (url = "/", description = "This instance (locally http://127.0.0.1:8080 by default)")
     ),
     modifiers(&AdminBearer),
     tags(
-        (name = "feed", description = "The account's media, for frontends: cached, paged, searchable"),
-        (name = "health", description = "Liveness and readiness probes, metrics"),
-        (name = "oauth", description = "Instagram Login callbacks (called by Instagram and Meta)"),
-        (name = "admin", description = "Operator endpoints: bearer token required"),
+        (name = "feed", description = "The account's media, for frontends: no authentication, answered from the \
+                                       snapshot in memory, paged, searchable, and cacheable by browsers and CDNs \
+                                       (strong ETags, `Cache-Control`, `Cache-Status`)"),
+        (name = "health", description = "Liveness and readiness probes, and Prometheus metrics: for Kubernetes, \
+                                         load balancers and monitoring"),
+        (name = "oauth", description = "Instagram Login callbacks, called by Instagram (through the operator's \
+                                        browser) and by Meta, never by frontends. Responses are `Cache-Control: no-store`"),
+        (name = "admin", description = "Operator endpoints: connect the Instagram account, check or refresh its \
+                                        token, force a sync. The admin bearer token is required; responses are \
+                                        `Cache-Control: no-store`"),
     )
 )]
 struct ApiDoc;

@@ -6,6 +6,7 @@ use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::examples;
 use crate::auth::{CallbackParams, DataDeletions, DeletionStatus, TokenService};
 use crate::error::{ApiError, Problem};
 use crate::feed::Feed;
@@ -75,16 +76,51 @@ pub struct DeletionPath {
 }
 
 /// Instagram's redirect after the operator logged in: stores the new token.
+///
+/// Not called by frontends: Instagram sends the operator's browser here after the login that
+/// `POST /admin/reauth` started, with `?code=...&state=...`, or with
+/// `?error=access_denied&error_reason=...&error_description=...` when the user declined.
+///
+/// The one-time `state` is checked and consumed first (atomically, so a replay or a race is
+/// refused) and nothing is sent to Instagram without it. Then the service exchanges the code,
+/// exchanges the short-lived token for a 60-day one, reads the account (`/me`), and only then
+/// stores the token, encrypted. A sync of the account's media starts in the background; a
+/// different account's cached feed is dropped first. The answer is a small HTML page naming the
+/// account, or a `303` to `oauth.success_redirect` when that is set. Never cached
+/// (`Cache-Control: no-store`, like everything under `/oauth`).
+///
+/// **Errors.** `400 invalid_state`: the state is missing, unknown, expired (after
+/// `oauth.state_ttl_secs`, 10 minutes) or already used; start again with `POST /admin/reauth`.
+/// `400 authorization_denied`: the user declined (the state is consumed too). `400
+/// invalid_request`: `code` is missing. `502 upstream_error`: Instagram failed an exchange; the
+/// previously stored token is left untouched. `503 store_unavailable`: Redis did not answer.
 #[utoipa::path(
     tag = "oauth",
     params(CallbackQuery),
     responses(
-        (status = 200, description = "Connected; a small HTML page names the account", content_type = "text/html", body = String),
-        (status = 303, description = "Connected; redirect to `oauth.success_redirect`"),
-        (status = 400, description = "State missing, unknown, expired or used; code missing; or access denied", body = Problem, content_type = "application/problem+json"),
-        (status = 414, description = "Query string over the 8 KiB URI limit", body = Problem, content_type = "application/problem+json"),
-        (status = 502, description = "Instagram failed; the previously stored token is unchanged", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Connected; a small HTML page names the account", content_type = "text/html", body = String,
+         example = json!(concat!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Instagram connected</title>",
+            "<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}</style></head>",
+            "<body><h1>Instagram connected</h1><p>The gateway now serves the media of <strong>@sandbox.gallery</strong>.</p>",
+            "<p>The token is valid until 2027-01-30T02:34:17.505904085+00:00 and is refreshed automatically.</p><p>You can close this page.</p></body></html>",
+         ))),
+        (status = 303, description = "Connected; redirect to `oauth.success_redirect`",
+         headers(("Location" = String, description = "The configured `oauth.success_redirect`"))),
+        (status = 400, description = "State missing, unknown, expired or used; code missing; or access denied", body = Problem, content_type = "application/problem+json",
+         examples(
+            ("invalid_state" = (summary = "Unknown, expired or used state", value = json!(examples::problem("invalid_state", "Invalid OAuth state", 400, "the `state` is unknown, expired or already used; start again with POST /admin/reauth")))),
+            ("authorization_denied" = (summary = "The user declined", value = json!(examples::problem("authorization_denied", "Authorization denied", 400, "Instagram did not grant access: The user denied your request")))),
+            ("invalid_request" = (summary = "No code", value = json!(examples::invalid_request("the `code` parameter is missing")))),
+         )),
+        (status = 414, description = "Query string over the 8 KiB URI limit", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("uri_too_long", "URI too long", 414, "request URIs are limited to 8192 bytes"))),
+        (status = 502, description = "Instagram failed; the previously stored token is unchanged", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "When Instagram throttles (its estimate, else 60) or on a transient failure (5)")),
+         example = json!(examples::upstream_error("Instagram refused the request (HTTP 400)"))),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
+         example = json!(examples::store_unavailable())),
     )
 )]
 #[get("/callback")]
@@ -149,15 +185,42 @@ fn escape_html(text: &str) -> String {
 }
 
 /// Meta's deauthorize callback: the user removed the app; forget their token.
+///
+/// Not called by frontends: Meta posts here when a user removes the app (the app's
+/// "Deauthorize callback URL"). The form field `signed_request` is `<base64url
+/// signature>.<base64url JSON payload>`, signed with HMAC-SHA256 and the app secret; the
+/// payload needs `algorithm` (`HMAC-SHA256`), `user_id` and `issued_at`.
+///
+/// When `user_id` is the connected account (its Instagram id or the app-scoped id), the stored
+/// token and the cached feed are deleted, on every replica. A request issued before the
+/// account's current authorization is a replay: the token is kept. The answer is
+/// `{"status":"ok"}` either way. Never cached (`Cache-Control: no-store`).
+///
+/// **Errors.** `400 invalid_signed_request`: malformed, wrongly signed, or a payload without
+/// `issued_at` or with a missing or unsupported algorithm; nothing is deleted. `413
+/// payload_too_large` (body over 16 KiB), `415 unsupported_media_type` (not a form),
+/// `408 request_timeout` (the body did not arrive within `server.body_timeout_secs`), `503
+/// store_unavailable`.
 #[utoipa::path(
     tag = "oauth",
     request_body(content = SignedRequestForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Handled (whether or not the user's token was stored)", body = DeauthorizeResponse),
-        (status = 400, description = "Bad or missing signed_request; nothing deleted", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not a form", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Handled (whether or not the user's token was stored)", body = DeauthorizeResponse,
+         example = json!({"status": "ok"})),
+        (status = 400, description = "Bad or missing signed_request; nothing deleted", body = Problem, content_type = "application/problem+json",
+         examples(
+            ("signature" = (summary = "Wrong signature", value = json!(examples::problem("invalid_signed_request", "Invalid signed_request", 400, "signed_request signature does not match")))),
+            ("form" = (summary = "Not <signature>.<payload>", value = json!(examples::problem("invalid_signed_request", "Invalid signed_request", 400, "signed_request is not of the form <signature>.<payload>")))),
+         )),
+        (status = 408, description = "The body did not arrive within `server.body_timeout_secs`", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("request_timeout", "Request timeout", 408, "the request body did not arrive in time"))),
+        (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("payload_too_large", "Payload too large", 413, "request bodies are limited to 16384 bytes"))),
+        (status = 415, description = "Body is not a form", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("unsupported_media_type", "Unsupported media type", 415, "send the body as application/x-www-form-urlencoded"))),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
+         example = json!(examples::store_unavailable())),
     )
 )]
 #[post("/deauthorize")]
@@ -174,15 +237,37 @@ pub async fn handle_deauthorize(
 
 /// Meta's data-deletion callback: deletes the user's token and cached data, returns a
 /// confirmation code and a status URL.
+///
+/// Not called by frontends: Meta posts here for a user's data-deletion request (the app's
+/// "Data deletion request URL"). It takes the same `signed_request` form as
+/// `POST /oauth/deauthorize` and verifies it the same way. When the user is the connected
+/// account, the token and the cached feed (the only user data the service holds) are deleted.
+/// Every valid request is recorded for 90 days under a confirmation code; `url` is where the
+/// user checks its status (`GET /oauth/data-deletion/{code}`), on `server.public_url`. Never
+/// cached (`Cache-Control: no-store`).
+///
+/// **Errors** as for `POST /oauth/deauthorize`: `400 invalid_signed_request` (nothing is
+/// deleted or recorded), `408`, `413`, `415`, `503 store_unavailable`.
 #[utoipa::path(
     tag = "oauth",
     request_body(content = SignedRequestForm, content_type = "application/x-www-form-urlencoded"),
     responses(
-        (status = 200, description = "Deleted; where to check the status", body = DataDeletionResponse),
-        (status = 400, description = "Bad or missing signed_request; nothing deleted", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body too large", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Body is not a form", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "Deleted; where to check the status", body = DataDeletionResponse,
+         example = json!({
+            "url": "http://127.0.0.1:8080/oauth/data-deletion/k3J9sQ2mXc8VbN4tR7wZ",
+            "confirmation_code": "k3J9sQ2mXc8VbN4tR7wZ"
+         })),
+        (status = 400, description = "Bad or missing signed_request; nothing deleted", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("invalid_signed_request", "Invalid signed_request", 400, "signed_request payload is not valid JSON with a user_id and an issued_at"))),
+        (status = 408, description = "The body did not arrive within `server.body_timeout_secs`", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("request_timeout", "Request timeout", 408, "the request body did not arrive in time"))),
+        (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("payload_too_large", "Payload too large", 413, "request bodies are limited to 16384 bytes"))),
+        (status = 415, description = "Body is not a form", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("unsupported_media_type", "Unsupported media type", 415, "send the body as application/x-www-form-urlencoded"))),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
+         example = json!(examples::store_unavailable())),
     )
 )]
 #[post("/data-deletion")]
@@ -208,14 +293,31 @@ pub async fn handle_data_deletion(
 }
 
 /// The status of a data-deletion request.
+///
+/// The page behind the `url` that `POST /oauth/data-deletion` returned: Meta shows it to the
+/// user who asked for the deletion. Deletion runs synchronously, so every known request is
+/// `completed`. Codes can be looked up for 90 days. Never cached (`Cache-Control: no-store`).
+///
+/// **Errors.** `400 invalid_request`: the code is not 20 letters and digits. `404 not_found`:
+/// no request with this code (or it is older than 90 days). `503 store_unavailable`.
 #[utoipa::path(
     tag = "oauth",
     params(DeletionPath),
     responses(
-        (status = 200, description = "The request and its status", body = DeletionStatus),
-        (status = 400, description = "Not a confirmation code", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown confirmation code", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The request and its status", body = DeletionStatus,
+         example = json!({
+            "confirmation_code": "k3J9sQ2mXc8VbN4tR7wZ",
+            "status": "completed",
+            "requested_at": "2026-12-01T02:41:07.118532904Z",
+            "completed_at": "2026-12-01T02:41:07.121947316Z"
+         })),
+        (status = 400, description = "Not a confirmation code", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::invalid_request("a confirmation code is 20 letters and digits"))),
+        (status = 404, description = "Unknown confirmation code", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("not_found", "Not found", 404, "no data-deletion request with this code"))),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
+         example = json!(examples::store_unavailable())),
     )
 )]
 #[get("/data-deletion/{code}")]

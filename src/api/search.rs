@@ -5,6 +5,7 @@ use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::examples;
 use super::feed_http::{FeedCacheControl, TypeParam, page_request, respond};
 use crate::error::{ApiError, Problem};
 use crate::feed::{Feed, FeedQuery, MediaPageSchema, Search};
@@ -43,24 +44,76 @@ pub struct SearchQuery {
     source: Option<String>,
 }
 
-/// Searches the account's posts, newest first. No match is a 200 with an empty `data`.
+/// Searches the account's posts, newest first.
+///
+/// For a search box or a hashtag filter. No authentication; no match is a `200` with an empty
+/// `data`. Searches the captions of the whole
+/// snapshot in memory, not only the posts a client has paged through.
+///
+/// **`q`** (required, 1 to 100 characters):
+/// - `#tag` (when `q` starts with `#`): every hashtag in `q` must be one of the post's
+///   `hashtags`, exactly and case-insensitively (`#SUNSET` finds `#sunset`; `#cafe` does not find
+///   `#café`). Words without `#` are ignored in this form.
+/// - Words otherwise: every word must occur in the caption as a whole word, case- and
+///   accent-insensitively, in any order (`cafe` finds `Café`, `creme brulee` finds
+///   `crème brûlée`, `sun` does not find `sunset`; `sunset` finds `#sunset`).
+/// - Composed and decomposed Unicode match alike. A `q` with nothing to search for (`!!!`, `#`)
+///   matches nothing. In a URL, write `#` as `%23`.
+///
+/// The answer has the shape of `GET /images`, and `limit`, `cursor` and `type` work the same way:
+/// pass `paging.next_cursor` as `cursor` (with the same `q`, `limit` and `type`) until it is
+/// `null`. Cursors stay valid across re-syncs.
+///
+/// **Caching** as for `GET /images`: each answer is rendered once per snapshot version and query;
+/// a strong `ETag` (send it back as `If-None-Match` for a `304` without body), `Cache-Control:
+/// public, max-age=60, stale-while-revalidate=300, stale-if-error=86400` (configurable),
+/// `Cache-Status: instagram-gateway; hit` (with `fwd=stale`, `Age` and, after a failed sync,
+/// `fwd-status=<code>` when the snapshot is stale; a stale read starts one background sync),
+/// and a precomputed gzip variant with its own ETag for bodies of 1 KiB or more.
+///
+/// **Errors.** `400 invalid_request` when `q` is missing, empty, over 100 characters or not
+/// valid UTF-8 once percent-decoded, for a `source` other than `account`, and as for
+/// `/images` (unknown or repeated parameter, `limit` or `type` out of range, a cursor the
+/// service did not issue). `429 rate_limited` with `Retry-After` beyond
+/// `rate_limit.search_per_minute` requests per minute from one client (300 by default).
+/// `503 feed_unavailable` with `Retry-After` while there is no snapshot yet.
 #[utoipa::path(
     tag = "feed",
     params(SearchQuery),
     responses(
-        (status = 200, description = "A page of matching posts", body = MediaPageSchema,
+        (status = 200, description = "A page of matching posts, newest first (`data` is empty when nothing matches)", body = MediaPageSchema,
          headers(
-            ("ETag" = String, description = "Strong validator of the body"),
-            ("Cache-Control" = String, description = "As for /images"),
-            ("Cache-Status" = String, description = "As for /images"),
-            ("Age" = u64, description = "Only on stale responses"),
+            ("ETag" = String, description = "Strong validator of the body (`\"<hash>-gz\"` for the gzip variant); send it back as `If-None-Match`"),
+            ("Cache-Control" = String, description = "`public, max-age=60, stale-while-revalidate=300, stale-if-error=86400` (from `feed.*` settings)"),
+            ("Cache-Status" = String, description = "RFC 9211: `instagram-gateway; hit`, plus `fwd=stale` when the snapshot is stale, and `fwd-status=<code>` after a failed sync"),
+            ("Age" = u64, description = "Seconds since the snapshot was synced; only on stale responses"),
+         ),
+         examples(
+            ("Hashtag" = (summary = "q=%23sunset&limit=2", value = json!(examples::hashtag_search()))),
+            ("Words" = (summary = "q=creme%20brulee: case and accents do not matter", value = json!(examples::word_search()))),
+            ("No match" = (summary = "q=nothing-here", value = json!(examples::no_match()))),
          )),
-        (status = 304, description = "Not modified (If-None-Match matched)"),
-        (status = 400, description = "Missing or too long `q`, unknown parameter, bad value or cursor", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this client (`rate_limit.search_per_minute`)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed"))),
-        (status = 503, description = "No snapshot yet", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying"))),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag. No body.",
+         headers(
+            ("ETag" = String, description = "The current ETag (the one sent)"),
+            ("Cache-Control" = String, description = "As on the 200"),
+            ("Cache-Status" = String, description = "As on the 200"),
+            ("Age" = u64, description = "Only when the snapshot is stale"),
+         )),
+        (status = 400, description = "Missing, empty or too long `q`, an unknown `source`, an unknown or repeated parameter, a bad value or cursor",
+         body = Problem, content_type = "application/problem+json",
+         examples(
+            ("q" = (summary = "q missing or empty", value = json!(examples::invalid_request("`q` must be 1 to 100 characters")))),
+            ("source" = (summary = "source=public", value = json!(examples::invalid_request("`source` must be `account`")))),
+            ("unknown parameter" = (summary = "foo=1", value = json!(examples::invalid_request("invalid query string: Query deserialize error: unknown field `foo`, expected one of `q`, `limit`, `cursor`, `type`, `source`")))),
+         )),
+        (status = 429, description = "Too many requests from this client (`rate_limit.search_per_minute`, 300 by default)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
+         example = json!(examples::rate_limited())),
+        (status = 503, description = "No snapshot yet: the first sync is running, no account is connected, or the first sync failed",
+         body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait before retrying")),
+         example = json!(examples::feed_unavailable("no Instagram account is connected; the operator must re-authorize"))),
     )
 )]
 #[get("")]

@@ -104,17 +104,21 @@ impl std::fmt::Display for TokenState {
 pub struct TokenStatus {
     pub state: TokenState,
     /// The Instagram professional account id.
-    #[schema(example = "17841400000000000")]
+    #[schema(required = true, example = "17841400000000000")]
     pub user_id: Option<String>,
-    #[schema(example = "acme.coffee")]
+    #[schema(required = true, example = "acme.coffee")]
     pub username: Option<String>,
     pub scopes: Vec<String>,
+    #[schema(required = true)]
     pub obtained_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub expires_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub refreshed_at: Option<DateTime<Utc>>,
     /// True when only a new authorization can bring the feed back.
     pub reauth_required: bool,
     /// The last problem with the token, for the operator.
+    #[schema(required = true)]
     pub last_error: Option<String>,
 }
 

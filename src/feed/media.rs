@@ -48,20 +48,26 @@ pub struct Media {
     /// Instagram's media id (digits).
     pub id: String,
     pub media_type: MediaType,
+    #[schema(required = true)]
     pub caption: Option<String>,
     /// From the caption: lowercase, without `#`, deduplicated, in order of first use.
     pub hashtags: Vec<String>,
+    #[schema(required = true)]
     pub permalink: Option<String>,
     /// RFC 3339, UTC.
     #[schema(value_type = String, example = "2026-09-26T22:36:43Z")]
     pub timestamp: Timestamp,
+    #[schema(required = true)]
     pub username: Option<String>,
     /// As Instagram gives it (albums carry their cover's); null when withheld, e.g. for
     /// copyrighted audio. A signed URL that expires: do not store it.
+    #[schema(required = true)]
     pub media_url: Option<String>,
     /// Videos only.
+    #[schema(required = true)]
     pub thumbnail_url: Option<String>,
     /// The still a frontend shows: the image, the video's thumbnail, or the first child's.
+    #[schema(required = true)]
     pub display_url: Option<String>,
     /// The album's items; empty unless `CAROUSEL_ALBUM`.
     pub children: Vec<Child>,
@@ -72,8 +78,11 @@ pub struct Media {
 pub struct Child {
     pub id: String,
     pub media_type: MediaType,
+    #[schema(required = true)]
     pub media_url: Option<String>,
+    #[schema(required = true)]
     pub thumbnail_url: Option<String>,
+    #[schema(required = true)]
     pub display_url: Option<String>,
 }
 

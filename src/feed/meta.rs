@@ -29,15 +29,20 @@ pub struct SyncMeta {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FeedStatus {
     /// Content hash of the snapshot being served; null before the first sync.
-    #[schema(example = "3f9a0c51d2e47b8a6c1d0e2f")]
+    #[schema(required = true, example = "3f9a0c51d2e47b8a6c1d0e2f")]
     pub version: Option<String>,
+    #[schema(required = true)]
     pub synced_at: Option<DateTime<Utc>>,
     /// Posts in the snapshot.
     pub items: usize,
+    #[schema(required = true)]
     pub next_sync_at: Option<DateTime<Utc>>,
     /// The earliest expiry of a signed media URL in the snapshot.
+    #[schema(required = true)]
     pub urls_expire_at: Option<DateTime<Utc>>,
+    #[schema(required = true)]
     pub last_error: Option<String>,
     /// The latest usage figures Instagram reported to this replica.
+    #[schema(required = true)]
     pub rate_limit: Option<RateLimitUsage>,
 }

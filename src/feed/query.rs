@@ -171,7 +171,10 @@ pub struct PageBody<'a> {
 
 /// The documented shape of a page (what [`PageBody`] serializes to).
 #[derive(utoipa::ToSchema)]
-#[schema(as = MediaPage)]
+#[schema(
+    as = MediaPage,
+    description = "A page of posts, newest first; `paging.next_cursor` is where the next one starts."
+)]
 pub struct MediaPageSchema {
     pub data: Vec<Media>,
     pub paging: Paging,
@@ -180,6 +183,7 @@ pub struct MediaPageSchema {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Paging {
     /// Pass as `cursor` to get the next page; null on the last page.
+    #[schema(required = true)]
     pub next_cursor: Option<String>,
 }
 

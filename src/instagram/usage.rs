@@ -21,6 +21,7 @@ pub struct RateLimitUsage {
     #[schema(example = 12.0)]
     pub max_percent: f64,
     /// Minutes until access is regained, when throttled.
+    #[schema(required = true)]
     pub regain_access_minutes: Option<u64>,
     pub observed_at: DateTime<Utc>,
 }

@@ -1,0 +1,280 @@
+//! Example bodies for the OpenAPI document (`example = json!(examples::...)` in the
+//! `#[utoipa::path]` attributes). They are real answers of the sandbox (`instagram.mode =
+//! "sandbox"`) on the local default address, so the reference shows what a frontend will get.
+//! Spectral (`oas3-valid-media-example`) checks each one against its schema.
+
+use serde_json::{Value, json};
+
+/// A sandbox CDN URL, signed like Instagram's (`oe` is the hex expiry, `oh` the signature).
+fn cdn(file: &str, oh: &str) -> String {
+    format!("http://127.0.0.1:8080/sandbox/cdn/{file}?_nc_cat=1&_nc_sid=8ae9d6&oe=6B135400&oh={oh}")
+}
+
+fn image() -> Value {
+    let url = cdn("17950000000857678.svg", "b4317bc81ae1fd21");
+    json!({
+        "id": "17950000000857678",
+        "media_type": "IMAGE",
+        "caption": "First frost on the terrace. #winter #garden",
+        "hashtags": ["winter", "garden"],
+        "permalink": "https://www.instagram.com/p/XqXzhbFqRfA/",
+        "timestamp": "2026-11-01T12:34:59Z",
+        "username": "sandbox.gallery",
+        "media_url": url,
+        "thumbnail_url": null,
+        "display_url": url,
+        "children": []
+    })
+}
+
+fn album() -> Value {
+    let cover = cdn("18671890712729625.svg", "44d936b763d2fe17");
+    let still = cdn("18622553376832623_thumb.svg", "00fcff643f8ceea0");
+    let last = cdn("18014405889429967.svg", "89cdafce18228326");
+    json!({
+        "id": "17948765432584007",
+        "media_type": "CAROUSEL_ALBUM",
+        "caption": "Weekend market haul 🧺 #café #market #Café",
+        "hashtags": ["café", "market"],
+        "permalink": "https://www.instagram.com/p/iN9mZ_suqJE/",
+        "timestamp": "2026-10-30T23:37:20Z",
+        "username": "sandbox.gallery",
+        "media_url": cover,
+        "thumbnail_url": null,
+        "display_url": cover,
+        "children": [
+            {"id": "18671890712729625", "media_type": "IMAGE", "media_url": cover,
+             "thumbnail_url": null, "display_url": cover},
+            {"id": "18622553376832623", "media_type": "VIDEO",
+             "media_url": cdn("18622553376832623.mp4", "310455e92d836840"),
+             "thumbnail_url": still, "display_url": still},
+            {"id": "18014405889429967", "media_type": "IMAGE", "media_url": last,
+             "thumbnail_url": null, "display_url": last}
+        ]
+    })
+}
+
+fn sunset_image() -> Value {
+    let url = cdn("17947530864923383.svg", "9e41d73e9f4b14af");
+    json!({
+        "id": "17947530864923383",
+        "media_type": "IMAGE",
+        "caption": "golden hour #sunset#beach.",
+        "hashtags": ["sunset", "beach"],
+        "permalink": "https://www.instagram.com/p/W75Hs7lf5ng/",
+        "timestamp": "2026-10-29T10:40:39Z",
+        "username": "sandbox.gallery",
+        "media_url": url,
+        "thumbnail_url": null,
+        "display_url": url,
+        "children": []
+    })
+}
+
+fn sunset_video() -> Value {
+    let still = cdn("17946296297188783_thumb.svg", "19871915f10b18c9");
+    json!({
+        "id": "17946296297188783",
+        "media_type": "VIDEO",
+        "caption": "Waves, on repeat. #ocean #sunset 🌊",
+        "hashtags": ["ocean", "sunset"],
+        "permalink": "https://www.instagram.com/p/EFCZfXKO7zI/",
+        "timestamp": "2026-10-27T21:38:33Z",
+        "username": "sandbox.gallery",
+        "media_url": cdn("17946296297188783.mp4", "d3c6c92dea305412"),
+        "thumbnail_url": still,
+        "display_url": still,
+        "children": []
+    })
+}
+
+fn dessert() -> Value {
+    let url = cdn("17929012346167077.svg", "8d34178070a02055");
+    json!({
+        "id": "17929012346167077",
+        "media_type": "IMAGE",
+        "caption": "crème brûlée #dessert #crèmebrûlée",
+        "hashtags": ["dessert", "crèmebrûlée"],
+        "permalink": "https://www.instagram.com/p/YFXGg3vdp6Y/",
+        "timestamp": "2026-10-06T07:00:57Z",
+        "username": "sandbox.gallery",
+        "media_url": url,
+        "thumbnail_url": null,
+        "display_url": url,
+        "children": []
+    })
+}
+
+/// `GET /images?limit=2`.
+pub fn first_page() -> Value {
+    json!({
+        "data": [image(), album()],
+        "paging": {"next_cursor": "MTc5MzQwMzQ0MC4xNzk0ODc2NTQzMjU4NDAwNw"}
+    })
+}
+
+/// `GET /images?limit=2&cursor=MTc5MzQwMzQ0MC4xNzk0ODc2NTQzMjU4NDAwNw`: the next two.
+pub fn second_page() -> Value {
+    json!({
+        "data": [sunset_image(), sunset_video()],
+        "paging": {"next_cursor": "MTc5MzEzNzExMy4xNzk0NjI5NjI5NzE4ODc4Mw"}
+    })
+}
+
+/// `GET /images/17942592593543863`: a reel whose `media_url` Instagram withholds.
+pub fn reel() -> Value {
+    let still = cdn("17942592593543863_thumb.svg", "947419ed0aa5b4a0");
+    json!({
+        "id": "17942592593543863",
+        "media_type": "VIDEO",
+        "caption": "Behind the scenes of our autumn shoot, sound on 🎬 #reels #bts",
+        "hashtags": ["reels", "bts"],
+        "permalink": "https://www.instagram.com/p/XKpDzDkOH48/",
+        "timestamp": "2026-10-23T06:20:23Z",
+        "username": "sandbox.gallery",
+        "media_url": null,
+        "thumbnail_url": still,
+        "display_url": still,
+        "children": []
+    })
+}
+
+/// `GET /images/17948765432584007`.
+pub fn one_album() -> Value {
+    album()
+}
+
+/// `GET /search?q=%23sunset&limit=2`.
+pub fn hashtag_search() -> Value {
+    second_page()
+}
+
+/// `GET /search?q=creme%20brulee`: words match without case or accents; the last page.
+pub fn word_search() -> Value {
+    json!({"data": [dessert()], "paging": {"next_cursor": null}})
+}
+
+/// `GET /search?q=nothing-here`.
+pub fn no_match() -> Value {
+    json!({"data": [], "paging": {"next_cursor": null}})
+}
+
+/// An `application/problem+json` body, as `crate::error` writes it.
+pub fn problem(kind: &str, title: &str, status: u16, detail: &str) -> Value {
+    json!({"type": kind, "title": title, "status": status, "detail": detail})
+}
+
+pub fn invalid_request(detail: &str) -> Value {
+    problem("invalid_request", "Invalid request", 400, detail)
+}
+
+pub fn unauthorized() -> Value {
+    problem(
+        "unauthorized",
+        "Unauthorized",
+        401,
+        "send the admin token as `Authorization: Bearer <admin.token>`",
+    )
+}
+
+pub fn rate_limited() -> Value {
+    problem(
+        "rate_limited",
+        "Too many requests",
+        429,
+        "this client sent too many requests; retry in 1 s",
+    )
+}
+
+pub fn upstream_error(detail: &str) -> Value {
+    problem("upstream_error", "Instagram request failed", 502, detail)
+}
+
+pub fn feed_unavailable(detail: &str) -> Value {
+    problem("feed_unavailable", "Feed unavailable", 503, detail)
+}
+
+pub fn store_unavailable() -> Value {
+    problem(
+        "store_unavailable",
+        "Store unavailable",
+        503,
+        "the service's store is not answering; try again shortly",
+    )
+}
+
+/// `GET /admin/status` → `token`, right after the sandbox round trip.
+pub fn token_status() -> Value {
+    json!({
+        "state": "valid",
+        "user_id": "17841400000000001",
+        "username": "sandbox.gallery",
+        "scopes": ["instagram_business_basic"],
+        "obtained_at": "2026-12-01T02:34:17.507219945Z",
+        "expires_at": "2027-01-30T02:34:17.505904085Z",
+        "refreshed_at": null,
+        "reauth_required": false,
+        "last_error": null
+    })
+}
+
+/// `GET /admin/status` → `feed`: the sandbox's 60 posts, synced.
+pub fn feed_status() -> Value {
+    json!({
+        "version": "2994e43bf2f35606a51a24e3",
+        "synced_at": "2026-12-01T02:34:26.194555876Z",
+        "items": 60,
+        "next_sync_at": "2026-12-01T02:49:26.194555876Z",
+        "urls_expire_at": "2026-12-05T00:00:00Z",
+        "last_error": null,
+        "rate_limit": {
+            "app": {"call_count": 1.0, "total_cputime": 1.0, "total_time": 1.0},
+            "business_use_case": {},
+            "max_percent": 1.0,
+            "regain_access_minutes": null,
+            "observed_at": "2026-12-01T02:34:26.193434712Z"
+        }
+    })
+}
+
+pub fn admin_status() -> Value {
+    json!({"token": token_status(), "feed": feed_status()})
+}
+
+/// The same, before any account is connected (or after a deauthorize).
+pub fn admin_status_missing() -> Value {
+    json!({
+        "token": {
+            "state": "missing",
+            "user_id": null,
+            "username": null,
+            "scopes": [],
+            "obtained_at": null,
+            "expires_at": null,
+            "refreshed_at": null,
+            "reauth_required": true,
+            "last_error": null
+        },
+        "feed": {
+            "version": null,
+            "synced_at": null,
+            "items": 0,
+            "next_sync_at": null,
+            "urls_expire_at": null,
+            "last_error": null,
+            "rate_limit": null
+        }
+    })
+}
+
+/// `POST /admin/token/refresh`: the token a day later, refreshed.
+pub fn refreshed_status() -> Value {
+    let mut status = admin_status();
+    status["token"]["expires_at"] = json!("2027-01-31T03:02:44.861920347Z");
+    status["token"]["refreshed_at"] = json!("2026-12-02T03:02:44.861920347Z");
+    status
+}
+
+pub fn sync_response() -> Value {
+    json!({"feed": feed_status()})
+}
