@@ -20,7 +20,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
     "type": "invalid_request",
     "title": "Invalid request",
     "status": 400,
-    "detail": "invalid query string: Query deserialize error: unknown field `foo`, expected one of `limit`, `cursor`, `type`"
+    "detail": "invalid query string: unknown parameter `foo`, expected one of `limit`, `cursor`, `type`"
 }))]
 pub struct Problem {
     /// A stable, machine-readable identifier of the kind of problem (snake_case).

@@ -12,7 +12,7 @@ use url::Url;
 use utoipa_actix_web::AppExt as _;
 
 use crate::api::{
-    self, AdminToken, Draining, FeedCacheControl, KnownRoutes, OAuthPages, Observe, RateLimits,
+    self, AdminToken, Draining, FeedEndpoint, KnownRoutes, OAuthPages, Observe, RateLimits,
     RequestLimits, SecurityHeaders,
 };
 use crate::auth::{
@@ -138,12 +138,16 @@ impl Application {
         let state = AppState {
             tokens: web::Data::from(tokens.clone()),
             feed: web::Data::from(feed.clone()),
-            metrics: web::Data::from(metrics),
+            metrics: web::Data::from(metrics.clone()),
             store_health: web::Data::from(store_health),
             draining: web::Data::new(draining.clone()),
             metrics_here,
             body_timeout: settings.server.body_timeout,
-            feed_cache_control: web::Data::new(FeedCacheControl::new(&settings.feed)),
+            feed_endpoint: web::Data::new(FeedEndpoint::new(
+                feed.clone(),
+                &settings.feed,
+                metrics.clone(),
+            )),
             deletions: web::Data::new(DataDeletions::new(store.clone())),
             store: web::Data::new(store.clone()),
             admin_token: web::Data::new(admin_token),
@@ -323,7 +327,7 @@ struct AppState {
     draining: web::Data<Draining>,
     metrics_here: bool,
     body_timeout: Duration,
-    feed_cache_control: web::Data<FeedCacheControl>,
+    feed_endpoint: web::Data<FeedEndpoint>,
     deletions: web::Data<DataDeletions>,
     store: web::Data<Store>,
     admin_token: web::Data<AdminToken>,
@@ -355,7 +359,7 @@ impl AppState {
             .app_data(self.metrics.clone())
             .app_data(self.store_health)
             .app_data(self.draining)
-            .app_data(self.feed_cache_control)
+            .app_data(self.feed_endpoint)
             .app_data(self.deletions)
             .app_data(self.store)
             .app_data(self.admin_token)

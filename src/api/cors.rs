@@ -10,8 +10,9 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, ResponseError as _};
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::Either;
 
+use super::finishing::Finishing;
 use crate::error::ApiError;
 
 const ALLOWED_METHODS: &str = "GET, HEAD";
@@ -139,7 +140,10 @@ where
 {
     type Response = ServiceResponse<EitherBody<B>>;
     type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    type Future = Either<
+        Ready<Result<Self::Response, Self::Error>>,
+        Finishing<S::Future, Option<HeaderValue>, Result<Self::Response, Self::Error>>,
+    >;
 
     forward_ready!(service);
 
@@ -152,23 +156,27 @@ where
                 .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
         {
             let response = self.cors.preflight(&req, origin);
-            return Box::pin(ready(Ok(req.into_response(response).map_into_right_body())));
+            return Either::Left(ready(Ok(req.into_response(response).map_into_right_body())));
         }
         let allowed = origin.filter(|o| self.cors.allows(o));
-        let response = self.service.call(req);
-        Box::pin(async move {
-            let mut response = response.await?;
-            let headers = response.headers_mut();
-            // Every response of a resource that answers some origins differently varies on it.
-            headers.append(header::VARY, HeaderValue::from_static("Origin"));
-            if let Some(origin) = allowed {
-                headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-                headers.insert(
-                    header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                    HeaderValue::from_static(EXPOSED_HEADERS),
-                );
-            }
-            Ok(response.map_into_left_body())
-        })
+        Either::Right(Finishing::new(self.service.call(req), allowed, add_headers))
     }
+}
+
+fn add_headers<B>(
+    allowed: Option<HeaderValue>,
+    response: Result<ServiceResponse<B>, actix_web::Error>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let mut response = response?;
+    let headers = response.headers_mut();
+    // Every response of a resource that answers some origins differently varies on it.
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = allowed {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSED_HEADERS),
+        );
+    }
+    Ok(response.map_into_left_body())
 }

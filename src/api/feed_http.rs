@@ -1,18 +1,25 @@
 //! What `/images` and `/search` share: parameter validation and the cached response with its
 //! HTTP caching headers (ETag, Cache-Control, Cache-Status, Age).
 
-use actix_web::http::header::{self, HeaderValue};
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::config::FeedSettings;
 use crate::error::ApiError;
-use crate::feed::{Cursor, FeedError, MediaType, PageRequest, Served, accepts_gzip};
+use crate::feed::{
+    Cursor, Feed, FeedError, FeedQuery, MediaType, PageRequest, Served, accepts_gzip,
+};
 use crate::metrics::Metrics;
 
 pub const DEFAULT_LIMIT: usize = 20;
 pub const MAX_LIMIT: usize = 100;
-const CACHE_STATUS: &str = "cache-status";
+const CACHE_STATUS: HeaderName = HeaderName::from_static("cache-status");
 
 /// `type` values.
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
@@ -23,21 +30,68 @@ pub enum TypeParam {
     CarouselAlbum,
 }
 
-/// The `Cache-Control` of feed responses, from configuration.
-pub struct FeedCacheControl(pub HeaderValue);
+/// What the feed endpoints need, as one piece of app data: one lookup per request.
+pub struct FeedEndpoint {
+    feed: Arc<Feed>,
+    /// The `Cache-Control` of feed responses, from configuration.
+    cache_control: HeaderValue,
+    metrics: Arc<Metrics>,
+}
 
-impl FeedCacheControl {
-    pub fn new(feed: &crate::config::FeedSettings) -> Self {
+impl FeedEndpoint {
+    pub fn new(feed: Arc<Feed>, settings: &FeedSettings, metrics: Arc<Metrics>) -> Self {
         let value = format!(
             "public, max-age={}, stale-while-revalidate={}, stale-if-error={}",
-            feed.client_max_age.as_secs(),
-            feed.stale_while_revalidate.as_secs(),
-            feed.stale_if_error.as_secs()
+            settings.client_max_age.as_secs(),
+            settings.stale_while_revalidate.as_secs(),
+            settings.stale_if_error.as_secs()
         );
-        Self(
-            HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("public, max-age=60")),
-        )
+        Self {
+            feed,
+            cache_control: HeaderValue::from_str(&value)
+                .unwrap_or(HeaderValue::from_static("public, max-age=60")),
+            metrics,
+        }
     }
+
+    /// The cached answer to `query`, as 200 or 304.
+    pub async fn serve(
+        &self,
+        req: &HttpRequest,
+        query: &FeedQuery,
+    ) -> Result<HttpResponse, ApiError> {
+        let served = self.feed.read(query).await;
+        respond(req, served, &self.cache_control, &self.metrics)
+    }
+}
+
+/// The values of an endpoint's query parameters, in the order of `names`. What `web::Query`
+/// would give, without its allocations: `+` and percent-escapes decoded, and a parameter
+/// not in `names`, or given twice, refused.
+pub fn query_params<'q, const N: usize>(
+    query: &'q str,
+    names: &[&str; N],
+) -> Result<[Option<Cow<'q, str>>; N], ApiError> {
+    let mut values = std::array::from_fn(|_| None);
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let Some(slot) = names.iter().position(|known| *known == name) else {
+            let expected = names
+                .iter()
+                .map(|known| format!("`{known}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(ApiError::BadRequest(format!(
+                "invalid query string: unknown parameter `{name}`, expected one of {expected}"
+            )));
+        };
+        let values: &mut [Option<Cow<'q, str>>; N] = &mut values;
+        if values[slot].replace(value).is_some() {
+            return Err(ApiError::BadRequest(format!(
+                "invalid query string: `{name}` is given more than once"
+            )));
+        }
+    }
+    Ok(values)
 }
 
 /// Validates `limit`, `cursor` and `type` (all optional) into a page request.
@@ -77,10 +131,10 @@ pub fn page_request(
 }
 
 /// 200 with the cached bytes, or 304 when the client already has them.
-pub fn respond(
+fn respond(
     req: &HttpRequest,
     served: Result<Served, FeedError>,
-    cache_control: &FeedCacheControl,
+    cache_control: &HeaderValue,
     metrics: &Metrics,
 ) -> Result<HttpResponse, ApiError> {
     let Served {
@@ -121,31 +175,69 @@ pub fn respond(
         &results.hit
     };
     result.inc();
+    // Headers go straight into the map: the builder would re-validate every pair.
     let mut response = if not_modified {
-        HttpResponse::NotModified()
+        HttpResponse::NotModified().finish()
     } else {
-        HttpResponse::Ok()
+        HttpResponse::with_body(StatusCode::OK, variant.body.clone()).map_into_boxed_body()
     };
-    response
-        .insert_header((header::ETAG, variant.etag.clone()))
-        .insert_header((header::CACHE_CONTROL, cache_control.0.clone()))
-        .insert_header((CACHE_STATUS, cache_status))
-        .append_header((header::VARY, HeaderValue::from_static("Accept-Encoding")));
+    let headers = response.headers_mut();
+    headers.insert(header::ETAG, variant.etag.clone());
+    headers.insert(header::CACHE_CONTROL, cache_control.clone());
+    headers.insert(CACHE_STATUS, cache_status);
+    headers.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if !not_modified {
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
     if variant.gzipped {
-        response.insert_header((header::CONTENT_ENCODING, HeaderValue::from_static("gzip")));
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     if freshness.stale {
-        response.insert_header((header::AGE, freshness.age_secs.to_string()));
+        headers.insert(header::AGE, HeaderValue::from(freshness.age_secs));
     }
-    Ok(if not_modified {
-        response.finish()
-    } else {
-        response
-            .content_type(mime_json())
-            .body(variant.body.clone())
-    })
+    Ok(response)
 }
 
-fn mime_json() -> HeaderValue {
-    HeaderValue::from_static("application/json")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detail(error: ApiError) -> String {
+        match error {
+            ApiError::BadRequest(detail) => detail,
+            other => panic!("not a 400: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn query_params_decode_like_a_form() {
+        let [q, limit, cursor] = query_params(
+            "limit=20&q=cr%C3%A8me+br%C3%BBl%C3%A9e",
+            &["q", "limit", "cursor"],
+        )
+        .unwrap();
+        assert_eq!(q.as_deref(), Some("crème brûlée"));
+        assert_eq!(limit.as_deref(), Some("20"));
+        assert_eq!(cursor, None);
+        // Plain values are borrowed from the query string, not copied.
+        assert!(matches!(limit, Some(Cow::Borrowed(_))));
+        let [limit] = query_params("", &["limit"]).unwrap();
+        assert_eq!(limit, None);
+        let [limit] = query_params("limit=", &["limit"]).unwrap();
+        assert_eq!(limit.as_deref(), Some(""));
+    }
+
+    #[test]
+    fn unknown_and_repeated_parameters_are_refused() {
+        let err = detail(query_params("limit=2&foo=1", &["limit", "type"]).unwrap_err());
+        assert_eq!(
+            err,
+            "invalid query string: unknown parameter `foo`, expected one of `limit`, `type`"
+        );
+        let err = detail(query_params("limit=2&limit=3", &["limit"]).unwrap_err());
+        assert_eq!(err, "invalid query string: `limit` is given more than once");
+    }
 }

@@ -1,29 +1,39 @@
 //! `GET /images` and `GET /images/{id}`: the account's media, newest first.
 
+use std::borrow::Cow;
+
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::examples;
-use super::feed_http::{FeedCacheControl, TypeParam, page_request, respond};
+use super::feed_http::{FeedEndpoint, TypeParam, page_request, query_params};
 use crate::error::{ApiError, Problem};
-use crate::feed::{Feed, FeedQuery, Media, MediaPageSchema};
-use crate::metrics::Metrics;
+use crate::feed::{FeedQuery, Media, MediaPageSchema};
 
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
+#[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ImagesQuery {
+pub struct ImagesQuery<'q> {
     /// Items per page.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100, example = 20)]
-    limit: Option<String>,
+    limit: Option<Cow<'q, str>>,
     /// `paging.next_cursor` of the previous page.
     #[param(value_type = Option<String>, pattern = "^[A-Za-z0-9_-]{1,64}$")]
-    cursor: Option<String>,
+    cursor: Option<Cow<'q, str>>,
     /// Only this kind of post.
-    #[serde(rename = "type")]
     #[param(rename = "type", value_type = Option<TypeParam>, inline)]
-    media_type: Option<String>,
+    media_type: Option<Cow<'q, str>>,
+}
+
+impl<'q> ImagesQuery<'q> {
+    fn parse(query: &'q str) -> Result<Self, ApiError> {
+        let [limit, cursor, media_type] = query_params(query, &["limit", "cursor", "type"])?;
+        Ok(Self {
+            limit,
+            cursor,
+            media_type,
+        })
+    }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -95,7 +105,7 @@ pub struct ImagePath {
          body = Problem, content_type = "application/problem+json",
          examples(
             ("limit" = (summary = "limit=0", value = json!(examples::invalid_request("`limit` must be an integer from 1 to 100")))),
-            ("unknown parameter" = (summary = "foo=1", value = json!(examples::invalid_request("invalid query string: Query deserialize error: unknown field `foo`, expected one of `limit`, `cursor`, `type`")))),
+            ("unknown parameter" = (summary = "foo=1", value = json!(examples::invalid_request("invalid query string: unknown parameter `foo`, expected one of `limit`, `cursor`, `type`")))),
             ("cursor" = (summary = "cursor=abc", value = json!(examples::invalid_request("`cursor` is not a cursor from a previous page")))),
          )),
         (status = 429, description = "Too many requests from this client; only when `rate_limit.images_per_minute` is set (0, off, by default)",
@@ -114,19 +124,15 @@ pub struct ImagePath {
 #[get("")]
 pub async fn list_images(
     req: HttpRequest,
-    query: web::Query<ImagesQuery>,
-    feed: web::Data<Feed>,
-    cache_control: web::Data<FeedCacheControl>,
-    metrics: web::Data<Metrics>,
+    endpoint: web::Data<FeedEndpoint>,
 ) -> Result<HttpResponse, ApiError> {
-    let q = query.into_inner();
+    let q = ImagesQuery::parse(req.query_string())?;
     let request = page_request(
         q.limit.as_deref(),
         q.cursor.as_deref(),
         q.media_type.as_deref(),
     )?;
-    let served = feed.into_inner().read(&FeedQuery::Images(request)).await;
-    respond(&req, served, &cache_control, &metrics)
+    endpoint.serve(&req, &FeedQuery::Images(request)).await
 }
 
 /// One post.
@@ -186,14 +192,11 @@ pub async fn list_images(
 pub async fn get_image(
     req: HttpRequest,
     path: web::Path<ImagePath>,
-    feed: web::Data<Feed>,
-    cache_control: web::Data<FeedCacheControl>,
-    metrics: web::Data<Metrics>,
+    endpoint: web::Data<FeedEndpoint>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner().id;
     if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::BadRequest("a media id is digits only".to_owned()));
     }
-    let served = feed.into_inner().read(&FeedQuery::One(id)).await;
-    respond(&req, served, &cache_control, &metrics)
+    endpoint.serve(&req, &FeedQuery::One(id)).await
 }

@@ -20,9 +20,12 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::{Method, StatusCode};
-use futures_util::future::LocalBoxFuture;
+use futures_util::future::Either;
 use prometheus::{Histogram, IntCounter};
+use tracing::instrument::Instrumented;
 use tracing::{Instrument as _, Level, Span};
+
+use super::finishing::Finishing;
 
 use crate::metrics::Metrics;
 
@@ -94,7 +97,7 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// What one (method, path) resolves to: its route template and metric handles.
-struct Route {
+pub struct Route {
     template: Rc<str>,
     method: &'static str,
     duration: Histogram,
@@ -119,11 +122,11 @@ impl Route {
     }
 }
 
-/// Per worker: routes by method label and path.
+/// Per worker: routes by path, then method label (a path sees one or two methods). Paths come
+/// from clients, hence a seeded hash.
 #[derive(Default)]
 struct Memo {
-    routes: HashMap<&'static str, HashMap<Box<str>, Rc<Route>>>,
-    paths: usize,
+    routes: HashMap<Box<str>, Vec<Rc<Route>>, foldhash::fast::RandomState>,
 }
 
 impl Memo {
@@ -133,12 +136,15 @@ impl Memo {
         req: &ServiceRequest,
         method: &'static str,
     ) -> Rc<Route> {
-        if let Some(route) = self.routes.get(method).and_then(|m| m.get(req.path())) {
+        if let Some(route) = self
+            .routes
+            .get(req.path())
+            .and_then(|routes| routes.iter().find(|r| r.method == method))
+        {
             return route.clone();
         }
-        if self.paths >= MEMO_MAX_PATHS {
+        if self.routes.len() >= MEMO_MAX_PATHS {
             self.routes.clear();
-            self.paths = 0;
         }
         let template: Rc<str> = req
             .match_pattern()
@@ -152,10 +158,9 @@ impl Memo {
             counters: RefCell::new(Vec::new()),
         });
         self.routes
-            .entry(method)
+            .entry(req.path().into())
             .or_default()
-            .insert(req.path().into(), route.clone());
-        self.paths += 1;
+            .push(route.clone());
         route
     }
 }
@@ -205,7 +210,11 @@ where
 {
     type Response = ServiceResponse<B>;
     type Error = actix_web::Error;
-    type Future = LocalBoxFuture<'static, Result<Self::Response, Self::Error>>;
+    type Future = Finishing<
+        Either<S::Future, Instrumented<S::Future>>,
+        Outcome,
+        Result<Self::Response, Self::Error>,
+    >;
 
     forward_ready!(service);
 
@@ -218,28 +227,57 @@ where
             req.head_mut().method = Method::GET;
         }
         let id = RequestIds::global().next();
-        let metrics = self.metrics.clone();
         // Every request is logged at DEBUG: then the span covers the handling too.
         let span = tracing::enabled!(target: TARGET, Level::DEBUG)
             .then(|| request_span(method, &route.template, id));
         let response = self.service.call(req);
-        Box::pin(async move {
-            let result = match &span {
-                Some(span) => response.instrument(span.clone()).await,
-                None => response.await,
-            };
-            let status = match &result {
-                Ok(r) => r.status(),
-                Err(e) => e.as_response_error().status_code(),
-            };
-            route.count(&metrics, status);
-            route.duration.observe(started.elapsed().as_secs_f64());
-            if span.is_some() || status.is_client_error() || status.is_server_error() {
-                let span = span.unwrap_or_else(|| request_span(method, &route.template, id));
-                log_outcome(&span, &result);
-            }
-            result
-        })
+        let response = match &span {
+            Some(span) => Either::Right(response.instrument(span.clone())),
+            None => Either::Left(response),
+        };
+        let outcome = Outcome {
+            started,
+            method,
+            route,
+            id,
+            metrics: self.metrics.clone(),
+            span,
+        };
+        Finishing::new(response, outcome, Outcome::record)
+    }
+}
+
+/// What is known of a request before its response: counted, timed and (when it matters)
+/// logged once the response is there.
+pub struct Outcome {
+    started: Instant,
+    method: &'static str,
+    route: Rc<Route>,
+    id: RequestId,
+    metrics: Arc<Metrics>,
+    span: Option<Span>,
+}
+
+impl Outcome {
+    fn record<B>(
+        self,
+        result: Result<ServiceResponse<B>, actix_web::Error>,
+    ) -> Result<ServiceResponse<B>, actix_web::Error> {
+        let status = match &result {
+            Ok(r) => r.status(),
+            Err(e) => e.as_response_error().status_code(),
+        };
+        self.route.count(&self.metrics, status);
+        self.route
+            .duration
+            .observe(self.started.elapsed().as_secs_f64());
+        if self.span.is_some() || status.is_client_error() || status.is_server_error() {
+            let span = self
+                .span
+                .unwrap_or_else(|| request_span(self.method, &self.route.template, self.id));
+            log_outcome(&span, &result);
+        }
+        result
     }
 }
 

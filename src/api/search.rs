@@ -1,15 +1,16 @@
 //! `GET /search`: the account's own posts by words or hashtags, over the whole snapshot.
 
+use std::borrow::Cow;
+
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::examples;
-use super::feed_http::{FeedCacheControl, TypeParam, page_request, respond};
+use super::feed_http::{FeedEndpoint, TypeParam, page_request, query_params};
 use crate::error::{ApiError, Problem};
-use crate::feed::{Feed, FeedQuery, MediaPageSchema, Search};
-use crate::metrics::Metrics;
+use crate::feed::{FeedQuery, MediaPageSchema, Search};
 
 const MAX_Q_CHARS: usize = 100;
 
@@ -21,27 +22,39 @@ pub enum SourceParam {
     Account,
 }
 
-#[derive(Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
+#[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct SearchQuery {
+pub struct SearchQuery<'q> {
     /// Words that must all occur in the caption (case- and accent-insensitive, whole words),
     /// or `#tag` to match a hashtag exactly (case-insensitive).
     #[param(required = true, value_type = String, min_length = 1, max_length = 100, example = "#sunset")]
-    q: Option<String>,
+    q: Option<Cow<'q, str>>,
     /// Items per page.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100, example = 20)]
-    limit: Option<String>,
+    limit: Option<Cow<'q, str>>,
     /// `paging.next_cursor` of the previous page.
-    #[param(value_type = Option<String>, pattern = "^[A-Za-z0-9_-]{1,64}$")]
-    cursor: Option<String>,
+    #[param(value_type = Option<Cow<'q, str>>, pattern = "^[A-Za-z0-9_-]{1,64}$")]
+    cursor: Option<Cow<'q, str>>,
     /// Only this kind of post.
-    #[serde(rename = "type")]
     #[param(rename = "type", value_type = Option<TypeParam>, inline)]
-    media_type: Option<String>,
+    media_type: Option<Cow<'q, str>>,
     /// Where to search (default `account`).
     #[param(value_type = Option<SourceParam>, inline)]
-    source: Option<String>,
+    source: Option<Cow<'q, str>>,
+}
+
+impl<'q> SearchQuery<'q> {
+    fn parse(query: &'q str) -> Result<Self, ApiError> {
+        let [q, limit, cursor, media_type, source] =
+            query_params(query, &["q", "limit", "cursor", "type", "source"])?;
+        Ok(Self {
+            q,
+            limit,
+            cursor,
+            media_type,
+            source,
+        })
+    }
 }
 
 /// Searches the account's posts, newest first.
@@ -105,7 +118,7 @@ pub struct SearchQuery {
          examples(
             ("q" = (summary = "q missing or empty", value = json!(examples::invalid_request("`q` must be 1 to 100 characters")))),
             ("source" = (summary = "source=public", value = json!(examples::invalid_request("`source` must be `account`")))),
-            ("unknown parameter" = (summary = "foo=1", value = json!(examples::invalid_request("invalid query string: Query deserialize error: unknown field `foo`, expected one of `q`, `limit`, `cursor`, `type`, `source`")))),
+            ("unknown parameter" = (summary = "foo=1", value = json!(examples::invalid_request("invalid query string: unknown parameter `foo`, expected one of `q`, `limit`, `cursor`, `type`, `source`")))),
          )),
         (status = 429, description = "Too many requests from this client (`rate_limit.search_per_minute`, 300 by default)", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
@@ -119,13 +132,10 @@ pub struct SearchQuery {
 #[get("")]
 pub async fn search_images(
     req: HttpRequest,
-    query: web::Query<SearchQuery>,
-    feed: web::Data<Feed>,
-    cache_control: web::Data<FeedCacheControl>,
-    metrics: web::Data<Metrics>,
+    endpoint: web::Data<FeedEndpoint>,
 ) -> Result<HttpResponse, ApiError> {
     check_utf8(req.query_string())?;
-    let q = query.into_inner();
+    let q = SearchQuery::parse(req.query_string())?;
     match q.source.as_deref() {
         None | Some("account") => {}
         Some(_) => {
@@ -147,14 +157,12 @@ pub async fn search_images(
         q.cursor.as_deref(),
         q.media_type.as_deref(),
     )?;
-    let served = feed
-        .into_inner()
-        .read(&FeedQuery::Search(search, request))
-        .await;
-    respond(&req, served, &cache_control, &metrics)
+    endpoint
+        .serve(&req, &FeedQuery::Search(search, request))
+        .await
 }
 
-/// `web::Query` decodes invalid UTF-8 lossily (into U+FFFD), which would search for something
+/// Query decoding turns invalid UTF-8 lossily (into U+FFFD), which would search for something
 /// the client did not send: refuse it instead.
 fn check_utf8(query_string: &str) -> Result<(), ApiError> {
     let valid = |part: &str| percent_decode_str(part).decode_utf8().is_ok();

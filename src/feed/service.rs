@@ -208,7 +208,7 @@ pub struct Feed {
     pub(super) state: RwLock<State>,
     pub(super) inflight: Mutex<Option<Inflight>>,
     pub(super) sync_ids: std::sync::atomic::AtomicU64,
-    cache: moka::sync::Cache<CacheKey, Rendered>,
+    cache: moka::sync::Cache<CacheKey, Rendered, foldhash::fast::RandomState>,
 }
 
 impl Feed {
@@ -225,7 +225,8 @@ impl Feed {
                 u32::try_from(CACHE_ENTRY_OVERHEAD + key.weight() + value.weight())
                     .unwrap_or(u32::MAX)
             })
-            .build();
+            // Hashed on every read; the keys are not chosen by clients (see `CacheKey`).
+            .build_with_hasher(foldhash::fast::RandomState::default());
         Arc::new(Self {
             store,
             tokens,
@@ -291,6 +292,13 @@ impl Feed {
             }
         };
         let key = CacheKey::new(&loaded, query)?;
+        if let Some(rendered) = self.cache.get(&key) {
+            return Ok(Served {
+                cache_miss: false,
+                rendered,
+                freshness,
+            });
+        }
         // Concurrent misses of one key build the body once.
         let entry = self
             .cache
