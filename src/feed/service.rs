@@ -286,7 +286,9 @@ impl Feed {
                 (loaded, freshness)
             }
             _ => {
-                let loaded = self.cold_load().await?;
+                // Boxed: the cold path's state (a sync, a store read) would otherwise make
+                // every request's future that large, and actix moves it into a box.
+                let loaded = Box::pin(self.cold_load()).await?;
                 let freshness = self.freshness(&self.read_state().meta, Utc::now());
                 (loaded, freshness)
             }
