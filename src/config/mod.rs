@@ -241,8 +241,36 @@ pub enum ConfigError {
     MissingEnvironmentFile(String),
     #[error("invalid configuration: {key} ({}): {message}", env_name(key))]
     Invalid { key: &'static str, message: String },
+    /// A value of the wrong type, as the `config` crate reports it, with the variable named.
+    #[error("invalid configuration: {key} ({}): {message}", env_name(key))]
+    Value { key: String, message: String },
     #[error("invalid configuration: {}", unknown_keys::describe(.0))]
     UnknownKeys(Vec<UnknownKey>),
+}
+
+impl ConfigError {
+    fn from_deserialize(error: config::ConfigError) -> Self {
+        match error {
+            config::ConfigError::Type {
+                key: Some(key),
+                unexpected,
+                expected,
+                ..
+            } => Self::Value {
+                key,
+                message: format!("invalid type: {unexpected}, expected {expected}"),
+            },
+            config::ConfigError::At {
+                key: Some(key),
+                error,
+                ..
+            } => Self::Value {
+                key,
+                message: error.to_string(),
+            },
+            error => Self::Load(error),
+        }
+    }
 }
 
 fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
@@ -306,7 +334,10 @@ impl Settings {
             .add_source(config::File::from(env_file).required(false))
             .add_source(variables)
             .build()?;
-        let raw: raw::RawSettings = config.clone().try_deserialize()?;
+        let raw: raw::RawSettings = config
+            .clone()
+            .try_deserialize()
+            .map_err(ConfigError::from_deserialize)?;
         let unknown_keys = unknown_keys::find(&config, &raw)?;
         if environment == Environment::Production && !unknown_keys.is_empty() {
             return Err(ConfigError::UnknownKeys(unknown_keys));
@@ -460,6 +491,13 @@ mod tests {
             err.contains("oauth.success_redirect") && !err.contains("evil"),
             "{err}"
         );
+        let err = error(Environment::Local, &[("IGW__SERVER__PORT", "eighty")]);
+        assert!(
+            err.contains("server.port (IGW__SERVER__PORT): invalid type"),
+            "{err}"
+        );
+        let err = error(Environment::Local, &[("IGW__LOG__FORMAT", "xml")]);
+        assert!(err.contains("log.format (IGW__LOG__FORMAT)"), "{err}");
         let err = error(Environment::Local, &[("IGW__FEED__COLD_WAIT_MS", "0")]);
         assert!(err.contains("feed.cold_wait_ms"), "{err}");
         let err = error(Environment::Local, &[("IGW__INSTAGRAM__MODE", "live")]);
