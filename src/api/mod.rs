@@ -161,44 +161,46 @@ impl RateLimits {
 /// The one route table, used by the server and by [`openapi`]. `/metrics` is left out when it
 /// has a listener of its own (`metrics.listen`).
 pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: bool) {
-    cfg.service(
-        scope("/images")
-            .wrap(limits.images.middleware())
-            .service(images::list_images)
-            .service(images::get_image),
-    )
-    .service(
-        scope("/search")
-            .wrap(limits.search.middleware())
-            .service(search::search_images),
-    )
-    .service(health::check_health)
-    .service(health::check_readiness)
-    .configure(|cfg| {
-        if metrics_here {
-            cfg.service(metrics::get_metrics);
-        }
-    })
-    .service(
-        scope("/oauth")
-            .wrap(sensitive_headers())
-            .service(oauth::handle_oauth_callback)
-            .service(oauth::handle_deauthorize)
-            .service(oauth::handle_data_deletion)
-            .service(oauth::get_data_deletion_status),
-    )
-    .service(
-        scope("/admin")
-            // The last `wrap` is the outermost: the headers also reach the limiter's 429s.
-            .wrap(limits.admin.middleware())
-            .wrap(sensitive_headers())
-            .service(admin::start_reauth)
-            .service(admin::get_admin_status)
-            .service(admin::refresh_token)
-            .service(admin::sync_feed)
-            // The operator page: plain actix routes, outside the OpenAPI document.
-            .map(admin_page::mount),
-    );
+    // A limit that is off adds no layer: `/images` is the hot path.
+    let images = scope("/images")
+        .service(images::list_images)
+        .service(images::get_image);
+    match limits.images.middleware() {
+        Some(limit) => cfg.service(images.wrap(limit)),
+        None => cfg.service(images),
+    };
+    let search = scope("/search").service(search::search_images);
+    match limits.search.middleware() {
+        Some(limit) => cfg.service(search.wrap(limit)),
+        None => cfg.service(search),
+    };
+    cfg.service(health::check_health)
+        .service(health::check_readiness)
+        .configure(|cfg| {
+            if metrics_here {
+                cfg.service(metrics::get_metrics);
+            }
+        })
+        .service(
+            scope("/oauth")
+                .wrap(sensitive_headers())
+                .service(oauth::handle_oauth_callback)
+                .service(oauth::handle_deauthorize)
+                .service(oauth::handle_data_deletion)
+                .service(oauth::get_data_deletion_status),
+        );
+    let admin = scope("/admin")
+        .service(admin::start_reauth)
+        .service(admin::get_admin_status)
+        .service(admin::refresh_token)
+        .service(admin::sync_feed)
+        // The operator page: plain actix routes, outside the OpenAPI document.
+        .map(admin_page::mount);
+    // The last `wrap` is the outermost: the headers also reach the limiter's 429s.
+    match limits.admin.middleware() {
+        Some(limit) => cfg.service(admin.wrap(limit).wrap(sensitive_headers())),
+        None => cfg.service(admin.wrap(sensitive_headers())),
+    };
 }
 
 /// Extractor settings that turn actix's plain-text rejections into problems.
