@@ -72,7 +72,7 @@ pub fn query_params<'q, const N: usize>(
     query: &'q str,
     names: &[&str; N],
 ) -> Result<[Option<Cow<'q, str>>; N], ApiError> {
-    let mut values = std::array::from_fn(|_| None);
+    let mut values: [Option<Cow<'q, str>>; N] = std::array::from_fn(|_| None);
     for (name, value) in form_urlencoded::parse(query.as_bytes()) {
         let Some(slot) = names.iter().position(|known| *known == name) else {
             let expected = names
@@ -84,7 +84,6 @@ pub fn query_params<'q, const N: usize>(
                 "invalid query string: unknown parameter `{name}`, expected one of {expected}"
             )));
         };
-        let values: &mut [Option<Cow<'q, str>>; N] = &mut values;
         if values[slot].replace(value).is_some() {
             return Err(ApiError::BadRequest(format!(
                 "invalid query string: `{name}` is given more than once"
