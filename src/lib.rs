@@ -2,6 +2,7 @@
 //! lifecycle handled server-side. docs/architecture.md has the module map.
 
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod config;
 pub mod error;
