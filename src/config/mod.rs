@@ -36,6 +36,7 @@ pub struct Settings {
     pub feed: FeedSettings,
     pub rate_limit: RateLimitSettings,
     pub metrics: MetricsSettings,
+    pub assets: AssetSettings,
 }
 
 /// `IGW_ENV`. Production makes secrets mandatory and unknown keys fatal.
@@ -220,6 +221,52 @@ pub struct FeedSettings {
     pub cache_max_bytes: u64,
 }
 
+/// Re-hosted pictures (`assets.*`).
+#[derive(Debug, Clone)]
+pub struct AssetSettings {
+    pub enabled: bool,
+    /// Ascending, distinct.
+    pub widths: Vec<u32>,
+    pub webp_quality: f32,
+    pub max_source_bytes: u64,
+    pub max_pixels: u64,
+    /// Pictures processed at once by this replica.
+    pub workers: usize,
+    pub fetch_timeout: Duration,
+    pub retention: Duration,
+    pub retry_backoff: Duration,
+    pub claim_ttl: Duration,
+    /// Bound of the in-process cache of hot assets.
+    pub cache_max_bytes: u64,
+    /// Where the JSON's picture URLs point; `None`: `<server.public_url>/assets`.
+    pub public_base_url: Option<Url>,
+    pub store: AssetStoreSettings,
+}
+
+/// Where the encoded copies are kept.
+#[derive(Debug, Clone)]
+pub enum AssetStoreSettings {
+    /// In this process, refusing copies beyond `max_bytes` (local runs only).
+    Memory {
+        max_bytes: u64,
+    },
+    /// A directory, shared by the replicas (a volume) in production.
+    Fs {
+        path: std::path::PathBuf,
+    },
+    S3(S3Settings),
+}
+
+#[derive(Debug, Clone)]
+pub struct S3Settings {
+    pub bucket: String,
+    /// An S3-compatible server; `None`: AWS.
+    pub endpoint: Option<Url>,
+    pub region: String,
+    /// `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`.
+    pub path_style: bool,
+}
+
 #[derive(Debug, Clone)]
 pub struct RateLimitSettings {
     pub search_per_minute: u32,
@@ -400,6 +447,7 @@ mod tests {
             "IGW__SECURITY__TOKEN_KEY",
             "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
         ),
+        ("IGW__ASSETS__S3__BUCKET", "igw-assets"),
     ];
 
     #[test]
@@ -569,5 +617,61 @@ mod tests {
         Settings::load_layers(&empty, Environment::Local, Some(HashMap::new()))
             .expect("local without local.toml");
         std::fs::remove_dir_all(&empty).unwrap();
+    }
+
+    #[test]
+    fn assets_default_to_memory_locally_and_need_a_shared_store_in_production() {
+        let s = load(
+            Environment::Local,
+            &[("IGW__ASSETS__WIDTHS", "640, 320,640")],
+        )
+        .unwrap()
+        .settings;
+        assert!(s.assets.enabled);
+        assert_eq!(s.assets.widths, vec![320, 640], "sorted, deduplicated");
+        assert!(matches!(s.assets.store, AssetStoreSettings::Memory { .. }));
+        assert!(s.assets.workers >= 1);
+
+        let production = load(Environment::Production, PRODUCTION).unwrap().settings;
+        match production.assets.store {
+            AssetStoreSettings::S3(s3) => {
+                assert_eq!(s3.bucket, "igw-assets");
+                assert_eq!(s3.endpoint, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        let memory = [PRODUCTION, &[("IGW__ASSETS__STORE", "memory")]].concat();
+        assert!(error(Environment::Production, &memory).contains("IGW__ASSETS__STORE"));
+        let disabled = [memory.as_slice(), &[("IGW__ASSETS__ENABLED", "false")]].concat();
+        load(Environment::Production, &disabled).expect("no store needed when off");
+        let no_bucket: Vec<_> = PRODUCTION
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "IGW__ASSETS__S3__BUCKET")
+            .collect();
+        assert!(error(Environment::Production, &no_bucket).contains("IGW__ASSETS__S3__BUCKET"));
+    }
+
+    #[test]
+    fn asset_values_are_checked() {
+        for (var, value, expected) in [
+            ("IGW__ASSETS__WIDTHS", "0", "between 16 and 4096"),
+            ("IGW__ASSETS__WIDTHS", "wide", "assets.widths"),
+            ("IGW__ASSETS__WEBP_QUALITY", "0", "between 1 and 100"),
+            ("IGW__ASSETS__STORE", "fs", "assets.path"),
+            ("IGW__ASSETS__STORE", "disk", "assets.store"),
+            ("IGW__ASSETS__PUBLIC_BASE_URL", "cdn", "is not a URL"),
+        ] {
+            let err = error(Environment::Local, &[(var, value)]);
+            assert!(err.contains(expected), "{var}={value}: {err}");
+        }
+        let s3 = [
+            ("IGW__ASSETS__STORE", "s3"),
+            ("IGW__ASSETS__S3__BUCKET", "b"),
+            ("IGW__ASSETS__S3__ENDPOINT", "ftp://x"),
+        ];
+        assert!(error(Environment::Local, &s3).contains("IGW__ASSETS__S3__ENDPOINT"));
+        let typo = load(Environment::Local, &[("IGW__ASSETS__S3__BUCKT", "b")]).unwrap();
+        assert_eq!(typo.unknown_keys[0].closest, "assets.s3.bucket");
     }
 }

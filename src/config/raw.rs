@@ -9,10 +9,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
 use super::{
-    AdminSettings, AppCredentials, ConfigError, CorsSettings, Environment, FeedSettings,
-    InstagramMode, InstagramSettings, LogFormat, LogSettings, MetricsSettings, OAuthSettings,
-    RateLimitSettings, RedisSettings, SecuritySettings, ServerSettings, Settings, TokenKey,
-    TokenSettings, invalid,
+    AdminSettings, AppCredentials, AssetSettings, AssetStoreSettings, ConfigError, CorsSettings,
+    Environment, FeedSettings, InstagramMode, InstagramSettings, LogFormat, LogSettings,
+    MetricsSettings, OAuthSettings, RateLimitSettings, RedisSettings, S3Settings, SecuritySettings,
+    ServerSettings, Settings, TokenKey, TokenSettings, invalid,
 };
 
 /// Every key the service reads. `Serialize` lists them (see `unknown_keys`); values that are
@@ -32,6 +32,7 @@ pub(super) struct RawSettings {
     rate_limit: RawRateLimit,
     #[serde(default)]
     metrics: RawMetrics,
+    assets: RawAssets,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -151,6 +152,47 @@ struct RawMetrics {
     listen: Option<String>,
 }
 
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum RawStoreKind {
+    Memory,
+    Fs,
+    S3,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawAssets {
+    enabled: bool,
+    #[serde(deserialize_with = "number_list")]
+    widths: Vec<u32>,
+    webp_quality: u8,
+    max_source_bytes: u64,
+    max_pixels: u64,
+    workers: usize,
+    fetch_timeout_ms: u64,
+    retention_days: u64,
+    retry_backoff_secs: u64,
+    claim_ttl_ms: u64,
+    cache_max_bytes: u64,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    public_base_url: Option<String>,
+    store: RawStoreKind,
+    memory_max_bytes: u64,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    path: Option<String>,
+    s3: RawS3,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawS3 {
+    #[serde(default, deserialize_with = "empty_as_none")]
+    bucket: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    endpoint: Option<String>,
+    region: String,
+    path_style: bool,
+}
+
 impl RawSettings {
     pub(super) fn parse(self, environment: Environment) -> Result<Settings, ConfigError> {
         let production = environment == Environment::Production;
@@ -175,6 +217,7 @@ impl RawSettings {
                 trust_forwarded_for: self.rate_limit.trust_forwarded_for,
             },
             metrics: self.metrics.parse()?,
+            assets: self.assets.parse(production)?,
         };
         settings.check_across_sections()?;
         Ok(settings)
@@ -466,6 +509,89 @@ impl RawMetrics {
     }
 }
 
+impl RawAssets {
+    fn parse(self, production: bool) -> Result<AssetSettings, ConfigError> {
+        let mut widths = self.widths;
+        widths.sort_unstable();
+        widths.dedup();
+        if widths.is_empty() || widths.len() > 8 {
+            return Err(invalid("assets.widths", "must list 1 to 8 widths"));
+        }
+        if let Some(bad) = widths.iter().find(|w| !(16..=4096).contains(*w)) {
+            return Err(invalid(
+                "assets.widths",
+                format!("{bad} is not a width between 16 and 4096"),
+            ));
+        }
+        if !(1..=100).contains(&self.webp_quality) {
+            return Err(invalid("assets.webp_quality", "must be between 1 and 100"));
+        }
+        if self.max_source_bytes < 1024 {
+            return Err(invalid("assets.max_source_bytes", "must be at least 1024"));
+        }
+        if self.max_pixels < 10_000 {
+            return Err(invalid("assets.max_pixels", "must be at least 10000"));
+        }
+        if self.claim_ttl_ms < 1000 {
+            return Err(invalid("assets.claim_ttl_ms", "must be at least 1000"));
+        }
+        let store = match self.store {
+            RawStoreKind::Memory if production && self.enabled => {
+                return Err(invalid(
+                    "assets.store",
+                    "must be \"s3\" or a shared \"fs\" in production: replicas serve each other's pictures",
+                ));
+            }
+            RawStoreKind::Memory => AssetStoreSettings::Memory {
+                max_bytes: self.memory_max_bytes,
+            },
+            RawStoreKind::Fs => AssetStoreSettings::Fs {
+                path: self
+                    .path
+                    .ok_or_else(|| {
+                        invalid("assets.path", "is required when assets.store = \"fs\"")
+                    })?
+                    .into(),
+            },
+            RawStoreKind::S3 => AssetStoreSettings::S3(S3Settings {
+                bucket: self.s3.bucket.ok_or_else(|| {
+                    invalid("assets.s3.bucket", "is required when assets.store = \"s3\"")
+                })?,
+                endpoint: self
+                    .s3
+                    .endpoint
+                    .map(|url| http_url("assets.s3.endpoint", &url))
+                    .transpose()?,
+                region: self.s3.region,
+                path_style: self.s3.path_style,
+            }),
+        };
+        let workers = if self.workers == 0 {
+            std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+        } else {
+            self.workers
+        };
+        Ok(AssetSettings {
+            enabled: self.enabled,
+            widths,
+            webp_quality: f32::from(self.webp_quality),
+            max_source_bytes: self.max_source_bytes,
+            max_pixels: self.max_pixels,
+            workers,
+            fetch_timeout: positive_ms("assets.fetch_timeout_ms", self.fetch_timeout_ms)?,
+            retention: Duration::from_secs(self.retention_days * 86_400),
+            retry_backoff: positive_secs("assets.retry_backoff_secs", self.retry_backoff_secs)?,
+            claim_ttl: Duration::from_millis(self.claim_ttl_ms),
+            cache_max_bytes: self.cache_max_bytes,
+            public_base_url: self
+                .public_base_url
+                .map(|url| http_url("assets.public_base_url", &url))
+                .transpose()?,
+            store,
+        })
+    }
+}
+
 fn positive_secs(key: &'static str, secs: u64) -> Result<Duration, ConfigError> {
     if secs == 0 {
         return Err(invalid(key, "must be greater than 0"));
@@ -486,6 +612,28 @@ pub(super) fn http_url(key: &'static str, value: &str) -> Result<Url, ConfigErro
         return Err(invalid(key, format!("`{value}` must be an http(s) URL")));
     }
     Ok(url)
+}
+
+/// A list of numbers from TOML, or a comma-separated string from an environment variable.
+fn number_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumbersOrString {
+        Numbers(Vec<u32>),
+        Text(String),
+    }
+    match NumbersOrString::deserialize(d)? {
+        NumbersOrString::Numbers(numbers) => Ok(numbers),
+        NumbersOrString::Text(text) => text
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                item.parse()
+                    .map_err(|_| serde::de::Error::custom(format!("`{item}` is not a width")))
+            })
+            .collect(),
+    }
 }
 
 fn empty_as_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

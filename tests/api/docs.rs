@@ -23,7 +23,7 @@ fn default_toml_keys() -> BTreeSet<String> {
         let toml::Value::Table(entries) = entries else {
             panic!("config/default.toml: `{section}` is not in a [section]");
         };
-        keys.extend(entries.keys().map(|key| format!("{section}.{key}")));
+        leaf_keys(section, entries, &mut keys);
     }
     let mut section = None;
     for line in text.lines().map(str::trim) {
@@ -43,6 +43,18 @@ fn default_toml_keys() -> BTreeSet<String> {
     keys
 }
 
+/// `prefix.key` of every non-table value, nested tables (`[assets.s3]`) flattened.
+fn leaf_keys(prefix: &str, table: &toml::Table, keys: &mut BTreeSet<String>) {
+    for (key, value) in table {
+        match value {
+            toml::Value::Table(nested) => leaf_keys(&format!("{prefix}.{key}"), nested, keys),
+            _ => {
+                keys.insert(format!("{prefix}.{key}"));
+            }
+        }
+    }
+}
+
 /// The first cell of each table row in `docs/configuration.md`, when it is a backticked
 /// `section.key`, with the whole row.
 fn documented_keys() -> Vec<(String, String)> {
@@ -51,8 +63,15 @@ fn documented_keys() -> Vec<(String, String)> {
         .filter_map(|line| {
             let cell = line.trim().strip_prefix("| `")?.split_once('`')?.0;
             let (section, key) = cell.split_once('.')?;
-            let word =
-                |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+            let word = |s: &str| {
+                !s.is_empty()
+                    && s.split('.').all(|part| {
+                        !part.is_empty()
+                            && part
+                                .chars()
+                                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                    })
+            };
             (word(section) && word(key)).then(|| (cell.to_owned(), line.to_owned()))
         })
         .collect()
