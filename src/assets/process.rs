@@ -9,7 +9,7 @@ use base64::Engine as _;
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
-use sha2::{Digest, Sha256};
+use super::AssetKey;
 
 /// What a source may be: checked before anything is decoded.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +48,7 @@ pub struct Copy {
     pub width: u32,
     pub height: u32,
     /// Hex of the first 128 bits of the SHA-256 of `bytes`: the same bytes, the same key.
-    pub key: String,
+    pub key: AssetKey,
     pub bytes: Vec<u8>,
 }
 
@@ -86,7 +86,7 @@ pub fn process(
             Ok(Copy {
                 width: w,
                 height: h,
-                key: content_key(&bytes),
+                key: AssetKey::of(&bytes),
                 bytes,
             })
         })
@@ -184,11 +184,6 @@ fn scaled(value: u32, numerator: u32, denominator: u32) -> u32 {
     let exact = u64::from(value) * u64::from(numerator);
     let rounded = (exact + u64::from(denominator) / 2) / u64::from(denominator.max(1));
     u32::try_from(rounded).unwrap_or(u32::MAX).max(1)
-}
-
-fn content_key(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The decoded source as resizable pixels: RGB when it is opaque (smaller WebP files), RGBA
@@ -446,13 +441,14 @@ mod tests {
         let source = jpeg(&photo(700, 700));
         let first = process(&source, LIMITS, &encoding()).unwrap();
         let again = process(&source, LIMITS, &encoding()).unwrap();
-        let keys = |p: &Processed| p.copies.iter().map(|c| c.key.clone()).collect::<Vec<_>>();
+        let keys = |p: &Processed| p.copies.iter().map(|c| c.key).collect::<Vec<_>>();
         assert_eq!(keys(&first), keys(&again), "the same bytes, the same keys");
-        assert!(keys(&first).iter().all(|k| {
-            k.len() == 32
-                && k.bytes()
-                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
-        }));
+        assert!(
+            first
+                .copies
+                .iter()
+                .all(|c| c.key == AssetKey::of(&c.bytes))
+        );
         let other = Encoding {
             webp_quality: 50.0,
             ..encoding()
