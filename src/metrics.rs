@@ -28,6 +28,15 @@ pub struct Metrics {
     pub store_up: IntGauge,
     /// `header`: app, business_use_case.
     pub rate_limit_percent: GaugeVec,
+    /// `outcome`: ready, or the failure's kind (expired, not_found, http_error, timeout,
+    /// too_large, not_a_picture, corrupt, store_error).
+    pub assets_processed: IntCounterVec,
+    pub assets_processing: Histogram,
+    /// Pictures of the served snapshot without a ready copy (failed ones excluded).
+    pub assets_pending: IntGauge,
+    pub assets_failed: IntGauge,
+    /// Bytes of every stored copy.
+    pub assets_bytes: IntGauge,
 }
 
 /// Registers `metric` (names are constants, so a failure is a programming error caught by
@@ -154,6 +163,44 @@ impl Metrics {
                     ),
                     &["header"],
                 ),
+            ),
+            assets_processed: registered(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "igw_assets_processed_total",
+                        "Pictures re-hosted (outcome=ready) or failed, by outcome",
+                    ),
+                    &["outcome"],
+                ),
+            ),
+            assets_processing: registered(
+                &r,
+                Histogram::with_opts(
+                    HistogramOpts::new(
+                        "igw_assets_processing_seconds",
+                        "Time to download, resize, encode and store one picture",
+                    )
+                    .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+                ),
+            ),
+            assets_pending: registered(
+                &r,
+                IntGauge::new(
+                    "igw_assets_queue_depth",
+                    "Pictures of the feed waiting for their re-hosted copies",
+                ),
+            ),
+            assets_failed: registered(
+                &r,
+                IntGauge::new(
+                    "igw_assets_failed",
+                    "Pictures of the feed whose re-hosting failed (retried with backoff)",
+                ),
+            ),
+            assets_bytes: registered(
+                &r,
+                IntGauge::new("igw_assets_stored_bytes", "Bytes of the stored copies"),
             ),
             registry: r,
         })

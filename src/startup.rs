@@ -15,6 +15,7 @@ use crate::api::{
     self, AdminToken, Draining, FeedEndpoint, KnownRoutes, OAuthPages, Observe, RateLimits,
     RequestLimits, SecurityHeaders,
 };
+use crate::assets::{AssetStorage, Assets, Pipeline};
 use crate::auth::{
     self, DataDeletions, OAuthStates, TokenCipher, TokenRepository, TokenService,
     TokenServiceConfig,
@@ -120,6 +121,24 @@ impl Application {
             metrics.clone(),
         );
 
+        let asset_storage = AssetStorage::new(&settings.assets.store)
+            .map_err(|e| StartupError::Setup(format!("assets.store: {e}")))?;
+        let pipeline = settings.assets.enabled.then(|| {
+            let url_base = match &settings.assets.public_base_url {
+                Some(base) => base.to_string(),
+                None => format!("{}/assets", public_url.as_str().trim_end_matches('/')),
+            };
+            Pipeline::new(
+                store.clone(),
+                asset_storage.clone(),
+                settings.assets.clone(),
+                &url_base,
+                settings.feed.version_poll,
+                metrics.clone(),
+            )
+        });
+        let assets = Assets::new(pipeline.clone(), &asset_storage);
+
         let store_health = StoreHealth::new(store.clone(), metrics.clone());
         store_health.spawn_monitor(Duration::from_secs(1));
         let draining = Draining::default();
@@ -149,6 +168,7 @@ impl Application {
                 metrics.clone(),
             )),
             deletions: web::Data::new(DataDeletions::new(store.clone())),
+            assets: web::Data::new(assets),
             store: web::Data::new(store.clone()),
             admin_token: web::Data::new(admin_token),
             pages: web::Data::new(OAuthPages {
@@ -195,6 +215,9 @@ impl Application {
 
         auth::spawn_refresher(tokens.clone(), settings.token.check_interval);
         feed::spawn_feed_tasks(feed.clone());
+        if let Some(pipeline) = pipeline {
+            spawn_asset_tasks(pipeline, feed.clone());
+        }
         if ig.mode.is_sandbox() {
             tokio::spawn(sandbox::connect_at_startup(tokens.clone(), feed.clone()));
         }
@@ -329,6 +352,7 @@ struct AppState {
     body_timeout: Duration,
     feed_endpoint: web::Data<FeedEndpoint>,
     deletions: web::Data<DataDeletions>,
+    assets: web::Data<Assets>,
     store: web::Data<Store>,
     admin_token: web::Data<AdminToken>,
     pages: web::Data<OAuthPages>,
@@ -361,6 +385,7 @@ impl AppState {
             .app_data(self.draining)
             .app_data(self.feed_endpoint)
             .app_data(self.deletions)
+            .app_data(self.assets)
             .app_data(self.store)
             .app_data(self.admin_token)
             .app_data(self.pages)
@@ -383,6 +408,18 @@ impl AppState {
             .wrap(SecurityHeaders)
             .wrap(Observe::new(self.metrics.into_inner()))
     }
+}
+
+/// The pipeline follows the feed's snapshots; the feed shows the pipeline's finished pictures.
+fn spawn_asset_tasks(pipeline: Arc<Pipeline>, feed: Arc<Feed>) {
+    let mut images = pipeline.images();
+    tokio::spawn(pipeline.run(feed.wanted()));
+    tokio::spawn(async move {
+        while images.changed().await.is_ok() {
+            let current = images.borrow_and_update().clone();
+            feed.set_images(current);
+        }
+    });
 }
 
 fn public_url(settings: &Settings, port: u16) -> Result<Url, StartupError> {

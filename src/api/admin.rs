@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::admin_auth::AdminAuth;
 use super::examples;
+use crate::assets::{AssetStatus, Assets};
 use crate::auth::{TokenService, TokenStatus};
 use crate::error::{ApiError, Problem};
 use crate::feed::{Feed, FeedStatus};
@@ -26,6 +27,15 @@ pub struct ReauthResponse {
 pub struct AdminStatus {
     token: TokenStatus,
     feed: FeedStatus,
+    /// The re-hosted pictures of the feed.
+    assets: AssetStatus,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AssetsRetryResponse {
+    /// Failed pictures queued again.
+    requeued: usize,
+    assets: AssetStatus,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -88,7 +98,9 @@ pub async fn start_reauth(
 /// `token.reauth_required` is true when only `POST /admin/reauth` can help), and the state of
 /// the feed's sync under `feed`: the snapshot's `version`, `synced_at`, `items`,
 /// `next_sync_at`, `urls_expire_at` (the earliest expiry of a signed media URL), the last sync
-/// error and the latest usage figures Instagram reported (`rate_limit`).
+/// error and the latest usage figures Instagram reported (`rate_limit`), and the re-hosted
+/// pictures under `assets`: how many of the feed's pictures are `ready`, `pending` or `failed`
+/// (retried with backoff; Instagram's URL is served meanwhile) and the `bytes` stored.
 ///
 /// Requires the admin bearer token (`Authorization: Bearer <admin.token>`); without it, `401
 /// unauthorized` with `WWW-Authenticate`. Limited to `rate_limit.admin_per_minute` requests per
@@ -121,10 +133,12 @@ pub async fn get_admin_status(
     _: AdminAuth,
     tokens: web::Data<TokenService>,
     feed: web::Data<Feed>,
+    assets: web::Data<Assets>,
 ) -> Result<web::Json<AdminStatus>, ApiError> {
     Ok(web::Json(AdminStatus {
         token: tokens.status().await?,
         feed: feed.status(),
+        assets: assets.status(),
     }))
 }
 
@@ -176,10 +190,12 @@ pub async fn refresh_token(
     _: AdminAuth,
     tokens: web::Data<TokenService>,
     feed: web::Data<Feed>,
+    assets: web::Data<Assets>,
 ) -> Result<web::Json<AdminStatus>, ApiError> {
     Ok(web::Json(AdminStatus {
         token: tokens.refresh_now().await?,
         feed: feed.status(),
+        assets: assets.status(),
     }))
 }
 
@@ -238,5 +254,48 @@ pub async fn sync_feed(
     feed.start_sync(true).await?;
     Ok(web::Json(SyncResponse {
         feed: feed.status(),
+    }))
+}
+
+/// Tries every failed picture again now.
+///
+/// A picture that could not be re-hosted (the CDN refused or timed out, the bytes were not a
+/// picture or too large, the asset store failed) keeps Instagram's URL and is retried with a
+/// backoff that doubles from `assets.retry_backoff_secs` up to 6 hours (an expired CDN URL: at
+/// the next sync's fresh URL). This forgets those failures on every replica, so they are
+/// processed again within about a second. Returns how many were queued and the new status.
+///
+/// Requires the admin bearer token (`Authorization: Bearer <admin.token>`); without it, `401
+/// unauthorized` with `WWW-Authenticate`. Limited to `rate_limit.admin_per_minute` requests per
+/// minute per client (`429 rate_limited` with `Retry-After`). Never cached
+/// (`Cache-Control: no-store`).
+///
+/// **Errors.** `401`, `429`, `503 store_unavailable`.
+#[utoipa::path(
+    tag = "admin",
+    security(("admin_bearer" = [])),
+    responses(
+        (status = 200, description = "Failed pictures queued again", body = AssetsRetryResponse,
+         example = json!(examples::assets_retry())),
+        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
+         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
+         example = json!(examples::unauthorized())),
+        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
+         example = json!(examples::rate_limited())),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
+         example = json!(examples::store_unavailable())),
+    )
+)]
+#[post("/assets/retry")]
+pub async fn retry_assets(
+    _: AdminAuth,
+    assets: web::Data<Assets>,
+) -> Result<web::Json<AssetsRetryResponse>, ApiError> {
+    let requeued = assets.retry_failed().await?;
+    Ok(web::Json(AssetsRetryResponse {
+        requeued,
+        assets: assets.status(),
     }))
 }

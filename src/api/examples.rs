@@ -238,7 +238,12 @@ pub fn feed_status() -> Value {
 }
 
 pub fn admin_status() -> Value {
-    json!({"token": token_status(), "feed": feed_status()})
+    json!({"token": token_status(), "feed": feed_status(), "assets": asset_status()})
+}
+
+/// The re-hosted pictures of the sandbox feed, all ready.
+pub fn asset_status() -> Value {
+    json!({"enabled": true, "store": "memory", "ready": 71, "pending": 0, "failed": 0, "bytes": 9_437_184})
 }
 
 /// The same, before any account is connected (or after a deauthorize).
@@ -263,7 +268,8 @@ pub fn admin_status_missing() -> Value {
             "urls_expire_at": null,
             "last_error": null,
             "rate_limit": null
-        }
+        },
+        "assets": {"enabled": true, "store": "memory", "ready": 0, "pending": 0, "failed": 0, "bytes": 0}
     })
 }
 
@@ -273,6 +279,13 @@ pub fn refreshed_status() -> Value {
     status["token"]["expires_at"] = json!("2027-01-31T03:02:44.861920347Z");
     status["token"]["refreshed_at"] = json!("2026-12-02T03:02:44.861920347Z");
     status
+}
+
+pub fn assets_retry() -> Value {
+    let mut status = asset_status();
+    status["ready"] = json!(68);
+    status["pending"] = json!(3);
+    json!({"requeued": 3, "assets": status})
 }
 
 pub fn sync_response() -> Value {

@@ -194,6 +194,7 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
         .service(admin::get_admin_status)
         .service(admin::refresh_token)
         .service(admin::sync_feed)
+        .service(admin::retry_assets)
         // The operator page: plain actix routes, outside the OpenAPI document.
         .map(admin_page::mount);
     // The last `wrap` is the outermost: the headers also reach the limiter's 429s.

@@ -5,11 +5,11 @@
 
 use std::io::Cursor;
 
+use super::AssetKey;
 use base64::Engine as _;
 use fast_image_resize::images::Image;
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader};
-use super::AssetKey;
 
 /// What a source may be: checked before anything is decoded.
 #[derive(Debug, Clone, Copy)]
@@ -443,12 +443,7 @@ mod tests {
         let again = process(&source, LIMITS, &encoding()).unwrap();
         let keys = |p: &Processed| p.copies.iter().map(|c| c.key).collect::<Vec<_>>();
         assert_eq!(keys(&first), keys(&again), "the same bytes, the same keys");
-        assert!(
-            first
-                .copies
-                .iter()
-                .all(|c| c.key == AssetKey::of(&c.bytes))
-        );
+        assert!(first.copies.iter().all(|c| c.key == AssetKey::of(&c.bytes)));
         let other = Encoding {
             webp_quality: 50.0,
             ..encoding()

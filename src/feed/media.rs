@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::text;
+use crate::assets::{Image, Images, PictureSource};
 use crate::instagram::MediaBody;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
@@ -66,9 +67,15 @@ pub struct Media {
     /// Videos only.
     #[schema(required = true)]
     pub thumbnail_url: Option<String>,
-    /// The still a frontend shows: the image, the video's thumbnail, or the first child's.
+    /// The still a frontend shows: the gateway's largest copy once the picture is re-hosted,
+    /// else Instagram's URL of the image, the video's thumbnail, or the first child's.
     #[schema(required = true)]
     pub display_url: Option<String>,
+    /// The still re-hosted by the gateway in WebP sizes; null until its copies are ready (or
+    /// when re-hosting is off or failed): show `display_url` then.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub image: Option<Image>,
     /// The album's items; empty unless `CAROUSEL_ALBUM`.
     pub children: Vec<Child>,
 }
@@ -84,6 +91,10 @@ pub struct Child {
     pub thumbnail_url: Option<String>,
     #[schema(required = true)]
     pub display_url: Option<String>,
+    /// As the post's `image`.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub image: Option<Image>,
 }
 
 /// A UTC instant serialized as `2019-09-26T22:36:43Z`.
@@ -146,6 +157,7 @@ impl Child {
             media_type,
             media_url,
             thumbnail_url,
+            image: None,
         })
     }
 }
@@ -187,8 +199,53 @@ impl Media {
             media_url,
             thumbnail_url,
             display_url,
+            image: None,
             children,
         })
+    }
+
+    /// The source whose picture is the post's own: the first child with a still for an album
+    /// (its cover is that child's picture: processed once), else the post itself.
+    fn picture_source(&self) -> Option<PictureSource> {
+        let url = self.display_url.clone()?;
+        let id = self
+            .children
+            .iter()
+            .find(|c| c.display_url.is_some())
+            .map_or(&self.id, |c| &c.id);
+        Some(PictureSource {
+            id: id.clone(),
+            url,
+        })
+    }
+
+    /// The pictures of the post to re-host (each once).
+    pub fn picture_sources(&self) -> impl Iterator<Item = PictureSource> {
+        let own = self
+            .picture_source()
+            .filter(|s| !self.children.iter().any(|c| c.id == s.id));
+        own.into_iter().chain(self.children.iter().filter_map(|c| {
+            Some(PictureSource {
+                id: c.id.clone(),
+                url: c.display_url.clone()?,
+            })
+        }))
+    }
+
+    /// Points the post (and its children) at the finished copies in `images`.
+    pub fn apply_images(&mut self, images: &Images) {
+        if let Some(source) = self.picture_source()
+            && let Some(image) = images.get(&source.id)
+        {
+            self.display_url = image.largest_url().map(str::to_owned);
+            self.image = Some(image.clone());
+        }
+        for child in &mut self.children {
+            if let Some(image) = images.get(&child.id) {
+                child.display_url = image.largest_url().map(str::to_owned);
+                child.image = Some(image.clone());
+            }
+        }
     }
 
     /// Every signed URL of the post (for the earliest expiry).
@@ -249,6 +306,83 @@ mod tests {
         assert_eq!(
             album.children[0].display_url.as_deref(),
             Some("https://x/31.jpg")
+        );
+    }
+
+    fn image(url: &str) -> Image {
+        Image {
+            width: 2,
+            height: 1,
+            placeholder: "p".into(),
+            color: "#000000".into(),
+            sizes: vec![crate::assets::ImageSize {
+                width: 2,
+                height: 1,
+                url: url.into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn albums_share_their_cover_with_the_first_child_and_images_replace_display_urls() {
+        let album = Media::from_body(body(serde_json::json!({
+            "id": "3", "media_type": "CAROUSEL_ALBUM", "media_url": "https://x/cover.jpg",
+            "timestamp": "2019-09-26T22:36:43+0000",
+            "children": {"data": [
+                {"id": "31", "media_type": "VIDEO", "media_url": "https://x/31.mp4", "thumbnail_url": "https://x/31.jpg"},
+                {"id": "32", "media_type": "IMAGE", "media_url": "https://x/32.jpg"}
+            ]}
+        })))
+        .unwrap();
+        let sources: Vec<(String, String)> =
+            album.picture_sources().map(|s| (s.id, s.url)).collect();
+        assert_eq!(
+            sources,
+            vec![
+                ("31".to_owned(), "https://x/31.jpg".to_owned()),
+                ("32".to_owned(), "https://x/32.jpg".to_owned())
+            ]
+        );
+        let mut decorated = album.clone();
+        decorated.apply_images(&Images::from([(
+            "31".to_owned(),
+            image("https://gw/a.webp"),
+        )]));
+        assert_eq!(decorated.display_url.as_deref(), Some("https://gw/a.webp"));
+        assert_eq!(decorated.image, Some(image("https://gw/a.webp")));
+        assert_eq!(
+            decorated.children[0].image,
+            Some(image("https://gw/a.webp"))
+        );
+        assert_eq!(
+            decorated.children[1].image, None,
+            "not ready: Instagram's URL"
+        );
+        assert_eq!(
+            decorated.children[1].display_url.as_deref(),
+            Some("https://x/32.jpg")
+        );
+        assert_eq!(
+            decorated.media_url, album.media_url,
+            "media_url stays Instagram's"
+        );
+
+        let lone = Media::from_body(body(serde_json::json!({
+            "id": "4", "media_type": "CAROUSEL_ALBUM", "media_url": "https://x/4.jpg",
+            "timestamp": "2019-09-26T22:36:43+0000"
+        })))
+        .unwrap();
+        let ids: Vec<String> = lone.picture_sources().map(|s| s.id).collect();
+        assert_eq!(ids, vec!["4"], "an album without children: its own picture");
+        let reel = Media::from_body(body(serde_json::json!({
+            "id": "5", "media_type": "VIDEO", "media_url": "https://x/5.mp4",
+            "timestamp": "2019-09-26T22:36:43+0000"
+        })))
+        .unwrap();
+        assert_eq!(
+            reel.picture_sources().count(),
+            0,
+            "no poster frame, nothing to re-host"
         );
     }
 

@@ -9,12 +9,15 @@ use chrono::{DateTime, Utc};
 use futures_util::future::{BoxFuture, Shared};
 use serde::Serialize;
 
+use tokio::sync::watch;
+
 use super::media::{Media, MediaType};
 use super::meta::{FeedStatus, SyncMeta};
 use super::query::{PageRequest, Search, SearchIndex, page_at, start_of};
 use super::render::Rendered;
 use super::snapshot::Snapshot;
 use super::sync::SyncError;
+use crate::assets::{Images, PictureSource, Wanted};
 use crate::auth::TokenService;
 use crate::config::FeedSettings;
 use crate::instagram::InstagramClient;
@@ -26,6 +29,9 @@ pub(super) const META_KEY: &str = "feed:meta";
 
 /// A snapshot ready to serve: the data plus what reads need precomputed.
 pub struct Loaded {
+    /// As synced, without re-hosted pictures.
+    raw: Arc<Snapshot>,
+    /// As served: `raw` with the finished pictures applied.
     pub snapshot: Arc<Snapshot>,
     pub index: SearchIndex,
     by_id: HashMap<String, usize>,
@@ -34,8 +40,17 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    pub fn new(snapshot: Arc<Snapshot>) -> Self {
+    pub fn new(raw: Arc<Snapshot>, images: &Images) -> Self {
         static GENERATIONS: AtomicU64 = AtomicU64::new(0);
+        let snapshot = if images.is_empty() {
+            raw.clone()
+        } else {
+            let mut decorated = Snapshot::clone(&raw);
+            for item in &mut decorated.items {
+                item.apply_images(images);
+            }
+            Arc::new(decorated)
+        };
         let index = SearchIndex::build(&snapshot);
         let by_id = snapshot
             .items
@@ -44,6 +59,7 @@ impl Loaded {
             .map(|(i, m)| (m.id.clone(), i))
             .collect();
         Self {
+            raw,
             snapshot,
             index,
             by_id,
@@ -183,6 +199,8 @@ pub(super) struct Inflight {
 #[derive(Default)]
 pub(super) struct State {
     pub loaded: Option<Arc<Loaded>>,
+    /// The finished re-hosted pictures, applied to every snapshot installed.
+    pub images: Arc<Images>,
     /// The shared sync status (as last written or polled).
     pub meta: SyncMeta,
     /// This replica's own pause after a sync could not even start (no usable token, store
@@ -208,6 +226,8 @@ pub struct Feed {
     pub(super) state: RwLock<State>,
     pub(super) inflight: Mutex<Option<Inflight>>,
     pub(super) sync_ids: std::sync::atomic::AtomicU64,
+    /// The pictures the served snapshot shows, for the asset pipeline.
+    wanted: watch::Sender<Wanted>,
     cache: moka::sync::Cache<CacheKey, Rendered, foldhash::fast::RandomState>,
 }
 
@@ -236,6 +256,7 @@ impl Feed {
             state: RwLock::new(State::default()),
             inflight: Mutex::new(None),
             sync_ids: std::sync::atomic::AtomicU64::new(0),
+            wanted: watch::Sender::new(Wanted::default()),
             cache,
         })
     }
@@ -420,7 +441,7 @@ impl Feed {
             .loaded
             .as_ref()
             .is_none_or(|l| l.snapshot.version != snapshot.version);
-        let loaded = Arc::new(Loaded::new(Arc::new(snapshot)));
+        let loaded = Arc::new(Loaded::new(Arc::new(snapshot), &state.images));
         self.metrics
             .snapshot_items
             .set(i64::try_from(loaded.snapshot.items.len()).unwrap_or(i64::MAX));
@@ -432,8 +453,33 @@ impl Feed {
         if version_changed {
             // Entries of older versions can never be hit again.
             self.cache.invalidate_all();
+            self.publish_wanted(Some(&loaded.raw));
         }
         loaded
+    }
+
+    /// Tells the asset pipeline which pictures the served snapshot shows.
+    fn publish_wanted(&self, snapshot: Option<&Snapshot>) {
+        let sources: Option<Arc<Vec<PictureSource>>> =
+            snapshot.map(|s| Arc::new(s.items.iter().flat_map(Media::picture_sources).collect()));
+        self.wanted.send_modify(|wanted| wanted.sources = sources);
+    }
+
+    /// Which pictures the served snapshot shows (and purges of the account's media).
+    pub fn wanted(&self) -> watch::Receiver<Wanted> {
+        self.wanted.subscribe()
+    }
+
+    /// New finished pictures: the served snapshot shows them from now on (new bodies, new
+    /// ETags).
+    pub fn set_images(&self, images: Arc<Images>) {
+        let mut state = self.write_state();
+        if let Some(current) = &state.loaded {
+            state.loaded = Some(Arc::new(Loaded::new(current.raw.clone(), &images)));
+        }
+        state.images = images;
+        drop(state);
+        self.cache.invalidate_all();
     }
 
     /// Forgets the account's media everywhere (deauthorize, data deletion, another account).
@@ -452,14 +498,23 @@ impl Feed {
         Ok(())
     }
 
-    /// Drops the snapshot held in memory.
+    /// Drops the snapshot held in memory, and tells the asset pipeline to delete its pictures.
     fn forget(&self, meta: SyncMeta) {
-        *self.write_state() = State {
-            meta,
-            ..State::default()
-        };
+        {
+            let mut state = self.write_state();
+            let images = std::mem::take(&mut state.images);
+            *state = State {
+                meta,
+                images,
+                ..State::default()
+            };
+        }
         self.cache.invalidate_all();
         self.metrics.snapshot_items.set(0);
+        self.wanted.send_modify(|wanted| {
+            wanted.sources = None;
+            wanted.purges += 1;
+        });
     }
 
     /// A new token was stored: drop another account's media, then sync in the background.

@@ -1,6 +1,6 @@
 //! The in-memory store: the embedded default for local runs. Nothing survives a restart.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,12 @@ impl Entry {
 #[derive(Clone, Default)]
 pub struct MemoryStore {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
+    /// Hashes (Redis `HSET` and friends) live apart: they never expire.
+    hashes: Arc<Mutex<HashMap<String, Hash>>>,
 }
+
+/// A hash's fields and values.
+type Hash = BTreeMap<String, Vec<u8>>;
 
 impl MemoryStore {
     pub fn new() -> Self {
@@ -109,6 +114,56 @@ impl MemoryStore {
             map.remove(key);
         }
     }
+
+    fn hashes(&self) -> MutexGuard<'_, HashMap<String, Hash>> {
+        self.hashes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn hash_set(&self, key: &str, field: &str, value: &[u8]) {
+        self.hashes()
+            .entry(key.to_owned())
+            .or_default()
+            .insert(field.to_owned(), value.to_vec());
+    }
+
+    pub fn hash_get(&self, key: &str, field: &str) -> Option<Vec<u8>> {
+        self.hashes().get(key)?.get(field).cloned()
+    }
+
+    pub fn hash_get_all(&self, key: &str) -> Vec<(String, Vec<u8>)> {
+        self.hashes().get(key).map_or_else(Vec::new, |hash| {
+            hash.iter().map(|(f, v)| (f.clone(), v.clone())).collect()
+        })
+    }
+
+    pub fn hash_delete(&self, key: &str, field: &str) {
+        let mut hashes = self.hashes();
+        if let Some(hash) = hashes.get_mut(key) {
+            hash.remove(field);
+            if hash.is_empty() {
+                hashes.remove(key);
+            }
+        }
+    }
+
+    /// Deletes a plain key or a hash.
+    pub fn delete(&self, key: &str) {
+        self.lock().remove(key);
+        self.hashes().remove(key);
+    }
+
+    pub fn incr(&self, key: &str, ttl: Duration) -> i64 {
+        let now = Instant::now();
+        let mut map = self.lock();
+        let next = Self::live_value(&map, key, now)
+            .and_then(|v| String::from_utf8(v).ok()?.parse::<i64>().ok())
+            .unwrap_or(0)
+            + 1;
+        Self::insert(&mut map, key, next.to_string().as_bytes(), Some(ttl), now);
+        next
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +181,30 @@ mod tests {
         assert_eq!(store.get("b"), None);
         assert!(store.set_new("b", b"3", None));
         assert!(!store.set_new("b", b"4", None));
+    }
+
+    #[test]
+    fn hashes_and_counters() {
+        let store = MemoryStore::new();
+        store.hash_set("h", "a", b"1");
+        store.hash_set("h", "b", b"2");
+        store.hash_set("h", "a", b"3");
+        assert_eq!(store.hash_get("h", "a").as_deref(), Some(&b"3"[..]));
+        assert_eq!(
+            store.hash_get_all("h"),
+            vec![
+                ("a".to_owned(), b"3".to_vec()),
+                ("b".to_owned(), b"2".to_vec())
+            ]
+        );
+        store.hash_delete("h", "a");
+        assert_eq!(store.hash_get("h", "a"), None);
+        store.delete("h");
+        assert!(store.hash_get_all("h").is_empty());
+        let day = Duration::from_secs(86_400);
+        assert_eq!((store.incr("n", day), store.incr("n", day)), (1, 2));
+        store.delete("n");
+        assert_eq!(store.incr("n", day), 1);
     }
 
     #[test]

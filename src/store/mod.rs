@@ -96,13 +96,73 @@ impl Store {
         }
     }
 
+    /// Deletes a key, whatever it holds.
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
         match self {
             Store::Redis(s) => s.delete(key).await,
             Store::Memory(s) => {
-                s.take(key);
+                s.delete(key);
                 Ok(())
             }
+        }
+    }
+
+    /// Sets `field` of the hash `key`, and the whole hash's TTL (Redis; in memory, hashes live
+    /// as long as the process).
+    pub async fn hash_set(
+        &self,
+        key: &str,
+        field: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        match self {
+            Store::Redis(s) => s.hash_set(key, field, value, ttl).await,
+            Store::Memory(s) => {
+                s.hash_set(key, field, value);
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn hash_get(&self, key: &str, field: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            Store::Redis(s) => s.hash_get(key, field).await,
+            Store::Memory(s) => Ok(s.hash_get(key, field)),
+        }
+    }
+
+    /// Every field of the hash `key` with its value (none when it does not exist).
+    pub async fn hash_get_all(&self, key: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        match self {
+            Store::Redis(s) => s.hash_get_all(key).await,
+            Store::Memory(s) => Ok(s.hash_get_all(key)),
+        }
+    }
+
+    pub async fn hash_delete(&self, key: &str, field: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Redis(s) => s.hash_delete(key, field).await,
+            Store::Memory(s) => {
+                s.hash_delete(key, field);
+                Ok(())
+            }
+        }
+    }
+
+    /// Renews the TTL of `key` (Redis; a no-op in memory, where hashes live with the process).
+    pub async fn expire(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
+        match self {
+            Store::Redis(s) => s.expire(key, ttl).await,
+            Store::Memory(_) => Ok(()),
+        }
+    }
+
+    /// Adds one to the counter `key` (absent counts as 0), sets its TTL, returns the new value.
+    pub async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
+        match self {
+            Store::Redis(s) => s.incr(key, ttl).await,
+            Store::Memory(s) => Ok(s.incr(key, ttl)),
         }
     }
 

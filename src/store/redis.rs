@@ -145,6 +145,72 @@ impl RedisStore {
             .await
     }
 
+    pub async fn hash_set(
+        &self,
+        key: &str,
+        field: &str,
+        value: &[u8],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        let key = self.key(key);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("HSET")
+            .arg(&key)
+            .arg(field)
+            .arg(value)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(millis(ttl))
+            .ignore();
+        self.run(|mut c| async move { pipe.query_async::<()>(&mut c).await })
+            .await
+    }
+
+    pub async fn hash_get(&self, key: &str, field: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut cmd = redis::cmd("HGET");
+        cmd.arg(self.key(key)).arg(field);
+        self.run(|mut c| async move { cmd.query_async(&mut c).await })
+            .await
+    }
+
+    pub async fn hash_get_all(&self, key: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let key = self.key(key);
+        self.run(|mut c| async move { redis::cmd("HGETALL").arg(key).query_async(&mut c).await })
+            .await
+    }
+
+    pub async fn hash_delete(&self, key: &str, field: &str) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("HDEL");
+        cmd.arg(self.key(key)).arg(field);
+        self.run(|mut c| async move { cmd.query_async::<()>(&mut c).await })
+            .await
+    }
+
+    pub async fn expire(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("PEXPIRE");
+        cmd.arg(self.key(key)).arg(millis(ttl));
+        self.run(|mut c| async move { cmd.query_async::<()>(&mut c).await })
+            .await
+    }
+
+    pub async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
+        let key = self.key(key);
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("INCR")
+            .arg(&key)
+            .cmd("PEXPIRE")
+            .arg(&key)
+            .arg(millis(ttl))
+            .ignore();
+        let (value,): (i64,) = self
+            .run(|mut c| async move { pipe.query_async(&mut c).await })
+            .await?;
+        Ok(value)
+    }
+
     pub async fn set_fenced(
         &self,
         guard: &LockGuard,

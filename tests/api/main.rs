@@ -4,6 +4,7 @@
 
 mod abuse;
 mod admin;
+mod assets_pipeline;
 mod config;
 mod deauthorize;
 mod docs;
