@@ -26,6 +26,8 @@ enum Layout {
     Square,
     /// A 1080x1350 image.
     Portrait,
+    /// A 1080x566 image (1.91:1, the widest Instagram keeps).
+    Landscape,
     /// A 4:5 feed video.
     Video,
     /// A 9:16 reel with licensed music: Instagram withholds its `media_url`.
@@ -35,7 +37,7 @@ enum Layout {
     Album(&'static str),
 }
 
-use Layout::{Album, Portrait, Reel, Square, Video};
+use Layout::{Album, Landscape, Portrait, Reel, Square, Video};
 
 /// The account's posts, newest first. The captions exercise hashtag parsing: non-ASCII tags,
 /// repeats, mixed case, tags glued together (`#sunset#beach`), punctuation and emoji right
@@ -62,7 +64,7 @@ const TABLE: [(Layout, Option<&str>); 60] = [
     (Square, Some("crème brûlée #dessert #crèmebrûlée")),
     (Portrait, None),
     (Video, Some("Timelapse: clouds rolling over the ridge #timelapse #mountains")),
-    (Square, Some("Olive grove, late afternoon #olive #sunset")),
+    (Landscape, Some("Olive grove, late afternoon #olive #sunset")),
     (Square, Some("Studio corner #workspace#design #Design")),
     (Album("IV"), Some("Making of the new menu #café #menu")),
     (Square, Some("Tokyo at night #日本 #tokyo #neon")),
@@ -81,7 +83,7 @@ const TABLE: [(Layout, Option<&str>); 60] = [
     (Album("IVIV"), Some("Our team, our kitchen\n#team #kitchen #café")),
     (Square, Some("Mañana será otro día #mañana #sunset")),
     (Portrait, Some("Minimal #minimal")),
-    (Square, Some("Blue hour in the old town #bluehour #oldtown")),
+    (Landscape, Some("Blue hour in the old town #bluehour #oldtown")),
     (Video, Some("Steam rising from the kettle #tea #morning")),
     (Square, Some("Cheers to ten years! 🎉#anniversary #10years")),
     (Square, None),
@@ -89,10 +91,10 @@ const TABLE: [(Layout, Option<&str>); 60] = [
     (Album("III"), Some("Three takes on the same sunset #sunset #sunset #photography")),
     (Portrait, Some("Ceramics drying in the sun #ceramics #handmade")),
     (Square, Some("Lemon tart #dessert #café")),
-    (Square, Some("The ferry at dawn #ferry #dawn")),
+    (Landscape, Some("The ferry at dawn #ferry #dawn")),
     (Video, Some("Market day walk-through #market #über")),
     (Square, None),
-    (Square, Some("Wildflowers by the road #flowers #spring")),
+    (Landscape, Some("Wildflowers by the road #flowers #spring")),
     (Portrait, Some("Kimono fitting in Kanazawa #日本 #kanazawa #着物")),
     (Album("IVI"), Some("Open studio day, swipe for the video ➡️ #openstudio #art")),
     (Square, Some("Harvest #autumn #harvest")),
@@ -229,6 +231,7 @@ fn build_post(index: usize, layout: Layout, caption: Option<&'static str>) -> Po
     let kind = match layout {
         Square => Kind::Image(still(1080, 1080, format!("No. {number} - image"), false)),
         Portrait => Kind::Image(still(1080, 1350, format!("No. {number} - image"), false)),
+        Landscape => Kind::Image(still(1080, 566, format!("No. {number} - image"), false)),
         Video => Kind::Video {
             thumbnail: still(1080, 1350, format!("No. {number} - video"), true),
             media_url_withheld: false,
@@ -348,6 +351,15 @@ mod tests {
             .filter(|c| c.media_type() == "VIDEO")
             .count();
         assert!(video_children >= 1);
+    }
+
+    #[test]
+    fn stills_come_in_instagrams_shapes() {
+        let sizes: HashSet<(u32, u32)> = all_media()
+            .filter_map(|m| m.still().map(|(_, still)| (still.width, still.height)))
+            .collect();
+        let expected = [(1080, 1080), (1080, 1350), (1080, 566), (1080, 1920)];
+        assert_eq!(sizes, HashSet::from(expected));
     }
 
     #[test]
