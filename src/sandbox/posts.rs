@@ -149,12 +149,12 @@ impl Media {
         }
     }
 
-    /// The CDN file of the still the sandbox draws for this media (`<id>.svg` for an image,
-    /// `<id>_thumb.svg` for a video's thumbnail); albums have none of their own.
+    /// The CDN file of the still the sandbox draws for this media (`<id>.jpg` for an image,
+    /// `<id>_thumb.jpg` for a video's thumbnail); albums have none of their own.
     pub fn still(&self) -> Option<(String, &Still)> {
         match &self.kind {
-            Kind::Image(still) => Some((format!("{}.svg", self.id), still)),
-            Kind::Video { thumbnail, .. } => Some((format!("{}_thumb.svg", self.id), thumbnail)),
+            Kind::Image(still) => Some((format!("{}.jpg", self.id), still)),
+            Kind::Video { thumbnail, .. } => Some((format!("{}_thumb.jpg", self.id), thumbnail)),
             Kind::Album(_) => None,
         }
     }
@@ -163,7 +163,7 @@ impl Media {
     /// its cover's, as on Instagram.
     pub fn media_file(&self) -> Option<String> {
         match &self.kind {
-            Kind::Image(_) => Some(format!("{}.svg", self.id)),
+            Kind::Image(_) => Some(format!("{}.jpg", self.id)),
             Kind::Video {
                 media_url_withheld: false,
                 ..
@@ -216,7 +216,7 @@ pub(super) fn all_media() -> impl Iterator<Item = &'static Media> {
         .flat_map(|post| std::iter::once(&post.media).chain(post.media.children()))
 }
 
-/// The still served as `file` (e.g. `17948….svg`), with its media's id.
+/// The still served as `file` (e.g. `17948….jpg`), with its media's id.
 pub(super) fn find_still(file: &str) -> Option<(&'static str, &'static Still)> {
     all_media().find_map(|media| {
         let (name, still) = media.still()?;
@@ -419,6 +419,6 @@ mod tests {
         assert_eq!(first.media.id, "17950000000857678");
         assert_eq!(first.shortcode, "XqXzhbFqRfA");
         assert_eq!(first.timestamp.to_rfc3339(), "2026-11-01T12:34:59+00:00");
-        assert_eq!(format!("{:016x}", hash64(&fingerprint)), "0fe5bae99646dfed");
+        assert_eq!(format!("{:016x}", hash64(&fingerprint)), "eaea98fd44353a90");
     }
 }
