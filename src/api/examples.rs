@@ -11,7 +11,7 @@ fn cdn(file: &str, oh: &str) -> String {
 }
 
 fn image() -> Value {
-    let url = cdn("17950000000857678.svg", "b4317bc81ae1fd21");
+    let url = cdn("17950000000857678.jpg", "2f1da921fdf6f130");
     json!({
         "id": "17950000000857678",
         "media_type": "IMAGE",
@@ -28,9 +28,9 @@ fn image() -> Value {
 }
 
 fn album() -> Value {
-    let cover = cdn("18671890712729625.svg", "44d936b763d2fe17");
-    let still = cdn("18622553376832623_thumb.svg", "00fcff643f8ceea0");
-    let last = cdn("18014405889429967.svg", "89cdafce18228326");
+    let cover = cdn("18671890712729625.jpg", "3335fb0a45fcddab");
+    let still = cdn("18622553376832623_thumb.jpg", "523473b758449d01");
+    let last = cdn("18014405889429967.jpg", "1f797be143258850");
     json!({
         "id": "17948765432584007",
         "media_type": "CAROUSEL_ALBUM",
@@ -55,7 +55,7 @@ fn album() -> Value {
 }
 
 fn sunset_image() -> Value {
-    let url = cdn("17947530864923383.svg", "9e41d73e9f4b14af");
+    let url = cdn("17947530864923383.jpg", "fc6c802c6e0bf84c");
     json!({
         "id": "17947530864923383",
         "media_type": "IMAGE",
@@ -72,7 +72,7 @@ fn sunset_image() -> Value {
 }
 
 fn sunset_video() -> Value {
-    let still = cdn("17946296297188783_thumb.svg", "19871915f10b18c9");
+    let still = cdn("17946296297188783_thumb.jpg", "98a1cc8ce55ab522");
     json!({
         "id": "17946296297188783",
         "media_type": "VIDEO",
@@ -89,7 +89,7 @@ fn sunset_video() -> Value {
 }
 
 fn dessert() -> Value {
-    let url = cdn("17929012346167077.svg", "8d34178070a02055");
+    let url = cdn("17929012346167077.jpg", "541ec43da532d94e");
     json!({
         "id": "17929012346167077",
         "media_type": "IMAGE",
@@ -123,7 +123,7 @@ pub fn second_page() -> Value {
 
 /// `GET /images/17942592593543863`: a reel whose `media_url` Instagram withholds.
 pub fn reel() -> Value {
-    let still = cdn("17942592593543863_thumb.svg", "947419ed0aa5b4a0");
+    let still = cdn("17942592593543863_thumb.jpg", "737ef784dd4bb9de");
     json!({
         "id": "17942592593543863",
         "media_type": "VIDEO",

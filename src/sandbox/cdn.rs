@@ -1,12 +1,17 @@
 //! The sandbox's stand-in for Instagram's CDN: signed-looking media URLs that expire the way
 //! the real ones do (`oe`, a hex Unix time, then 403 `URL signature expired`), and the
-//! generated images behind them.
+//! generated JPEGs behind them, drawn on first request and then kept in memory.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, OnceLock};
 
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
+use super::posts::Still;
 use super::{images, posts};
 
 const DAY_SECS: i64 = 86_400;
@@ -33,7 +38,7 @@ pub(super) struct CdnQuery {
     oe: Option<String>,
 }
 
-/// `GET /sandbox/cdn/{file}`: a still (`<id>.svg`, `<id>_thumb.svg`), or 404. Videos themselves
+/// `GET /sandbox/cdn/{file}`: a still (`<id>.jpg`, `<id>_thumb.jpg`), or 404. Videos themselves
 /// (`.mp4`) are not served.
 pub(super) async fn serve(file: web::Path<String>, q: web::Query<CdnQuery>) -> HttpResponse {
     // Like the real CDN, the URL's expiry is checked before anything is looked up.
@@ -51,15 +56,49 @@ pub(super) async fn serve(file: web::Path<String>, q: web::Query<CdnQuery>) -> H
             .content_type("text/plain; charset=utf-8")
             .body("Not Found");
     };
+    let bytes = match cached(id) {
+        Some(bytes) => bytes,
+        // Drawing and encoding take up to a few hundred milliseconds: not on an async worker.
+        None => match web::block(move || render(id, still)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(error)) => {
+                tracing::error!(%error, "sandbox: encoding a still failed");
+                return HttpResponse::InternalServerError().finish();
+            }
+            Err(error) => {
+                tracing::error!(%error, "sandbox: no blocking thread to draw a still");
+                return HttpResponse::InternalServerError().finish();
+            }
+        },
+    };
     HttpResponse::Ok()
-        .content_type("image/svg+xml")
+        .content_type("image/jpeg")
         .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
-        // An SVG opened directly is a document: it must not be able to run anything.
-        .insert_header((
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'none'; style-src 'unsafe-inline'",
-        ))
-        .body(images::svg(id, still))
+        .body(bytes)
+}
+
+/// The JPEG of every still once drawn, by media id (a media has at most one still). The set is
+/// fixed: one entry per image and video thumbnail of the 60 posts and their album children (78
+/// stills, 75–200 KB each), so about 10 MB once every one has been asked for, and never more.
+static JPEGS: LazyLock<HashMap<&'static str, OnceLock<Bytes>>> = LazyLock::new(|| {
+    posts::all_media()
+        .filter(|media| media.still().is_some())
+        .map(|media| (media.id.as_str(), OnceLock::new()))
+        .collect()
+});
+
+fn cached(id: &str) -> Option<Bytes> {
+    JPEGS.get(id)?.get().cloned()
+}
+
+/// Draws and encodes the still, and keeps the bytes. Two first requests at once may both draw
+/// it; the pictures are deterministic, so either copy will do.
+fn render(id: &'static str, still: &'static Still) -> Result<Bytes, image::ImageError> {
+    let bytes = Bytes::from(images::jpeg(id, still)?);
+    Ok(match JPEGS.get(id) {
+        Some(cell) => cell.get_or_init(|| bytes).clone(),
+        None => bytes,
+    })
 }
 
 fn forbidden(message: &'static str) -> HttpResponse {
@@ -78,25 +117,25 @@ mod tests {
     #[test]
     fn urls_expire_four_days_after_the_start_of_the_day() {
         let noon = Utc.with_ymd_and_hms(2026, 11, 28, 12, 34, 56).unwrap();
-        let url = signed_url("http://h:1", "1.svg", noon);
+        let url = signed_url("http://h:1", "1.jpg", noon);
         let midnight_plus_4 = Utc.with_ymd_and_hms(2026, 12, 2, 0, 0, 0).unwrap();
         let oe = format!("oe={:08X}&", midnight_plus_4.timestamp());
-        assert!(url.starts_with("http://h:1/sandbox/cdn/1.svg?_nc_cat=1&_nc_sid=8ae9d6&"));
+        assert!(url.starts_with("http://h:1/sandbox/cdn/1.jpg?_nc_cat=1&_nc_sid=8ae9d6&"));
         assert!(url.contains(&oe), "{url}");
         let later = Utc.with_ymd_and_hms(2026, 11, 28, 23, 59, 59).unwrap();
-        assert_eq!(signed_url("http://h:1", "1.svg", later), url);
+        assert_eq!(signed_url("http://h:1", "1.jpg", later), url);
     }
 
     #[test]
     fn oe_is_a_hex_time_after_now() {
         let now = Utc::now();
-        let url = url::Url::parse(&signed_url("http://h", "1.svg", now)).unwrap();
+        let url = url::Url::parse(&signed_url("http://h", "1.jpg", now)).unwrap();
         let oe = url.query_pairs().find(|(k, _)| k == "oe").unwrap().1;
         assert_eq!(oe.len(), 8);
         assert!(i64::from_str_radix(&oe, 16).unwrap() >= now.timestamp());
     }
 
-    async fn fetch(uri: &str) -> (u16, Option<String>, String) {
+    async fn fetch(uri: &str) -> (u16, Option<String>, Bytes) {
         let app = actix_test::init_service(App::new().configure(super::super::configure)).await;
         let response =
             actix_test::call_service(&app, actix_test::TestRequest::get().uri(uri).to_request())
@@ -106,41 +145,51 @@ mod tests {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap().to_owned());
-        let body = actix_test::read_body(response).await;
-        (
-            status,
-            content_type,
-            String::from_utf8(body.to_vec()).unwrap(),
-        )
+        (status, content_type, actix_test::read_body(response).await)
     }
 
     #[actix_web::test]
     async fn serves_stills_and_refuses_expired_or_unknown_files() {
         let post = &posts::posts()[0];
-        let url = signed_url("", &format!("{}.svg", post.media.id), Utc::now());
+        let url = signed_url("", &format!("{}.jpg", post.media.id), Utc::now());
         let (status, content_type, body) = fetch(&url).await;
         assert_eq!(status, 200);
-        assert_eq!(content_type.as_deref(), Some("image/svg+xml"));
-        assert!(body.starts_with("<svg") && body.contains(r#"width="1080""#));
+        assert_eq!(content_type.as_deref(), Some("image/jpeg"));
+        let picture = image::load_from_memory(&body).unwrap();
+        assert_eq!((picture.width(), picture.height()), (1080, 1080));
+        assert_eq!(fetch(&url).await.2, body, "the same bytes again");
 
         // 0x5F5E1000 is 2020-09-13.
-        let expired = format!("/sandbox/cdn/{}.svg?oe=5F5E1000", post.media.id);
+        let expired = format!("/sandbox/cdn/{}.jpg?oe=5F5E1000", post.media.id);
         let (status, _, body) = fetch(&expired).await;
-        assert_eq!((status, body.as_str()), (403, "URL signature expired"));
-        let garbled = format!("/sandbox/cdn/{}.svg?oe=zz", post.media.id);
+        assert_eq!((status, &body[..]), (403, &b"URL signature expired"[..]));
+        let garbled = format!("/sandbox/cdn/{}.jpg?oe=zz", post.media.id);
         assert_eq!(fetch(&garbled).await.0, 403);
-        assert_eq!(fetch("/sandbox/cdn/123.svg").await.0, 404);
+        assert_eq!(fetch("/sandbox/cdn/123.jpg").await.0, 404);
+        let svg = format!("/sandbox/cdn/{}.svg", post.media.id);
+        assert_eq!(fetch(&svg).await.0, 404);
         let video = format!("/sandbox/cdn/{}.mp4", post.media.id);
         assert_eq!(fetch(&video).await.0, 404);
     }
 
     #[actix_web::test]
-    async fn video_thumbnails_are_served_with_a_play_button() {
+    async fn video_thumbnails_are_served_at_their_size() {
         let video = posts::all_media()
             .find(|m| m.media_type() == "VIDEO")
             .unwrap();
-        let (status, _, body) = fetch(&format!("/sandbox/cdn/{}_thumb.svg", video.id)).await;
+        let (file, still) = video.still().unwrap();
+        assert_eq!(file, format!("{}_thumb.jpg", video.id));
+        let (status, content_type, body) = fetch(&format!("/sandbox/cdn/{file}")).await;
         assert_eq!(status, 200);
-        assert!(body.contains(r#"<g id="play""#), "{body}");
+        assert_eq!(content_type.as_deref(), Some("image/jpeg"));
+        let picture = image::load_from_memory(&body).unwrap();
+        assert_eq!(
+            (picture.width(), picture.height()),
+            (still.width, still.height)
+        );
+        assert_eq!(
+            fetch(&format!("/sandbox/cdn/{}.jpg", video.id)).await.0,
+            404
+        );
     }
 }

@@ -26,6 +26,8 @@ enum Layout {
     Square,
     /// A 1080x1350 image.
     Portrait,
+    /// A 1080x566 image (1.91:1, the widest Instagram keeps).
+    Landscape,
     /// A 4:5 feed video.
     Video,
     /// A 9:16 reel with licensed music: Instagram withholds its `media_url`.
@@ -35,7 +37,7 @@ enum Layout {
     Album(&'static str),
 }
 
-use Layout::{Album, Portrait, Reel, Square, Video};
+use Layout::{Album, Landscape, Portrait, Reel, Square, Video};
 
 /// The account's posts, newest first. The captions exercise hashtag parsing: non-ASCII tags,
 /// repeats, mixed case, tags glued together (`#sunset#beach`), punctuation and emoji right
@@ -62,7 +64,7 @@ const TABLE: [(Layout, Option<&str>); 60] = [
     (Square, Some("crème brûlée #dessert #crèmebrûlée")),
     (Portrait, None),
     (Video, Some("Timelapse: clouds rolling over the ridge #timelapse #mountains")),
-    (Square, Some("Olive grove, late afternoon #olive #sunset")),
+    (Landscape, Some("Olive grove, late afternoon #olive #sunset")),
     (Square, Some("Studio corner #workspace#design #Design")),
     (Album("IV"), Some("Making of the new menu #café #menu")),
     (Square, Some("Tokyo at night #日本 #tokyo #neon")),
@@ -81,7 +83,7 @@ const TABLE: [(Layout, Option<&str>); 60] = [
     (Album("IVIV"), Some("Our team, our kitchen\n#team #kitchen #café")),
     (Square, Some("Mañana será otro día #mañana #sunset")),
     (Portrait, Some("Minimal #minimal")),
-    (Square, Some("Blue hour in the old town #bluehour #oldtown")),
+    (Landscape, Some("Blue hour in the old town #bluehour #oldtown")),
     (Video, Some("Steam rising from the kettle #tea #morning")),
     (Square, Some("Cheers to ten years! 🎉#anniversary #10years")),
     (Square, None),
@@ -89,10 +91,10 @@ const TABLE: [(Layout, Option<&str>); 60] = [
     (Album("III"), Some("Three takes on the same sunset #sunset #sunset #photography")),
     (Portrait, Some("Ceramics drying in the sun #ceramics #handmade")),
     (Square, Some("Lemon tart #dessert #café")),
-    (Square, Some("The ferry at dawn #ferry #dawn")),
+    (Landscape, Some("The ferry at dawn #ferry #dawn")),
     (Video, Some("Market day walk-through #market #über")),
     (Square, None),
-    (Square, Some("Wildflowers by the road #flowers #spring")),
+    (Landscape, Some("Wildflowers by the road #flowers #spring")),
     (Portrait, Some("Kimono fitting in Kanazawa #日本 #kanazawa #着物")),
     (Album("IVI"), Some("Open studio day, swipe for the video ➡️ #openstudio #art")),
     (Square, Some("Harvest #autumn #harvest")),
@@ -147,12 +149,12 @@ impl Media {
         }
     }
 
-    /// The CDN file of the still the sandbox draws for this media (`<id>.svg` for an image,
-    /// `<id>_thumb.svg` for a video's thumbnail); albums have none of their own.
+    /// The CDN file of the still the sandbox draws for this media (`<id>.jpg` for an image,
+    /// `<id>_thumb.jpg` for a video's thumbnail); albums have none of their own.
     pub fn still(&self) -> Option<(String, &Still)> {
         match &self.kind {
-            Kind::Image(still) => Some((format!("{}.svg", self.id), still)),
-            Kind::Video { thumbnail, .. } => Some((format!("{}_thumb.svg", self.id), thumbnail)),
+            Kind::Image(still) => Some((format!("{}.jpg", self.id), still)),
+            Kind::Video { thumbnail, .. } => Some((format!("{}_thumb.jpg", self.id), thumbnail)),
             Kind::Album(_) => None,
         }
     }
@@ -161,7 +163,7 @@ impl Media {
     /// its cover's, as on Instagram.
     pub fn media_file(&self) -> Option<String> {
         match &self.kind {
-            Kind::Image(_) => Some(format!("{}.svg", self.id)),
+            Kind::Image(_) => Some(format!("{}.jpg", self.id)),
             Kind::Video {
                 media_url_withheld: false,
                 ..
@@ -214,7 +216,7 @@ pub(super) fn all_media() -> impl Iterator<Item = &'static Media> {
         .flat_map(|post| std::iter::once(&post.media).chain(post.media.children()))
 }
 
-/// The still served as `file` (e.g. `17948….svg`), with its media's id.
+/// The still served as `file` (e.g. `17948….jpg`), with its media's id.
 pub(super) fn find_still(file: &str) -> Option<(&'static str, &'static Still)> {
     all_media().find_map(|media| {
         let (name, still) = media.still()?;
@@ -229,6 +231,7 @@ fn build_post(index: usize, layout: Layout, caption: Option<&'static str>) -> Po
     let kind = match layout {
         Square => Kind::Image(still(1080, 1080, format!("No. {number} - image"), false)),
         Portrait => Kind::Image(still(1080, 1350, format!("No. {number} - image"), false)),
+        Landscape => Kind::Image(still(1080, 566, format!("No. {number} - image"), false)),
         Video => Kind::Video {
             thumbnail: still(1080, 1350, format!("No. {number} - video"), true),
             media_url_withheld: false,
@@ -351,6 +354,15 @@ mod tests {
     }
 
     #[test]
+    fn stills_come_in_instagrams_shapes() {
+        let sizes: HashSet<(u32, u32)> = all_media()
+            .filter_map(|m| m.still().map(|(_, still)| (still.width, still.height)))
+            .collect();
+        let expected = [(1080, 1080), (1080, 1350), (1080, 566), (1080, 1920)];
+        assert_eq!(sizes, HashSet::from(expected));
+    }
+
+    #[test]
     fn captions_cover_the_hashtag_edge_cases() {
         let captions: Vec<&str> = posts().iter().filter_map(|p| p.caption).collect();
         for needle in [
@@ -407,6 +419,6 @@ mod tests {
         assert_eq!(first.media.id, "17950000000857678");
         assert_eq!(first.shortcode, "XqXzhbFqRfA");
         assert_eq!(first.timestamp.to_rfc3339(), "2026-11-01T12:34:59+00:00");
-        assert_eq!(format!("{:016x}", hash64(&fingerprint)), "0fe5bae99646dfed");
+        assert_eq!(format!("{:016x}", hash64(&fingerprint)), "eaea98fd44353a90");
     }
 }
