@@ -4,10 +4,59 @@
 //! Spectral (`oas3-valid-media-example`) checks each one against its schema.
 
 use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
 
 /// A sandbox CDN URL, signed like Instagram's (`oe` is the hex expiry, `oh` the signature).
 fn cdn(file: &str, oh: &str) -> String {
     format!("http://127.0.0.1:8080/sandbox/cdn/{file}?_nc_cat=1&_nc_sid=8ae9d6&oe=6B135400&oh={oh}")
+}
+
+/// The `image` object of a picture re-hosted from `id`'s still of `width` x `height`, at the
+/// default widths (320, 640, 1080). Keys are the content hashes the real copies would have.
+fn rehosted(id: &str, width: u32, height: u32) -> Value {
+    let sizes: Vec<Value> = [320, 640, 1080]
+        .into_iter()
+        .map(|w| {
+            let key: String = Sha256::digest(format!("{id}-{w}").as_bytes())[..16]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            json!({
+                "width": w,
+                "height": (f64::from(height) * f64::from(w) / f64::from(width)).round(),
+                "url": format!("http://127.0.0.1:8080/assets/{key}.webp"),
+            })
+        })
+        .collect();
+    json!({
+        "width": width,
+        "height": height,
+        "placeholder": "3OcRJYB4d3h/iIeHeEh3eIhw+j3A",
+        "color": "#8a6f5c",
+        "sizes": sizes,
+    })
+}
+
+/// `item` once its pictures are re-hosted: `image` set and `display_url` the largest copy.
+fn with_images(mut item: Value, shapes: &[(u32, u32)]) -> Value {
+    let own = |item: &mut Value, id: &str, (w, h): (u32, u32)| {
+        let image = rehosted(id, w, h);
+        item["display_url"] = image["sizes"][2]["url"].clone();
+        item["image"] = image;
+    };
+    let id = item["id"].as_str().unwrap_or_default().to_owned();
+    let children = item["children"].as_array().cloned().unwrap_or_default();
+    if children.is_empty() {
+        own(&mut item, &id, shapes[0]);
+    } else {
+        for (i, (child, shape)) in children.iter().zip(shapes).enumerate() {
+            let child_id = child["id"].as_str().unwrap_or_default().to_owned();
+            own(&mut item["children"][i], &child_id, *shape);
+        }
+        item["image"] = item["children"][0]["image"].clone();
+        item["display_url"] = item["children"][0]["display_url"].clone();
+    }
+    item
 }
 
 fn image() -> Value {
@@ -23,6 +72,7 @@ fn image() -> Value {
         "media_url": url,
         "thumbnail_url": null,
         "display_url": url,
+        "image": null,
         "children": []
     })
 }
@@ -42,14 +92,15 @@ fn album() -> Value {
         "media_url": cover,
         "thumbnail_url": null,
         "display_url": cover,
+        "image": null,
         "children": [
             {"id": "18671890712729625", "media_type": "IMAGE", "media_url": cover,
-             "thumbnail_url": null, "display_url": cover},
+             "thumbnail_url": null, "display_url": cover, "image": null},
             {"id": "18622553376832623", "media_type": "VIDEO",
              "media_url": cdn("18622553376832623.mp4", "310455e92d836840"),
-             "thumbnail_url": still, "display_url": still},
+             "thumbnail_url": still, "display_url": still, "image": null},
             {"id": "18014405889429967", "media_type": "IMAGE", "media_url": last,
-             "thumbnail_url": null, "display_url": last}
+             "thumbnail_url": null, "display_url": last, "image": null}
         ]
     })
 }
@@ -67,6 +118,7 @@ fn sunset_image() -> Value {
         "media_url": url,
         "thumbnail_url": null,
         "display_url": url,
+        "image": null,
         "children": []
     })
 }
@@ -84,6 +136,7 @@ fn sunset_video() -> Value {
         "media_url": cdn("17946296297188783.mp4", "d3c6c92dea305412"),
         "thumbnail_url": still,
         "display_url": still,
+        "image": null,
         "children": []
     })
 }
@@ -101,6 +154,7 @@ fn dessert() -> Value {
         "media_url": url,
         "thumbnail_url": null,
         "display_url": url,
+        "image": null,
         "children": []
     })
 }
@@ -108,7 +162,10 @@ fn dessert() -> Value {
 /// `GET /images?limit=2`.
 pub fn first_page() -> Value {
     json!({
-        "data": [image(), album()],
+        "data": [
+            with_images(image(), &[(1080, 1350)]),
+            with_images(album(), &[(1080, 1080), (1080, 1920), (1080, 566)])
+        ],
         "paging": {"next_cursor": "MTc5MzQwMzQ0MC4xNzk0ODc2NTQzMjU4NDAwNw"}
     })
 }
@@ -116,13 +173,20 @@ pub fn first_page() -> Value {
 /// `GET /images?limit=2&cursor=MTc5MzQwMzQ0MC4xNzk0ODc2NTQzMjU4NDAwNw`: the next two.
 pub fn second_page() -> Value {
     json!({
-        "data": [sunset_image(), sunset_video()],
+        "data": [
+            with_images(sunset_image(), &[(1080, 1080)]),
+            with_images(sunset_video(), &[(1080, 1920)])
+        ],
         "paging": {"next_cursor": "MTc5MzEzNzExMy4xNzk0NjI5NjI5NzE4ODc4Mw"}
     })
 }
 
 /// `GET /images/17942592593543863`: a reel whose `media_url` Instagram withholds.
 pub fn reel() -> Value {
+    with_images(reel_from_instagram(), &[(1080, 1920)])
+}
+
+fn reel_from_instagram() -> Value {
     let still = cdn("17942592593543863_thumb.jpg", "737ef784dd4bb9de");
     json!({
         "id": "17942592593543863",
@@ -135,13 +199,14 @@ pub fn reel() -> Value {
         "media_url": null,
         "thumbnail_url": still,
         "display_url": still,
+        "image": null,
         "children": []
     })
 }
 
 /// `GET /images/17948765432584007`.
 pub fn one_album() -> Value {
-    album()
+    with_images(album(), &[(1080, 1080), (1080, 1920), (1080, 566)])
 }
 
 /// `GET /search?q=%23sunset&limit=2`.

@@ -39,10 +39,31 @@ impl MediaType {
     "username": "acme.coffee",
     "media_url": "https://scontent.cdninstagram.com/v/t51/1.jpg?oe=6A1B2C3D",
     "thumbnail_url": null,
-    "display_url": "https://scontent.cdninstagram.com/v/t51/1.jpg?oe=6A1B2C3D",
+    "display_url": "https://gateway.example.com/assets/0d4b8f2a6e1c3b5d7f9a0c2e4b6d8f1a.webp",
+    "image": {
+        "width": 1080, "height": 1350,
+        "placeholder": "3OcRJYB4d3h/iIeHeEh3eIhw+j3A",
+        "color": "#8a6f5c",
+        "sizes": [
+            {"width": 320, "height": 400, "url": "https://gateway.example.com/assets/3f9a5be04c1d27e8a0b6f1c2d3e4f5a6.webp"},
+            {"width": 640, "height": 800, "url": "https://gateway.example.com/assets/7c2e9d41b0a3f5e6d7c8b9a0e1f2a3b4.webp"},
+            {"width": 1080, "height": 1350, "url": "https://gateway.example.com/assets/0d4b8f2a6e1c3b5d7f9a0c2e4b6d8f1a.webp"}
+        ]
+    },
     "children": [
-        {"id": "17918195224117852", "media_type": "IMAGE", "media_url": "https://scontent.cdninstagram.com/v/t51/1.jpg?oe=6A1B2C3D", "thumbnail_url": null, "display_url": "https://scontent.cdninstagram.com/v/t51/1.jpg?oe=6A1B2C3D"},
-        {"id": "17918195224117853", "media_type": "VIDEO", "media_url": "https://scontent.cdninstagram.com/v/t51/2.mp4?oe=6A1B2C3D", "thumbnail_url": "https://scontent.cdninstagram.com/v/t51/2.jpg?oe=6A1B2C3D", "display_url": "https://scontent.cdninstagram.com/v/t51/2.jpg?oe=6A1B2C3D"}
+        {"id": "17918195224117852", "media_type": "IMAGE", "media_url": "https://scontent.cdninstagram.com/v/t51/1.jpg?oe=6A1B2C3D", "thumbnail_url": null,
+         "display_url": "https://gateway.example.com/assets/0d4b8f2a6e1c3b5d7f9a0c2e4b6d8f1a.webp",
+         "image": {
+            "width": 1080, "height": 1350,
+            "placeholder": "3OcRJYB4d3h/iIeHeEh3eIhw+j3A",
+            "color": "#8a6f5c",
+            "sizes": [
+                {"width": 320, "height": 400, "url": "https://gateway.example.com/assets/3f9a5be04c1d27e8a0b6f1c2d3e4f5a6.webp"},
+                {"width": 640, "height": 800, "url": "https://gateway.example.com/assets/7c2e9d41b0a3f5e6d7c8b9a0e1f2a3b4.webp"},
+                {"width": 1080, "height": 1350, "url": "https://gateway.example.com/assets/0d4b8f2a6e1c3b5d7f9a0c2e4b6d8f1a.webp"}
+            ]
+         }},
+        {"id": "17918195224117853", "media_type": "VIDEO", "media_url": "https://scontent.cdninstagram.com/v/t51/2.mp4?oe=6A1B2C3D", "thumbnail_url": "https://scontent.cdninstagram.com/v/t51/2.jpg?oe=6A1B2C3D", "display_url": "https://scontent.cdninstagram.com/v/t51/2.jpg?oe=6A1B2C3D", "image": null}
     ]
 }))]
 pub struct Media {
