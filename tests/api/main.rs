@@ -4,6 +4,7 @@
 
 mod abuse;
 mod admin;
+mod assets_storage;
 mod config;
 mod deauthorize;
 mod docs;
