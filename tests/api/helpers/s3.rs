@@ -35,7 +35,7 @@ use url::Url;
 
 /// How to run the S3 tests, for the failure messages.
 const HOW_TO_RUN: &str = "run scripts/test.sh, which installs moto_server (scripts/requirements.txt) \
-     and sets dummy AWS credentials; or by hand, once \
+     and sets dummy AWS credentials; or by hand, from the repository root, once \
      `bash -c 'source scripts/lib.sh && ensure_venv target/ci-venv'`, then \
      `AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test cargo test --test api assets_storage` \
      (IGW_TEST_MOTO_SERVER names another moto_server, IGW_TEST_S3_URL a moto_server already running)";
