@@ -2,8 +2,10 @@
 # The project's one test command (CI runs it through .ci/run):
 #   installs what is missing, starts a throw-away Redis for the integration tests, then runs
 #   cargo fmt --check, cargo clippy -D warnings, the Dockerfile/Kubernetes linters, every
-#   test, and the release build the Dockerfile uses.
-# Works from any directory. Environment: IGW_TEST_REDIS_PORT (default 6399).
+#   test, and the release build the Dockerfile uses. The asset store tests run against a real
+#   S3-compatible server, moto (pinned in scripts/requirements.txt), which they start themselves.
+# Works from any directory. Environment: IGW_TEST_REDIS_PORT (default 6399), IGW_VENV (the
+# Python tools' virtualenv, default target/ci-venv).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,6 +27,14 @@ if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 
   step "installing rustfmt and clippy"
   rustup component add rustfmt clippy
 fi
+
+# The pinned Python tools (scripts/requirements.txt): the deployment linters, schemathesis, and
+# moto_server, the S3 server of the asset store tests (tests/api/helpers/s3.rs starts one per
+# test process from IGW_TEST_MOTO_SERVER and stops it when the tests exit).
+venv="${IGW_VENV:-target/ci-venv}"
+case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac
+ensure_venv "$venv"
+export IGW_TEST_MOTO_SERVER="$venv/bin/moto_server"
 
 # --- 2. A private Redis for the tests ----------------------------------------------------------
 
@@ -96,8 +106,13 @@ cargo clippy --all-targets --locked -- -D warnings
 step "scripts/lint-deploy.sh (hadolint Dockerfile, kubernetes-validate --strict k8s/)"
 scripts/lint-deploy.sh
 
-step "cargo test --locked --all-targets (Redis: $IGW_TEST_REDIS_URL)"
-cargo test --locked --all-targets
+# The S3 store reads its credentials from the environment, and the tests cannot set them
+# (tests/api/helpers/s3.rs says why): dummy ones, which moto accepts, for this command only, so
+# that real ones in the caller's environment are never used or sent.
+step "cargo test --locked --all-targets (Redis: $IGW_TEST_REDIS_URL; S3: $IGW_TEST_MOTO_SERVER)"
+env -u AWS_SESSION_TOKEN -u AWS_PROFILE \
+  AWS_ACCESS_KEY_ID=igw-test AWS_SECRET_ACCESS_KEY=igw-test \
+  cargo test --locked --all-targets
 
 step "scripts/spectral.sh (the committed OpenAPI document: spectral:oas, no errors or warnings)"
 scripts/spectral.sh

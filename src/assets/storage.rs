@@ -3,13 +3,14 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
+use object_store::{BackoffConfig, ObjectStore, ObjectStoreExt as _, PutPayload, RetryConfig};
 
 use super::AssetKey;
 use crate::config::AssetStoreSettings;
@@ -39,6 +40,25 @@ struct MemoryBound {
     used: AtomicU64,
 }
 
+/// Retries of failed S3 requests (5xx, dropped or refused connections, timeouts of reads).
+/// object_store's default is 10 retries within 3 minutes, with backoff up to 15 s; but a reader
+/// of `/assets` waits on a cache miss, so a dead store would hold each request for up to a
+/// minute. Here: 3 retries, backoff from 0.1 s doubling up to 1 s, none begun after 10 s. A
+/// refused connection fails within about a second, an endpoint that drops packets within about
+/// 15 s (object_store's connect timeout, 5 s, is kept). A copy that failed is made again later
+/// (`assets.retry_backoff_secs`).
+fn s3_retry() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+            base: 2.0,
+        },
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(10),
+    }
+}
+
 impl AssetStorage {
     pub fn new(settings: &AssetStoreSettings) -> Result<Self, StorageError> {
         Ok(match settings {
@@ -65,7 +85,8 @@ impl AssetStorage {
                 let mut builder = AmazonS3Builder::from_env()
                     .with_bucket_name(&s3.bucket)
                     .with_region(&s3.region)
-                    .with_virtual_hosted_style_request(!s3.path_style);
+                    .with_virtual_hosted_style_request(!s3.path_style)
+                    .with_retry(s3_retry());
                 if let Some(endpoint) = &s3.endpoint {
                     builder = builder
                         .with_endpoint(endpoint.as_str().trim_end_matches('/'))

@@ -3,12 +3,15 @@
 //! - [`app`]: the harness: [`TestEnv`] (what one test's instances share) spawns [`TestApp`]s with
 //!   typed request helpers;
 //! - [`instagram`]: Instagram faked with wiremock and its documented bodies;
-//! - [`logs`]: the service's log output, captured for assertions.
+//! - [`logs`]: the service's log output, captured for assertions;
+//! - [`s3`]: a real S3-compatible server (moto) and a bucket per test, for the asset store.
 
 mod app;
 mod instagram;
 mod logs;
+mod s3;
 
 pub use app::*;
 pub use instagram::*;
 pub use logs::*;
+pub use s3::*;
