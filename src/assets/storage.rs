@@ -10,7 +10,10 @@ use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
-use object_store::{BackoffConfig, ObjectStore, ObjectStoreExt as _, PutPayload, RetryConfig};
+use object_store::{
+    Attribute, Attributes, BackoffConfig, ObjectStore, ObjectStoreExt as _, PutOptions, PutPayload,
+    RetryConfig,
+};
 
 use super::AssetKey;
 use crate::config::AssetStoreSettings;
@@ -127,10 +130,26 @@ impl AssetStorage {
                 });
             }
         }
-        let result = self
-            .inner
-            .put(&Self::path(key), PutPayload::from_bytes(bytes))
-            .await;
+        let payload = PutPayload::from_bytes(bytes);
+        let result = if self.kind == "s3" {
+            // Served as they are when `assets.public_base_url` points at the bucket.
+            let options = PutOptions {
+                attributes: Attributes::from_iter([
+                    (Attribute::ContentType, "image/webp"),
+                    (
+                        Attribute::CacheControl,
+                        "public, max-age=31536000, immutable",
+                    ),
+                ]),
+                ..PutOptions::default()
+            };
+            self.inner
+                .put_opts(&Self::path(key), payload, options)
+                .await
+        } else {
+            // The memory and fs stores keep no attributes (and refuse them).
+            self.inner.put(&Self::path(key), payload).await
+        };
         if result.is_err()
             && let Some(memory) = &self.memory
         {

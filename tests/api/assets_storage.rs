@@ -208,6 +208,20 @@ async fn the_s3_store_writes_into_its_bucket_only() {
         BTreeMap::from([(format!("assets/{key}.webp"), bytes)]),
         "one object, at assets/<key>.webp"
     );
+    // Typed and cacheable, for a public bucket serving them directly.
+    let attributes = bucket.attributes(&format!("assets/{key}.webp")).await;
+    assert_eq!(
+        attributes
+            .get(&object_store::Attribute::ContentType)
+            .map(|v| v.as_ref()),
+        Some("image/webp")
+    );
+    assert_eq!(
+        attributes
+            .get(&object_store::Attribute::CacheControl)
+            .map(|v| v.as_ref()),
+        Some("public, max-age=31536000, immutable")
+    );
     // Another bucket on the same server holds nothing of it.
     assert!(neighbour.objects().await.is_empty());
     assert_eq!(s3(&neighbour).get(&key).await.unwrap(), None);

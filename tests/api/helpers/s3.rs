@@ -85,15 +85,7 @@ impl S3Bucket {
     /// own (object_store directly, explicit dummy keys), not through the store under test.
     /// (moto refuses anonymous reads of private objects, as S3 does, so a plain GET would not do.)
     pub async fn objects(&self) -> BTreeMap<String, Bytes> {
-        let client = AmazonS3Builder::new()
-            .with_endpoint(self.server.as_str().trim_end_matches('/'))
-            .with_allow_http(true)
-            .with_bucket_name(&self.name)
-            .with_region("us-east-1")
-            .with_access_key_id("test")
-            .with_secret_access_key("test")
-            .build()
-            .unwrap();
+        let client = self.client();
         let listed: Vec<_> = client.list(None).try_collect().await.unwrap();
         let mut objects = BTreeMap::new();
         for meta in listed {
@@ -101,6 +93,24 @@ impl S3Bucket {
             objects.insert(meta.location.to_string(), bytes.unwrap());
         }
         objects
+    }
+
+    /// The attributes (Content-Type, Cache-Control...) the server keeps for `path`.
+    pub async fn attributes(&self, path: &str) -> object_store::Attributes {
+        let path = object_store::path::Path::from(path);
+        self.client().get(&path).await.unwrap().attributes
+    }
+
+    fn client(&self) -> object_store::aws::AmazonS3 {
+        AmazonS3Builder::new()
+            .with_endpoint(self.server.as_str().trim_end_matches('/'))
+            .with_allow_http(true)
+            .with_bucket_name(&self.name)
+            .with_region("us-east-1")
+            .with_access_key_id("test")
+            .with_secret_access_key("test")
+            .build()
+            .unwrap()
     }
 }
 
