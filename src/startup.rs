@@ -123,6 +123,11 @@ impl Application {
 
         let asset_storage = AssetStorage::new(&settings.assets.store)
             .map_err(|e| StartupError::Setup(format!("assets.store: {e}")))?;
+        if settings.assets.enabled && asset_storage.kind() == "memory" {
+            tracing::warn!(
+                "assets.store is \"memory\": re-hosted pictures are kept in this process only and made again after a restart"
+            );
+        }
         let pipeline = settings.assets.enabled.then(|| {
             let url_base = match &settings.assets.public_base_url {
                 Some(base) => base.to_string(),

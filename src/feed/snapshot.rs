@@ -132,6 +132,25 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_stored_before_re_hosting_still_loads() {
+        // As the previous release wrote it: no `image` on items or children.
+        let stored = r#"{"version":"c48610772deb24288078630d","synced_at":"2026-11-30T10:00:00Z",
+            "account":{"user_id":"1","username":"acme"},"urls_expire_at":null,
+            "items":[{"id":"3","media_type":"CAROUSEL_ALBUM","caption":null,"hashtags":[],
+              "permalink":null,"timestamp":"2026-11-29T10:00:00Z","username":"acme",
+              "media_url":"https://c/3.jpg","thumbnail_url":null,"display_url":"https://c/31.jpg",
+              "children":[{"id":"31","media_type":"IMAGE","media_url":"https://c/31.jpg",
+                "thumbnail_url":null,"display_url":"https://c/31.jpg"}]}]}"#;
+        let snapshot: Snapshot = serde_json::from_str(stored).expect("loads");
+        assert_eq!(
+            snapshot.version, "c48610772deb24288078630d",
+            "kept, not recomputed"
+        );
+        assert_eq!(snapshot.items[0].image, None);
+        assert_eq!(snapshot.items[0].children[0].image, None);
+    }
+
+    #[test]
     fn the_version_depends_on_content_only() {
         let bodies = || vec![body("1", "2024-01-01T00:00:00+0000", "https://c/1.jpg")];
         let (a, _) = Snapshot::build(account(), bodies(), Utc::now());

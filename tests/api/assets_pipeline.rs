@@ -615,3 +615,39 @@ fn sizes_urls(item: &Value) -> BTreeSet<String> {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn the_sandbox_re_hosts_its_pictures_with_no_instagram_at_all() {
+    let env = TestEnv::new().await;
+    // As `cargo run` starts: sandbox upstream, in-memory store, memory asset store.
+    let app = env
+        .spawn_with(|s| {
+            s.instagram.mode = instagram_gateway::config::InstagramMode::Sandbox;
+            s.redis.url = None;
+            s.assets.enabled = true;
+        })
+        .await;
+    let mut newest = Value::Null;
+    for _ in 0..600 {
+        let response = app.get("/images?limit=1").await;
+        if response.status() == 200 {
+            let body: Value = response.json().await.unwrap();
+            newest = body["data"][0].clone();
+            if newest["image"].is_object() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let image = &newest["image"];
+    assert!(image.is_object(), "the newest post re-hosted: {newest}");
+    let largest = image["sizes"].as_array().unwrap().last().unwrap();
+    assert_eq!(largest["width"], 1080);
+    let url = largest["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("{}/assets/", app.address)),
+        "{url}"
+    );
+    assert_eq!(newest["display_url"], url);
+    assert_eq!(app.status().await["assets"]["store"], "memory");
+}
