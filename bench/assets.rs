@@ -5,6 +5,10 @@
 //!   bench-assets process <dir> <threads>    every JPEG in <dir> through `assets::process`
 //!                                           (widths 320, 640, 1080, WebP q80); prints
 //!                                           `pictures=<n> seconds=<s> source_bytes=<b> copy_bytes=<b>`
+//!   bench-assets quality <dir> <count>      PSNR of the copies of the first <count> JPEGs: the
+//!                                           widest (the source's size) against the decoded
+//!                                           source, each narrower one against a Lanczos3
+//!                                           downscale of it; prints `width=<w> min_db=<x> mean_db=<y>`
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,7 +30,14 @@ fn main() -> Result<(), String> {
             Path::new(dir),
             threads.parse().map_err(|_| "threads: a number")?,
         ),
-        _ => Err("usage: bench-assets generate <dir> <count> | process <dir> <threads>".into()),
+        [_, cmd, dir, count] if cmd == "quality" => quality(
+            Path::new(dir),
+            count.parse().map_err(|_| "count: a number")?,
+        ),
+        _ => Err(
+            "usage: bench-assets generate <dir> <count> | process <dir> <threads> | quality <dir> <count>"
+                .into(),
+        ),
     }
 }
 
@@ -60,26 +71,106 @@ fn generate(dir: &Path, count: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn process_all(dir: &Path, threads: usize) -> Result<(), String> {
+const LIMITS: SourceLimits = SourceLimits {
+    max_bytes: 20 * 1024 * 1024,
+    max_pixels: 40_000_000,
+};
+
+fn encoding() -> Encoding {
+    Encoding {
+        widths: vec![320, 640, 1080],
+        webp_quality: 80.0,
+    }
+}
+
+/// The JPEGs of `dir`, in name order.
+fn sources(dir: &Path) -> Result<Vec<Vec<u8>>, String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| e.to_string())?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "jpg"))
         .collect();
     files.sort();
-    let sources: Vec<Vec<u8>> = files
+    files
         .iter()
         .map(std::fs::read)
         .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())
+}
+
+fn quality(dir: &Path, count: usize) -> Result<(), String> {
+    use std::collections::BTreeMap;
+
+    let mut by_width: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
+    for source in sources(dir)?.iter().take(count) {
+        let original = image::load_from_memory(source)
+            .map_err(|e| e.to_string())?
+            .to_rgb8();
+        let processed = process(source, LIMITS, &encoding()).map_err(|e| e.to_string())?;
+        for copy in &processed.copies {
+            let decoded =
+                image::load_from_memory_with_format(&copy.bytes, image::ImageFormat::WebP)
+                    .map_err(|e| e.to_string())?
+                    .to_rgb8();
+            let reference = if (copy.width, copy.height) == original.dimensions() {
+                original.clone()
+            } else {
+                lanczos(&original, copy.width, copy.height)?
+            };
+            by_width
+                .entry(copy.width)
+                .or_default()
+                .push(psnr(reference.as_raw(), decoded.as_raw()));
+        }
+    }
+    for (width, values) in by_width {
+        let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        println!("width={width} min_db={min:.1} mean_db={mean:.1}");
+    }
+    Ok(())
+}
+
+fn lanczos(source: &RgbImage, width: u32, height: u32) -> Result<RgbImage, String> {
+    use fast_image_resize::images::Image;
+    use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+
+    let src = Image::from_vec_u8(
+        source.width(),
+        source.height(),
+        source.as_raw().clone(),
+        PixelType::U8x3,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut dst = Image::new(width, height, PixelType::U8x3);
+    Resizer::new()
+        .resize(
+            &src,
+            &mut dst,
+            &ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3)),
+        )
         .map_err(|e| e.to_string())?;
-    let limits = SourceLimits {
-        max_bytes: 20 * 1024 * 1024,
-        max_pixels: 40_000_000,
-    };
-    let encoding = Encoding {
-        widths: vec![320, 640, 1080],
-        webp_quality: 80.0,
-    };
+    RgbImage::from_raw(width, height, dst.into_vec()).ok_or_else(|| "resize: size".to_owned())
+}
+
+/// Peak signal-to-noise ratio of two RGB buffers of the same size, in dB.
+fn psnr(a: &[u8], b: &[u8]) -> f64 {
+    let squared: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2))
+        .sum();
+    let mse = squared / a.len().max(1) as f64;
+    if mse == 0.0 {
+        return f64::INFINITY;
+    }
+    10.0 * (255.0f64 * 255.0 / mse).log10()
+}
+
+fn process_all(dir: &Path, threads: usize) -> Result<(), String> {
+    let sources = sources(dir)?;
+    let limits = LIMITS;
+    let encoding = encoding();
     let next = AtomicUsize::new(0);
     let copy_bytes = AtomicUsize::new(0);
     let started = Instant::now();

@@ -4,17 +4,18 @@
 # the gateway's `assets::process` (which also computes a ThumbHash) and by `vipsthumbnail`
 # (libvips, the fastest widely used thumbnailer) making the same copies, on the same files and
 # the same number of threads (vipsthumbnail makes one width per run, so it reads each source
-# three times, shrinking on load). Reports pictures per second, the ratio, bytes and peak RSS.
+# three times, shrinking on load). Reports pictures per second, the ratio, bytes, peak RSS and
+# the copies' quality (PSNR; the issue's floors: 36 dB for the widest, 33 dB for the others).
 #
 # Usage: bench/assets.sh        (from any directory; installs libvips-tools if absent)
-# Environment: BENCH_PICTURES=60, BENCH_THREADS=2,
+# Environment: BENCH_PICTURES=200, BENCH_THREADS=2,
 #   CARGO_TARGET_DIR (default target/bench, shared with bench/images.sh)
 # It reports and exits 0 whatever the figures; it exits non-zero when the setup fails.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-PICTURES="${BENCH_PICTURES:-60}"
+PICTURES="${BENCH_PICTURES:-200}"
 THREADS="${BENCH_THREADS:-2}"
 WIDTHS=(320 640 1080)
 log() { printf '[assets] %s\n' "$*" >&2; }
@@ -80,3 +81,7 @@ awk -v n="$PICTURES" -v o="$ours_seconds" -v v="$vips_seconds" -v ob="$copy_byte
     printf "copies / source bytes:       %.2f gateway, %.2f vips\n", ob / sb, vb / sb
     printf "gateway peak RSS:            %d MB\n", rss / 1024
 }'
+
+log "quality of the copies (PSNR) on the first 20 pictures"
+printf '\nPSNR of the copies (dB; widest against the source, others against a Lanczos3 downscale):\n'
+"$BIN" quality "$TMP/in" 20

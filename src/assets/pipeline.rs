@@ -35,6 +35,7 @@ const RECORDS_TTL: Duration = Duration::from_secs(30 * 86_400);
 const TTL_RENEWAL: Duration = Duration::from_secs(3600);
 /// After losing a claim to another replica, look at that picture again after this.
 const CLAIM_RECHECK: Duration = Duration::from_secs(2);
+const SWEEP_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 
 /// What `/admin/status` says about re-hosted pictures.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -65,6 +66,7 @@ struct State {
     running: HashSet<String>,
     claimed_elsewhere: HashMap<String, Instant>,
     ttl_renewed: Option<Instant>,
+    swept: Option<Instant>,
 }
 
 /// How one attempt at a picture ended.
@@ -472,19 +474,22 @@ impl Pipeline {
                 return;
             };
             let shown: HashSet<&str> = wanted.iter().map(|s| s.id.as_str()).collect();
-            let unreferenced: Vec<String> = state
+            let unreferenced = state
                 .records
                 .keys()
                 .chain(state.failures.keys())
-                .filter(|id| !shown.contains(id.as_str()))
-                .cloned()
-                .collect();
+                .any(|id| !shown.contains(id.as_str()));
             let renew = state.ttl_renewed.is_none_or(|t| t.elapsed() >= TTL_RENEWAL);
-            (unreferenced, renew)
+            // Often enough to keep the retention within a quarter of itself, at most once a
+            // minute: the sweep reads every record.
+            let every = (self.settings.retention / 4).clamp(self.poll, SWEEP_AT_MOST_EVERY);
+            let sweep_due = state.swept.is_none_or(|t| t.elapsed() >= every);
+            (sweep_due && unreferenced, renew)
         };
-        if unreferenced.is_empty() && !renew {
+        if !unreferenced && !renew {
             return;
         }
+        self.state().swept = Some(Instant::now());
         let Ok(Some(guard)) = self
             .store
             .try_lock(JANITOR_LOCK, self.settings.claim_ttl)
@@ -492,7 +497,12 @@ impl Pipeline {
         else {
             return;
         };
-        if let Err(e) = self.sweep().await {
+        let swept = if unreferenced {
+            self.sweep().await
+        } else {
+            Ok(())
+        };
+        if let Err(e) = swept {
             tracing::debug!(error = %e, "asset retention postponed: the store is not answering");
         } else if renew {
             let renewed = tokio::try_join!(
