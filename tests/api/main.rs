@@ -4,6 +4,7 @@
 
 mod abuse;
 mod admin;
+mod assets_serving;
 mod config;
 mod deauthorize;
 mod docs;
