@@ -15,7 +15,7 @@ use crate::api::{
     self, AdminToken, Draining, FeedEndpoint, KnownRoutes, OAuthPages, Observe, RateLimits,
     RequestLimits, SecurityHeaders,
 };
-use crate::assets::{AssetStorage, Assets, Pipeline};
+use crate::assets::{AssetStorage, Assets, HotAssets, Pipeline};
 use crate::auth::{
     self, DataDeletions, OAuthStates, TokenCipher, TokenRepository, TokenService,
     TokenServiceConfig,
@@ -121,6 +121,7 @@ impl Application {
             metrics.clone(),
         );
 
+        // Served whatever `assets.enabled` says: published URLs stay valid (see the docs).
         let asset_storage = AssetStorage::new(&settings.assets.store)
             .map_err(|e| StartupError::Setup(format!("assets.store: {e}")))?;
         if settings.assets.enabled && asset_storage.kind() == "memory" {
@@ -128,6 +129,11 @@ impl Application {
                 "assets.store is \"memory\": re-hosted pictures are kept in this process only and made again after a restart"
             );
         }
+        let hot_assets = Arc::new(HotAssets::new(
+            asset_storage.clone(),
+            settings.assets.cache_max_bytes,
+            metrics.clone(),
+        ));
         let pipeline = settings.assets.enabled.then(|| {
             let url_base = match &settings.assets.public_base_url {
                 Some(base) => base.to_string(),
@@ -136,6 +142,7 @@ impl Application {
             Pipeline::new(
                 store.clone(),
                 asset_storage.clone(),
+                hot_assets.clone(),
                 settings.assets.clone(),
                 &url_base,
                 settings.feed.version_poll,
@@ -174,6 +181,7 @@ impl Application {
             )),
             deletions: web::Data::new(DataDeletions::new(store.clone())),
             assets: web::Data::new(assets),
+            hot_assets: web::Data::from(hot_assets),
             store: web::Data::new(store.clone()),
             admin_token: web::Data::new(admin_token),
             pages: web::Data::new(OAuthPages {
@@ -358,6 +366,7 @@ struct AppState {
     feed_endpoint: web::Data<FeedEndpoint>,
     deletions: web::Data<DataDeletions>,
     assets: web::Data<Assets>,
+    hot_assets: web::Data<HotAssets>,
     store: web::Data<Store>,
     admin_token: web::Data<AdminToken>,
     pages: web::Data<OAuthPages>,
@@ -391,6 +400,7 @@ impl AppState {
             .app_data(self.feed_endpoint)
             .app_data(self.deletions)
             .app_data(self.assets)
+            .app_data(self.hot_assets)
             .app_data(self.store)
             .app_data(self.admin_token)
             .app_data(self.pages)

@@ -14,6 +14,7 @@ use utoipa::ToSchema;
 
 use super::failure::{FailureKind, FailureRecord};
 use super::fetch::{self, FetchError};
+use super::hot::HotAssets;
 use super::picture::{Images, PictureRecord, PictureSource, StoredCopy, Wanted};
 use super::process::{Encoding, ProcessError, SourceLimits, process};
 use super::storage::AssetStorage;
@@ -88,6 +89,8 @@ enum Attempt {
 pub struct Pipeline {
     store: Store,
     storage: AssetStorage,
+    /// Deleted copies must stop being served from memory too.
+    hot: Arc<HotAssets>,
     http: reqwest::Client,
     settings: AssetSettings,
     /// `<base>/`, in front of `<key>.webp`.
@@ -103,6 +106,7 @@ impl Pipeline {
     pub fn new(
         store: Store,
         storage: AssetStorage,
+        hot: Arc<HotAssets>,
         settings: AssetSettings,
         url_base: &str,
         poll: Duration,
@@ -111,6 +115,7 @@ impl Pipeline {
         Arc::new(Self {
             store,
             storage,
+            hot,
             http: fetch::client(settings.fetch_timeout),
             settings,
             url_base: format!("{}/", url_base.trim_end_matches('/')),
@@ -440,6 +445,7 @@ impl Pipeline {
             if let Err(e) = self.storage.delete(&copy.key).await {
                 tracing::warn!(error = %e, "could not delete a stored copy");
             }
+            self.hot.forget(&copy.key);
         }
     }
 

@@ -575,6 +575,15 @@ async fn copies_no_snapshot_shows_expire_and_deauthorize_deletes_them_all() {
     assert_eq!(stored(&dir), kept_files, "copies still shown are kept");
     assert_eq!(app.status().await["assets"]["ready"], 1);
 
+    // Served by the gateway (and now held in its in-process cache).
+    let kept_url = images(&app).await[0]["display_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let served = app.http.get(&kept_url).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.headers()["content-type"], "image/webp");
+
     // Deauthorize: every copy of the account, at once.
     let response = app
         .post_signed_request(
@@ -594,6 +603,8 @@ async fn copies_no_snapshot_shows_expire_and_deauthorize_deletes_them_all() {
         stored(&dir).is_empty()
     })
     .await;
+    let gone = app.http.get(&kept_url).send().await.unwrap();
+    assert_eq!(gone.status(), 404, "not served from memory either");
     assert_eq!(app.status().await["assets"]["bytes"], 0);
     std::fs::remove_dir_all(&dir).unwrap();
 }
