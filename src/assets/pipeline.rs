@@ -62,8 +62,8 @@ struct State {
     purges: u64,
     records: HashMap<String, PictureRecord>,
     failures: HashMap<String, FailureRecord>,
-    /// The store's version of the hashes last loaded.
-    version: Option<Vec<u8>>,
+    /// The store's version of the hashes last loaded (`None`: not loaded yet).
+    version: Option<Option<Vec<u8>>>,
     running: HashSet<String>,
     claimed_elsewhere: HashMap<String, Instant>,
     ttl_renewed: Option<Instant>,
@@ -182,7 +182,7 @@ impl Pipeline {
                 return;
             }
         };
-        if version.is_some() && self.state().version == version {
+        if self.state().version.as_ref() == Some(&version) {
             return;
         }
         let (pictures, failures) = match tokio::try_join!(
@@ -199,7 +199,7 @@ impl Pipeline {
         let failures = parse_all(failures);
         let changed = {
             let mut state = self.state();
-            state.version = version;
+            state.version = Some(version);
             state.failures = failures;
             let changed = state.records != records;
             state.records = records;
@@ -515,6 +515,7 @@ impl Pipeline {
                 self.store.expire(PICTURES_KEY, RECORDS_TTL),
                 self.store.expire(FAILURES_KEY, RECORDS_TTL),
                 self.store.expire(ORPHANS_KEY, RECORDS_TTL),
+                self.store.expire(VERSION_KEY, RECORDS_TTL),
             );
             if renewed.is_ok() {
                 self.state().ttl_renewed = Some(Instant::now());

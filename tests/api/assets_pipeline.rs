@@ -278,6 +278,17 @@ async fn every_picture_gets_webp_sizes_and_the_feed_points_at_them() {
         "{metrics}"
     );
     assert!(metrics.contains(&format!("igw_assets_stored_bytes {bytes}")));
+    // Every record in Redis expires some day (the janitor renews them while they are used).
+    let mut redis = env.redis().await;
+    let keys: Vec<String> =
+        redis::AsyncCommands::keys(&mut redis, format!("{}assets:*", env.prefix))
+            .await
+            .unwrap();
+    assert!(keys.len() >= 2, "{keys:?}");
+    for key in keys {
+        let ttl: i64 = redis::AsyncCommands::ttl(&mut redis, &key).await.unwrap();
+        assert_ne!(ttl, -1, "{key} has no TTL");
+    }
     env.upstream.verify().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
