@@ -1,12 +1,15 @@
 //! The one error type of the HTTP boundary and its one mapping to `application/problem+json`
 //! (RFC 9457). Domain errors convert into it; nothing else builds error responses.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::assets::StorageError;
 use crate::auth::AuthError;
 use crate::feed::{FeedError, SyncError};
 use crate::instagram::UpstreamError;
@@ -66,6 +69,8 @@ pub enum ApiError {
     Sync(#[from] SyncError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    AssetStore(#[from] Arc<StorageError>),
 }
 
 impl From<UpstreamError> for ApiError {
@@ -183,6 +188,15 @@ impl ApiError {
                 ..map(S::SERVICE_UNAVAILABLE, "not_ready", "Not ready", d)
             },
             ApiError::Store(_) => store_unavailable(),
+            ApiError::AssetStore(_) => Mapping {
+                retry_after: Some(5),
+                ..map(
+                    S::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "Store unavailable",
+                    "the asset store is not answering; try again shortly",
+                )
+            },
             ApiError::Auth(e) => match e {
                 AuthError::InvalidState(e) => map(
                     S::BAD_REQUEST,

@@ -16,6 +16,10 @@ pub struct Metrics {
     pub http_duration: HistogramVec,
     /// `igw_feed_responses_total` by result, resolved once (the hot path only increments).
     pub feed_responses: FeedResults,
+    /// `igw_asset_cache_lookups_total` by result: hit, miss.
+    pub asset_lookups: AssetLookups,
+    /// `igw_asset_store_reads_total` by outcome: found, not_found, error.
+    pub asset_store_reads: AssetStoreReads,
     /// `endpoint`, `outcome`: ok, throttled, token_invalid, error.
     pub upstream_requests: IntCounterVec,
     pub sync_duration: Histogram,
@@ -93,6 +97,26 @@ impl Metrics {
                         "Feed responses by cache result: hit, stale, miss, not_modified",
                     ),
                     &["result"],
+                ),
+            )),
+            asset_lookups: AssetLookups::new(&registered(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "igw_asset_cache_lookups_total",
+                        "Asset requests by in-process cache result: hit, miss",
+                    ),
+                    &["result"],
+                ),
+            )),
+            asset_store_reads: AssetStoreReads::new(&registered(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "igw_asset_store_reads_total",
+                        "Reads of the asset store by outcome: found, not_found, error",
+                    ),
+                    &["outcome"],
                 ),
             )),
             upstream_requests: registered(
@@ -236,6 +260,40 @@ impl FeedResults {
             stale: of("stale"),
             miss: of("miss"),
             not_modified: of("not_modified"),
+        }
+    }
+}
+
+/// The counters of `igw_asset_cache_lookups_total`, one per result.
+pub struct AssetLookups {
+    pub hit: IntCounter,
+    pub miss: IntCounter,
+}
+
+impl AssetLookups {
+    fn new(vec: &IntCounterVec) -> Self {
+        let of = |result: &str| vec.with_label_values(&[result]);
+        Self {
+            hit: of("hit"),
+            miss: of("miss"),
+        }
+    }
+}
+
+/// The counters of `igw_asset_store_reads_total`, one per outcome.
+pub struct AssetStoreReads {
+    pub found: IntCounter,
+    pub not_found: IntCounter,
+    pub error: IntCounter,
+}
+
+impl AssetStoreReads {
+    fn new(vec: &IntCounterVec) -> Self {
+        let of = |outcome: &str| vec.with_label_values(&[outcome]);
+        Self {
+            found: of("found"),
+            not_found: of("not_found"),
+            error: of("error"),
         }
     }
 }

@@ -15,7 +15,7 @@ use crate::api::{
     self, AdminToken, Draining, FeedEndpoint, KnownRoutes, OAuthPages, Observe, RateLimits,
     RequestLimits, SecurityHeaders,
 };
-use crate::assets::{AssetStorage, Assets, Pipeline};
+use crate::assets::{AssetStorage, Assets, HotAssets, Pipeline};
 use crate::auth::{
     self, DataDeletions, OAuthStates, TokenCipher, TokenRepository, TokenService,
     TokenServiceConfig,
@@ -121,6 +121,7 @@ impl Application {
             metrics.clone(),
         );
 
+        // Served whatever `assets.enabled` says: published URLs stay valid (see the docs).
         let asset_storage = AssetStorage::new(&settings.assets.store)
             .map_err(|e| StartupError::Setup(format!("assets.store: {e}")))?;
         let pipeline = settings.assets.enabled.then(|| {
@@ -138,6 +139,11 @@ impl Application {
             )
         });
         let assets = Assets::new(pipeline.clone(), &asset_storage);
+        let hot_assets = HotAssets::new(
+            asset_storage,
+            settings.assets.cache_max_bytes,
+            metrics.clone(),
+        );
 
         let store_health = StoreHealth::new(store.clone(), metrics.clone());
         store_health.spawn_monitor(Duration::from_secs(1));
@@ -169,6 +175,7 @@ impl Application {
             )),
             deletions: web::Data::new(DataDeletions::new(store.clone())),
             assets: web::Data::new(assets),
+            hot_assets: web::Data::new(hot_assets),
             store: web::Data::new(store.clone()),
             admin_token: web::Data::new(admin_token),
             pages: web::Data::new(OAuthPages {
@@ -353,6 +360,7 @@ struct AppState {
     feed_endpoint: web::Data<FeedEndpoint>,
     deletions: web::Data<DataDeletions>,
     assets: web::Data<Assets>,
+    hot_assets: web::Data<HotAssets>,
     store: web::Data<Store>,
     admin_token: web::Data<AdminToken>,
     pages: web::Data<OAuthPages>,
@@ -386,6 +394,7 @@ impl AppState {
             .app_data(self.feed_endpoint)
             .app_data(self.deletions)
             .app_data(self.assets)
+            .app_data(self.hot_assets)
             .app_data(self.store)
             .app_data(self.admin_token)
             .app_data(self.pages)

@@ -4,6 +4,7 @@
 mod admin;
 mod admin_auth;
 mod admin_page;
+mod assets;
 mod cors;
 mod docs;
 mod examples;
@@ -63,7 +64,8 @@ and keep working from the last snapshot while Instagram fails.
 (send it back as `If-None-Match` for a `304`), `Cache-Control: public, max-age=60, \
 stale-while-revalidate=300, stale-if-error=86400` and `Cache-Status` (RFC 9211). Browsers on \
 other origins may read them when their origin is in `cors.allowed_origins`; `ETag`, `Age`, \
-`Retry-After` and `Cache-Status` are exposed to them.
+`Retry-After` and `Cache-Status` are exposed to them. The pictures the gateway re-hosts are \
+`GET /assets/{key}.webp` (`assets`): immutable, cacheable for a year, embeddable from any origin.
 - **Operators** use `/admin/*` with the admin bearer token (`Authorization: Bearer \
 <admin.token>`), or the operator page at `/admin/`.
 - **Instagram and Meta** call `/oauth/*`; **probes and Prometheus** call `/healthz`, `/readyz` \
@@ -90,6 +92,8 @@ token. Each operation lists its own; besides those, any request can be refused w
         (name = "feed", description = "The account's media, for frontends: no authentication, answered from the \
                                        snapshot in memory, paged, searchable, and cacheable by browsers and CDNs \
                                        (strong ETags, `Cache-Control`, `Cache-Status`)"),
+        (name = "assets", description = "Re-hosted pictures, for frontends: WebP copies named by their content, \
+                                         immutable and cacheable for a year, embeddable from any origin"),
         (name = "health", description = "Liveness and readiness probes, and Prometheus metrics: for Kubernetes, \
                                          load balancers and monitoring"),
         (name = "oauth", description = "Instagram Login callbacks, called by Instagram (through the operator's \
@@ -174,7 +178,8 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
         Some(limit) => cfg.service(search.wrap(limit)),
         None => cfg.service(search),
     };
-    cfg.service(health::check_health)
+    cfg.service(assets::get_asset)
+        .service(health::check_health)
         .service(health::check_readiness)
         .configure(|cfg| {
             if metrics_here {

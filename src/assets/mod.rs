@@ -3,6 +3,7 @@
 
 mod failure;
 mod fetch;
+mod hot;
 mod key;
 mod picture;
 mod pipeline;
@@ -10,6 +11,7 @@ mod process;
 mod storage;
 
 pub use failure::{FailureKind, FailureRecord};
+pub use hot::HotAssets;
 pub use key::AssetKey;
 pub use picture::{Image, ImageSize, Images, PictureRecord, PictureSource, StoredCopy, Wanted};
 pub use pipeline::{AssetStatus, Assets, Pipeline};

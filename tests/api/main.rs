@@ -5,6 +5,7 @@
 mod abuse;
 mod admin;
 mod assets_pipeline;
+mod assets_serving;
 mod assets_storage;
 mod config;
 mod deauthorize;
