@@ -177,22 +177,56 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn concurrent_misses_read_the_store_once_and_then_memory_serves() {
+    async fn concurrent_misses_read_the_store_once() {
+        let dir = temp_dir();
+        let (hot, metrics) = hot(&dir, 1 << 20);
+        let key = AssetKey::of(b"held");
+        // A FIFO as the copy: the store's read blocks in open() until a writer comes, so every
+        // request below misses while the one read is in progress, whatever the timing.
+        std::fs::create_dir_all(dir.join("assets")).unwrap();
+        let fifo = dir.join(format!("assets/{key}.webp"));
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.unwrap().success(), "mkfifo");
+
+        let requests = futures_util::future::join_all((0..16).map(|_| hot.get(&key)));
+        let release = async {
+            while metrics.asset_lookups.miss.get() < 16 {
+                tokio::task::yield_now().await;
+            }
+            assert_eq!(hot.lock_inflight().len(), 1);
+            let writer = std::fs::OpenOptions::new().write(true).open(&fifo);
+            tokio::task::spawn_blocking(move || drop(writer))
+                .await
+                .unwrap();
+        };
+        let (results, ()) = tokio::join!(requests, release);
+
+        let reads = &metrics.asset_store_reads;
+        assert_eq!(
+            reads.found.get() + reads.not_found.get() + reads.error.get(),
+            1
+        );
+        // (A FIFO reads as an error or as empty: either way, one answer for all.)
+        let first = format!("{:?}", results[0]);
+        assert!(
+            results.iter().all(|r| format!("{r:?}") == first),
+            "{results:?}"
+        );
+        assert!(hot.lock_inflight().is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_read_copy_is_served_from_memory() {
         let dir = temp_dir();
         let (hot, metrics) = hot(&dir, 1 << 20);
         let bytes = Bytes::from(vec![7u8; 40_000]);
         let key = AssetKey::of(&bytes);
         hot.storage.put(&key, bytes.clone()).await.unwrap();
+        assert_eq!(hot.get(&key).await.unwrap().unwrap(), bytes);
+        assert_eq!(metrics.asset_lookups.miss.get(), 1);
 
-        let results = futures_util::future::join_all((0..16).map(|_| hot.get(&key))).await;
-        for result in results {
-            assert_eq!(result.unwrap().unwrap(), bytes);
-        }
-        assert_eq!(metrics.asset_store_reads.found.get(), 1);
-        assert_eq!(metrics.asset_lookups.miss.get(), 16);
-        assert!(hot.lock_inflight().is_empty());
-
-        // From memory now, even with the file gone.
+        // The file is gone, the copy is still served.
         std::fs::remove_dir_all(&dir).unwrap();
         assert_eq!(hot.get(&key).await.unwrap().unwrap(), bytes);
         assert_eq!(metrics.asset_lookups.hit.get(), 1);
