@@ -43,7 +43,7 @@ fi
 if [ -z "${IGW_BIN:-}" ]; then
   step "cargo build --locked"
   cargo build --locked
-  IGW_BIN="$PWD/target/debug/instagram-gateway"
+  IGW_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/instagram-gateway"
 fi
 export IGW_BIN
 

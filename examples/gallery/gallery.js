@@ -13,6 +13,12 @@
   const params = new URLSearchParams(window.location.search);
   const API = (params.get("api") || "http://localhost:8080").replace(/\/+$/, "");
   const LIMIT = clampInt(params.get("limit"), 1, 100, 12);
+  // How wide a tile's picture is drawn, for the `sizes` of re-hosted pictures (see .grid in
+  // gallery.css: columns of at least 15rem; one column below ~33rem, two below ~50rem, three
+  // below ~68rem, then at most ~20rem each). `auto` lets browsers that support it use the
+  // laid-out width of these lazy images; others skip it and use the rest.
+  const TILE_SIZES =
+    "auto, (max-width: 33rem) 100vw, (max-width: 50rem) 50vw, (max-width: 68rem) 34vw, 20rem";
 
   const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
   const els = {
@@ -146,7 +152,7 @@
     } else if (media.media_type === "VIDEO") {
       showVideo(frame, media, alt);
     } else {
-      frame.append(image(media.display_url, alt));
+      frame.append(picture(media, alt));
     }
 
     const info = el("div", { class: "info" });
@@ -174,17 +180,189 @@
     return media.username ? `${kind} by @${media.username}` : kind;
   }
 
-  function image(src, alt) {
+  // ---- pictures -------------------------------------------------------------------------------
+
+  // The still of a post or album item (`item`: a Media or a child). Once the gateway has
+  // re-hosted it, `item.image` lists WebP sizes: the browser picks one from `srcset`/`sizes`,
+  // `width`/`height` give the shape before any byte arrives, and the ThumbHash placeholder (or
+  // the average colour) is painted on a canvas behind the <img> until it loads. While `image`
+  // is null, `display_url` (Instagram's CDN) is shown as it is.
+  function picture(item, alt) {
+    const wrap = el("div", { class: "picture" });
     const img = el("img", { alt, decoding: "async", "data-testid": "tile-image" });
-    const url = safeUrl(src);
-    if (url) img.src = url;
-    return img;
+    const image = usableImage(item.image);
+    if (!image) {
+      const url = safeUrl(item.display_url);
+      if (url) img.src = url;
+      wrap.append(img);
+      return wrap;
+    }
+
+    const largest = image.sizes[image.sizes.length - 1];
+    img.setAttribute("width", String(image.width));
+    img.setAttribute("height", String(image.height));
+    img.setAttribute("loading", "lazy");
+    img.setAttribute("srcset", image.sizes.map((s) => `${s.url} ${s.width}w`).join(", "));
+    img.setAttribute("sizes", TILE_SIZES);
+    img.src = largest.url;
+
+    const placeholder = placeholderCanvas(image);
+    if (placeholder) wrap.append(placeholder);
+    wrap.append(img);
+    const done = () => {
+      if (placeholder) placeholder.remove();
+    };
+    img.addEventListener("load", done);
+    // A copy that does not load (e.g. the gateway's store is down): fall back to Instagram's
+    // URL once, keeping the placeholder until something loads.
+    const fallback = safeUrl(item.media_type === "VIDEO" ? item.thumbnail_url : item.media_url);
+    img.addEventListener(
+      "error",
+      () => {
+        if (!fallback) return;
+        img.removeAttribute("srcset");
+        img.removeAttribute("sizes");
+        img.src = fallback;
+      },
+      { once: true },
+    );
+    return wrap;
+  }
+
+  // `image` if it has what the page needs (sizes with http(s) URLs), else null.
+  function usableImage(image) {
+    if (!image || !Array.isArray(image.sizes) || image.sizes.length === 0) return null;
+    const sizes = [];
+    for (const size of image.sizes) {
+      const url = safeUrl(size && size.url);
+      if (!url || !(size.width > 0)) return null;
+      sizes.push({ url: url.replace(/[\s,]/g, encodeURIComponent), width: size.width });
+    }
+    const width = image.width > 0 ? image.width : sizes[sizes.length - 1].width;
+    const height = image.height > 0 ? image.height : width;
+    return { width, height, sizes, placeholder: image.placeholder, color: image.color };
+  }
+
+  // A canvas painted with the ThumbHash (or else the plain average colour), or null. A canvas
+  // needs nothing from the page's Content-Security-Policy, unlike a data: URL (img-src data:).
+  function placeholderCanvas(image) {
+    const canvas = el("canvas", { class: "placeholder", "aria-hidden": "true" });
+    const context = canvas.getContext && canvas.getContext("2d");
+    if (!context) return null;
+    const decoded =
+      typeof image.placeholder === "string" ? thumbHashToImageData(image.placeholder) : null;
+    if (decoded) {
+      canvas.width = decoded.width;
+      canvas.height = decoded.height;
+      context.putImageData(decoded, 0, 0);
+      return canvas;
+    }
+    if (typeof image.color === "string" && /^#[0-9a-f]{6}$/i.test(image.color)) {
+      canvas.width = 1;
+      canvas.height = 1;
+      context.fillStyle = image.color;
+      context.fillRect(0, 0, 1, 1);
+      return canvas;
+    }
+    return null;
+  }
+
+  // Decodes a base64 ThumbHash (https://evanw.github.io/thumbhash/) into ImageData of at most
+  // 32 px a side, or null when it is not one. The format: a 24-bit and a 16-bit little-endian
+  // header (DC terms and scales of the L, P, Q channels, the alpha flag, the orientation and
+  // the number of luminance terms across the short side), an alpha byte when there is alpha,
+  // then 4-bit AC terms of L, P, Q (and A) in that order, low nibble first.
+  function thumbHashToImageData(base64) {
+    let bytes;
+    try {
+      bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    } catch {
+      return null;
+    }
+    if (bytes.length < 5) return null;
+    const h24 = bytes[0] | (bytes[1] << 8) | (bytes[2] << 16);
+    const h16 = bytes[3] | (bytes[4] << 8);
+    const hasAlpha = (h24 >> 23) & 1;
+    const landscape = (h16 >> 15) & 1;
+    const longTerms = hasAlpha ? 5 : 7;
+    const shortTerms = h16 & 7;
+    if (shortTerms === 0 || (hasAlpha && bytes.length < 6)) return null;
+    const lx = Math.max(3, landscape ? longTerms : shortTerms);
+    const ly = Math.max(3, landscape ? shortTerms : longTerms);
+
+    // AC terms: a triangle of (cx, cy) without (0, 0); each stored as a nibble, scaled.
+    let nibble = 0;
+    const acStart = hasAlpha ? 6 : 5;
+    const terms = (nx, ny, scale) => {
+      const list = [];
+      for (let cy = 0; cy < ny; cy += 1) {
+        for (let cx = cy === 0 ? 1 : 0; cx * ny < nx * (ny - cy); cx += 1) {
+          const byte = bytes[acStart + (nibble >> 1)];
+          if (byte === undefined) throw new RangeError("truncated ThumbHash");
+          const q = (byte >> ((nibble & 1) * 4)) & 15;
+          nibble += 1;
+          list.push([cx, cy, 2 * scale * (q / 7.5 - 1)]);
+        }
+      }
+      return list;
+    };
+    let l, p, q, a;
+    try {
+      l = terms(lx, ly, ((h24 >> 18) & 31) / 31);
+      // Chroma terms are boosted by 1.25 to make up for their quantisation.
+      p = terms(3, 3, 1.25 * (((h16 >> 3) & 63) / 63));
+      q = terms(3, 3, 1.25 * (((h16 >> 9) & 63) / 63));
+      a = hasAlpha ? terms(5, 5, (bytes[5] >> 4) / 15) : [];
+    } catch {
+      return null;
+    }
+    const dc = {
+      l: (h24 & 63) / 63,
+      p: ((h24 >> 6) & 63) / 31.5 - 1,
+      q: ((h24 >> 12) & 63) / 31.5 - 1,
+      a: hasAlpha ? (bytes[5] & 15) / 15 : 1,
+    };
+
+    // Shape: the ratio of the luminance term counts approximates the source's.
+    const ratio = landscape ? longTerms / shortTerms : shortTerms / longTerms;
+    const w = Math.max(1, Math.round(ratio > 1 ? 32 : 32 * ratio));
+    const h = Math.max(1, Math.round(ratio > 1 ? 32 / ratio : 32));
+    // cos(π/n · (i + ½) · c) for the term index c (at most 6) and pixel i.
+    const cosines = (n) =>
+      Array.from({ length: 7 }, (_, c) =>
+        Array.from({ length: n }, (_, i) => Math.cos((Math.PI / n) * (i + 0.5) * c)),
+      );
+    const cx = cosines(w);
+    const cy = cosines(h);
+    const sum = (list, x, y) => {
+      let total = 0;
+      for (const [i, j, f] of list) total += f * cx[i][x] * cy[j][y];
+      return total;
+    };
+
+    const out = new ImageData(w, h);
+    for (let y = 0, o = 0; y < h; y += 1) {
+      for (let x = 0; x < w; x += 1, o += 4) {
+        const lum = dc.l + sum(l, x, y);
+        const pp = dc.p + sum(p, x, y);
+        const qq = dc.q + sum(q, x, y);
+        // L (luminance), P (yellow-blue), Q (red-green) back to RGB.
+        const b = lum - (2 / 3) * pp;
+        const r = (3 * lum - b + qq) / 2;
+        const g = r - qq;
+        out.data[o] = 255 * r; // Uint8ClampedArray: clamped and rounded
+        out.data[o + 1] = 255 * g;
+        out.data[o + 2] = 255 * b;
+        out.data[o + 3] = 255 * (dc.a + sum(a, x, y));
+      }
+    }
+    return out;
   }
 
   // A video's thumbnail with a play badge. Clicking plays `media_url` in place; when there is
   // none (Instagram withholds it for some reels) or it fails to load, the thumbnail stays.
   function showVideo(frame, media, alt) {
-    const thumbnail = image(media.display_url, alt);
+    const thumbnail = picture(media, alt);
     frame.replaceChildren(thumbnail);
     const source = safeUrl(media.media_url);
     if (!source) {
@@ -242,7 +420,7 @@
       if (child.media_type === "VIDEO") {
         showVideo(slot, child, childAlt);
       } else {
-        slot.replaceChildren(image(child.display_url, childAlt));
+        slot.replaceChildren(picture(child, childAlt));
       }
       position.textContent = `${index + 1} / ${children.length}`;
       prev.disabled = index === 0;

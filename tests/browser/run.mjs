@@ -8,6 +8,8 @@
 //   IGW_BIN      the service binary (default <repo>/target/debug/instagram-gateway)
 //   CHROMIUM     the browser (default /usr/bin/chromium)
 //   BROWSER_TEST_TIMEOUT_MS   upper bound of each wait (default 30000)
+//   BROWSER_TEST_PICTURES_TIMEOUT_MS   how long the first page's pictures may take to be
+//                re-hosted by the service (default 90000: a debug build does ~0.7 a second)
 //
 // It starts the service (sandbox mode, in-memory store, fixed admin token, free port), serves
 // examples/gallery/ from another port, runs the checks and always stops what it started.
@@ -34,6 +36,7 @@ const OUT = path.join(ROOT, "target", "browser");
 const GALLERY_DIR = path.join(ROOT, "examples", "gallery");
 const TIMEOUT = Number(process.env.BROWSER_TEST_TIMEOUT_MS || 30000);
 const STARTUP_TIMEOUT = 60000;
+const PICTURES_TIMEOUT = Number(process.env.BROWSER_TEST_PICTURES_TIMEOUT_MS || 90000);
 const ADMIN_TOKEN = "browser-tests-admin-token-0123456789abcdef";
 const PAGE_SIZE = 12;
 const SEARCH_TERM = "sunset";
@@ -196,6 +199,22 @@ async function waitForFeed(base) {
   throw new Error(`the feed was not served within ${STARTUP_TIMEOUT} ms (last answer: ${last})`);
 }
 
+// Every item of the first page (and every album item) has its re-hosted `image`: polls the API
+// for at most PICTURES_TIMEOUT, returns that page.
+async function waitForPictures(base, limit) {
+  const deadline = Date.now() + PICTURES_TIMEOUT;
+  for (;;) {
+    const page = await getJson(`${base}/images?limit=${limit}`);
+    const items = page.data.flatMap((m) => [m, ...m.children]);
+    const missing = items.filter((m) => !m.image).length;
+    if (missing === 0) return page;
+    if (Date.now() > deadline) {
+      throw new Error(`${missing} of the first page's ${items.length} pictures were not re-hosted within ${PICTURES_TIMEOUT} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
 async function getJson(url, headers = {}) {
   const res = await fetch(url, { headers });
   const text = await res.text();
@@ -209,18 +228,40 @@ const CONTENT_TYPES = {
   ".css": "text/css; charset=utf-8",
 };
 
+// The gallery's CSP, as a site hosting it would set: its own script and style, and only the
+// service (`?api=`) for data, pictures and videos. The sandbox's "CDN" is under the service's
+// origin; a real site also lists Instagram's CDN hosts. No data: URLs: the placeholders are
+// painted on canvases.
+function galleryCsp(api) {
+  let origin = "http://localhost:8080";
+  try {
+    if (api) origin = new URL(api).origin;
+  } catch {
+    // the page shows its own error for a malformed ?api=
+  }
+  return (
+    `default-src 'none'; script-src 'self'; style-src 'self'; connect-src ${origin}; img-src ${origin}; ` +
+    `media-src ${origin}; form-action 'none'; frame-ancestors 'none'; base-uri 'none'`
+  );
+}
+
 // A tiny static server for examples/gallery/ (another port = another origin than the service).
 async function serveGallery() {
   const server = http.createServer(async (req, res) => {
     try {
-      let rel = decodeURIComponent(new URL(req.url, "http://localhost").pathname);
+      const requested = new URL(req.url, "http://localhost");
+      let rel = decodeURIComponent(requested.pathname);
       if (rel.endsWith("/")) rel += "index.html";
       const file = path.join(GALLERY_DIR, path.normalize(rel));
       if (!file.startsWith(GALLERY_DIR + path.sep) || !(await stat(file)).isFile()) throw new Error("no file");
-      res.writeHead(200, {
+      const headers = {
         "content-type": CONTENT_TYPES[path.extname(file)] || "application/octet-stream",
         "cache-control": "no-store",
-      });
+      };
+      if (path.extname(file) === ".html") {
+        headers["content-security-policy"] = galleryCsp(requested.searchParams.get("api"));
+      }
+      res.writeHead(200, headers);
       createReadStream(file).pipe(res);
     } catch {
       res.writeHead(404, { "content-type": "text/plain" });
@@ -252,14 +293,16 @@ async function closedPort() {
 // ---- the gallery ----------------------------------------------------------------------------
 
 async function galleryTests(context, service, gallery) {
-  const page1 = await getJson(`${service}/images?limit=${PAGE_SIZE}`);
+  // Fetched at start-up, while the service is still re-hosting pictures: some have `image`,
+  // some not yet. Refreshed once the first page's are ready (see below).
+  let page1 = await getJson(`${service}/images?limit=${PAGE_SIZE}`);
   const page2 = await getJson(`${service}/images?limit=${PAGE_SIZE}&cursor=${page1.paging.next_cursor}`);
   const search = await getJson(`${service}/search?q=${encodeURIComponent(SEARCH_TERM)}&limit=${PAGE_SIZE}`);
   const videos = await getJson(`${service}/images?type=video&limit=${PAGE_SIZE}`);
   const ids = (page) => page.data.map((m) => m.id);
-  const album = page1.data.find((m) => m.media_type === "CAROUSEL_ALBUM" && m.children.length >= 2);
-  const video = page1.data.find((m) => m.media_type === "VIDEO" && m.media_url);
-  const reel = page1.data.find((m) => m.media_type === "VIDEO" && !m.media_url);
+  let album = page1.data.find((m) => m.media_type === "CAROUSEL_ALBUM" && m.children.length >= 2);
+  let video = page1.data.find((m) => m.media_type === "VIDEO" && m.media_url);
+  let reel = page1.data.find((m) => m.media_type === "VIDEO" && !m.media_url);
   assert(page1.data.length === PAGE_SIZE && page1.paging.next_cursor, "the sandbox feed has fewer posts than expected");
   assert(album && video && reel, "the sandbox's first page lacks an album, a video or a reel without media_url");
   assert(search.data.length > 0 && search.data.length < PAGE_SIZE, `"${SEARCH_TERM}" should match a few posts`);
@@ -267,6 +310,12 @@ async function galleryTests(context, service, gallery) {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (err) => errors.push(err.message));
+  page.on("console", (msg) => {
+    if (/Content Security Policy/i.test(msg.text())) errors.push(`CSP: ${msg.text()}`);
+  });
+  // Every request the page makes (pictures included), for the "none from the CDN" check.
+  let requests = [];
+  page.on("request", (request) => requests.push(request.url()));
   const url = `${gallery}/index.html?api=${encodeURIComponent(service)}&limit=${PAGE_SIZE}`;
   const grid = '[data-testid="grid"]';
   const describe = () =>
@@ -289,6 +338,10 @@ async function galleryTests(context, service, gallery) {
         if (tiles.map((t) => t.dataset.id).join() !== expected.join()) return false;
         if (document.querySelector('[data-testid="grid"]').getAttribute("aria-busy")) return false;
         const imgs = tiles.flatMap((t) => [...t.querySelectorAll("img")]);
+        // Re-hosted pictures load lazily: bring the first one still waiting into view, as a
+        // visitor scrolling down would.
+        const waiting = imgs.find((i) => !i.complete);
+        if (waiting) waiting.scrollIntoView({ block: "center" });
         return imgs.length >= tiles.length && imgs.every((i) => i.complete && i.naturalWidth > 0 && i.alt);
       },
       { expected: expectedIds },
@@ -300,11 +353,161 @@ async function galleryTests(context, service, gallery) {
     [
       `the first page shows ${PAGE_SIZE} tiles whose images loaded (gallery on ${gallery}, service on ${service})`,
       async () => {
-        await page.goto(url);
+        const response = await page.goto(url);
+        assertEqual(response.headers()["content-security-policy"], galleryCsp(service), "the gallery's CSP");
         await gridShows(ids(page1));
         await page.getByTestId("load-more").waitFor({ state: "visible", timeout: TIMEOUT });
         const origin = await page.evaluate(() => window.location.origin);
         assert(origin !== new URL(service).origin, "the gallery must run on another origin than the service");
+      },
+    ],
+    [
+      `once the first page's pictures are re-hosted (up to ${PICTURES_TIMEOUT / 1000} s), a reload loads every one from ${service}/assets/ and none from the CDN`,
+      async () => {
+        const started = Date.now();
+        page1 = await waitForPictures(service, PAGE_SIZE);
+        console.log(`    # the first page's pictures were ready ${Date.now() - started} ms into this step`);
+        const byId = (id) => page1.data.find((m) => m.id === id);
+        [album, video, reel] = [byId(album.id), byId(video.id), byId(reel.id)];
+        // Nothing from the HTTP cache: every picture is a request seen below.
+        const cdp = await context.newCDPSession(page);
+        await cdp.send("Network.clearBrowserCache");
+        await cdp.detach();
+        requests = [];
+        await page.reload();
+        await gridShows(ids(page1));
+        const shown = await page.evaluate(() =>
+          [...document.querySelectorAll('[data-testid="grid"] [data-testid="tile"]')].map((t) => {
+            const img = t.querySelector("img");
+            return {
+              id: t.dataset.id,
+              src: img.getAttribute("src"),
+              currentSrc: img.currentSrc,
+              srcset: img.getAttribute("srcset"),
+              sizes: img.getAttribute("sizes"),
+              width: img.getAttribute("width"),
+              height: img.getAttribute("height"),
+              loading: img.getAttribute("loading"),
+              naturalWidth: img.naturalWidth,
+              placeholders: t.querySelectorAll("canvas").length,
+            };
+          }),
+        );
+        for (const [i, s] of shown.entries()) {
+          const media = page1.data[i];
+          // An album shows its first item; a video its thumbnail (both re-hosted).
+          const { image } = media.media_type === "CAROUSEL_ALBUM" ? media.children[0] : media;
+          const what = `tile ${i + 1} (${media.media_type} ${media.id})`;
+          assert(s.naturalWidth > 0, `${what}: the picture did not load`);
+          assert(
+            s.currentSrc.startsWith(`${service}/assets/`) && s.currentSrc.endsWith(".webp"),
+            `${what}: shows ${s.currentSrc}, not a copy under ${service}/assets/`,
+          );
+          assert(image.sizes.some((z) => z.url === s.currentSrc), `${what}: ${s.currentSrc} is not one of its sizes`);
+          assertEqual(s.srcset, image.sizes.map((z) => `${z.url} ${z.width}w`).join(", "), `${what}: srcset`);
+          assertEqual(s.src, image.sizes[image.sizes.length - 1].url, `${what}: src (the largest size)`);
+          assertEqual([s.width, s.height], [String(image.width), String(image.height)], `${what}: width and height`);
+          assert(s.sizes && s.loading === "lazy", `${what}: sizes "${s.sizes}", loading "${s.loading}"`);
+          assertEqual(s.placeholders, 0, `${what}: placeholders left after loading`);
+        }
+        const cdn = requests.filter((u) => u.includes("/sandbox/cdn/"));
+        assertEqual(cdn, [], "requests to the CDN");
+        const copies = requests.filter((u) => u.startsWith(`${service}/assets/`));
+        assert(copies.length >= PAGE_SIZE, `only ${copies.length} requests for copies under /assets/`);
+        await page.screenshot({ path: path.join(OUT, "gallery-assets.png"), fullPage: true });
+      },
+    ],
+    [
+      "while copies load, a ThumbHash placeholder of the picture's shape is painted; pictures not re-hosted yet show Instagram's",
+      async () => {
+        // Every other post as the API sends it before its picture is re-hosted: image null,
+        // display_url Instagram's URL (media_url; a video's thumbnail_url).
+        const unhosted = new Set(page1.data.filter((_, i) => i % 2 === 1).map((m) => m.id));
+        const cdnUrl = (m) => (m.media_type === "VIDEO" ? m.thumbnail_url : m.media_url);
+        const withoutImage = (m) => ({
+          ...m,
+          image: null,
+          display_url: m.media_type === "CAROUSEL_ALBUM" ? cdnUrl(m.children[0]) : cdnUrl(m),
+          children: m.children.map((c) => ({ ...c, image: null, display_url: cdnUrl(c) })),
+        });
+        const feed = `${service}/images?**`;
+        await page.route(feed, async (route) => {
+          const response = await route.fetch();
+          const body = await response.json();
+          body.data = body.data.map((m) => (unhosted.has(m.id) ? withoutImage(m) : m));
+          await route.fulfill({ response, json: body });
+        });
+        // Hold the copies back until the placeholders have been looked at.
+        let release;
+        const held = new Promise((resolve) => {
+          release = resolve;
+        });
+        const copies = `${service}/assets/**`;
+        await page.route(copies, async (route) => {
+          await held;
+          await route.continue();
+        });
+        try {
+          // Not until "load": the held copies would delay that event.
+          await page.reload({ waitUntil: "domcontentloaded" });
+          await waitUntil(
+            page,
+            "the tiles, with placeholders for the re-hosted pictures",
+            ({ n }) => document.querySelectorAll('[data-testid="tile"]').length === n && !document.querySelector('[data-testid="grid"]').getAttribute("aria-busy"),
+            { n: PAGE_SIZE },
+            describe,
+          );
+          const before = await page.evaluate(() =>
+            [...document.querySelectorAll('[data-testid="tile"]')].map((t) => {
+              const canvas = t.querySelector("canvas.placeholder");
+              const img = t.querySelector("img");
+              let painted = false;
+              if (canvas && canvas.width > 0) {
+                const px = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+                painted = px.some((v, k) => k % 4 === 3 && v > 0);
+              }
+              const box = t.querySelector(".frame").getBoundingClientRect();
+              return {
+                id: t.dataset.id,
+                canvas: canvas ? [canvas.width, canvas.height] : null,
+                painted,
+                loaded: img.complete && img.naturalWidth > 0,
+                srcset: img.getAttribute("srcset"),
+                src: img.getAttribute("src"),
+                box: [box.width, box.height],
+              };
+            }),
+          );
+          for (const [i, b] of before.entries()) {
+            const media = page1.data[i];
+            const what = `tile ${i + 1} (${media.media_type} ${media.id})`;
+            if (unhosted.has(b.id)) {
+              const expected = media.media_type === "CAROUSEL_ALBUM" ? cdnUrl(media.children[0]) : cdnUrl(media);
+              assertEqual([b.src, b.srcset, b.canvas], [expected, null, null], `${what} without image: src, srcset, placeholder`);
+            } else {
+              assert(!b.loaded, `${what}: the copy loaded although held back`);
+              assert(b.canvas && b.canvas[0] > 0 && b.canvas[0] <= 32 && b.canvas[1] <= 32, `${what}: placeholder canvas ${JSON.stringify(b.canvas)}`);
+              assert(b.painted, `${what}: the placeholder canvas is blank`);
+            }
+          }
+          await page.screenshot({ path: path.join(OUT, "gallery-placeholders.png"), fullPage: true });
+          release();
+          await gridShows(ids(page1));
+          const after = await page.evaluate(() =>
+            [...document.querySelectorAll('[data-testid="tile"]')].map((t) => {
+              const box = t.querySelector(".frame").getBoundingClientRect();
+              return { placeholders: t.querySelectorAll("canvas").length, box: [box.width, box.height] };
+            }),
+          );
+          assertEqual(after.map((a) => a.placeholders), before.map(() => 0), "placeholders left after loading");
+          assertEqual(after.map((a) => a.box), before.map((b) => b.box), "the pictures' boxes before and after loading");
+        } finally {
+          release();
+          await page.unroute(copies);
+          await page.unroute(feed);
+        }
+        await page.reload();
+        await gridShows(ids(page1));
       },
     ],
     [
@@ -457,8 +660,8 @@ async function galleryTests(context, service, gallery) {
       },
     ],
     [
-      "no uncaught script errors",
-      async () => assertEqual(errors, [], "uncaught errors on the gallery page"),
+      "no CSP violations or uncaught script errors",
+      async () => assertEqual(errors, [], "errors on the gallery page"),
     ],
   ]);
   await page.close();
@@ -538,6 +741,46 @@ async function operatorTests(context, service) {
         obtainedBefore = await page.getByTestId("token-obtained-at").getAttribute("datetime");
         assert(obtainedBefore, "obtained_at should be shown");
         assert(/%/.test(await text("rate-limit-max")), "rate-limit usage should be shown");
+      },
+    ],
+    [
+      'the re-hosted pictures are shown, and "Retry failed pictures" answers 200',
+      async () => {
+        const api = (await getJson(`${service}/admin/status`, { Authorization: `Bearer ${ADMIN_TOKEN}` })).assets;
+        const shown = await page.evaluate(() => {
+          const q = (id) => document.querySelector(`[data-testid="${id}"]`).textContent;
+          return {
+            enabled: q("assets-enabled"),
+            store: q("assets-store"),
+            ready: q("assets-ready"),
+            pending: q("assets-pending"),
+            failed: q("assets-failed"),
+            bytes: q("assets-bytes"),
+          };
+        });
+        assertEqual([shown.enabled, shown.store], ["on", api.store], "re-hosting and store");
+        const counts = ["ready", "pending", "failed"].map((k) => Number(shown[k]));
+        assert(counts.every(Number.isInteger), `counts shown: ${JSON.stringify(shown)}`);
+        // The pipeline moves on between the two reads; the pictures it knows of do not.
+        assertEqual(counts[0] + counts[1] + counts[2], api.ready + api.pending + api.failed, "ready + pending + failed");
+        assert(counts[0] >= PAGE_SIZE && /\d (kB|MB|GB)$/.test(shown.bytes), `ready ${counts[0]}, stored "${shown.bytes}"`);
+        const answered = page.waitForResponse((r) => r.url() === `${service}/admin/assets/retry` && r.request().method() === "POST");
+        await page.getByTestId("assets-retry").click();
+        const response = await answered;
+        assertEqual(response.status(), 200, "POST /admin/assets/retry");
+        const { requeued } = await response.json();
+        await waitUntil(
+          page,
+          "the retry message",
+          ({ n }) => {
+            const m = document.querySelector('[data-testid="message"]');
+            const text = n === 0 ? "No failed pictures to retry." : `Retrying ${n} failed`;
+            return !m.hidden && m.textContent.includes(text);
+          },
+          { n: requeued },
+          describe,
+        );
+        assert(await page.getByTestId("error").isHidden(), "no error after the retry");
       },
     ],
     [

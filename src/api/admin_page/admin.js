@@ -23,6 +23,7 @@
     refresh: $("refresh-token"),
     sync: $("sync"),
     reload: $("reload"),
+    retryAssets: $("assets-retry"),
     pending: $("reauth-pending"),
     pendingLink: $("reauth-link"),
     pendingExpires: $("reauth-expires"),
@@ -228,9 +229,24 @@
   function syncNow() {
     action(async () => {
       const answer = await api("POST", "/admin/sync");
-      if (state.status) render({ token: state.status.token, feed: answer.feed });
+      if (state.status) render({ ...state.status, feed: answer.feed });
       showError(null);
       showMessage(`Synced: ${answer.feed.items} items.`);
+    });
+  }
+
+  function retryAssets() {
+    action(async () => {
+      const answer = await api("POST", "/admin/assets/retry");
+      if (state.status) render({ ...state.status, assets: answer.assets });
+      showError(null);
+      const n = answer.requeued;
+      const pictures = n === 1 ? "picture" : "pictures";
+      showMessage(
+        n === 0
+          ? "No failed pictures to retry."
+          : `Retrying ${n} failed ${pictures}: they are processed again within about a second.`,
+      );
     });
   }
 
@@ -287,6 +303,7 @@
     setText("feed-version", f.version);
     setText("feed-last-error", f.last_error, "none");
     renderRateLimit(f.rate_limit);
+    renderAssets(status.assets);
     setTime($("status-updated-at"), new Date().toISOString());
   }
 
@@ -317,6 +334,33 @@
       dd.textContent = value;
       details.append(dt, dd);
     }
+  }
+
+  // The re-hosted pictures (`assets` in /admin/status); absent from an older service.
+  function renderAssets(assets) {
+    const a = assets || {};
+    const known = assets !== undefined && assets !== null;
+    setText("assets-enabled", known ? (a.enabled ? "on" : "off: the feed shows Instagram's URLs") : null);
+    setText("assets-store", a.store);
+    for (const name of ["ready", "pending", "failed"]) {
+      setText(`assets-${name}`, typeof a[name] === "number" ? String(a[name]) : null);
+    }
+    $("assets-failed").classList.toggle("warn", a.failed > 0);
+    const bytes = $("assets-bytes");
+    setText("assets-bytes", typeof a.bytes === "number" ? formatBytes(a.bytes) : null);
+    bytes.title = typeof a.bytes === "number" ? `${a.bytes} bytes` : "";
+    els.retryAssets.hidden = !known;
+  }
+
+  function formatBytes(n) {
+    const units = ["bytes", "kB", "MB", "GB", "TB"];
+    let value = n;
+    let unit = 0;
+    while (value >= 1000 && unit < units.length - 1) {
+      value /= 1000;
+      unit += 1;
+    }
+    return unit === 0 ? `${n} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
   }
 
   function setText(testid, value, empty) {
@@ -373,7 +417,9 @@
   }
 
   function setButtons(disabled) {
-    for (const button of [els.reauth, els.refresh, els.sync, els.reload]) button.disabled = disabled;
+    for (const button of [els.reauth, els.refresh, els.sync, els.reload, els.retryAssets]) {
+      button.disabled = disabled;
+    }
   }
 
   function httpUrl(value) {
@@ -393,6 +439,7 @@
   els.refresh.addEventListener("click", refreshToken);
   els.sync.addEventListener("click", syncNow);
   els.reload.addEventListener("click", () => action(loadStatus));
+  els.retryAssets.addEventListener("click", retryAssets);
   // Coming back from the authorization tab: look at once instead of waiting for the next poll.
   window.addEventListener("focus", () => {
     if (state.token && state.status && state.busy === 0) action(loadStatus);
