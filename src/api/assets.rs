@@ -9,6 +9,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use super::examples;
 use crate::assets::{AssetKey, HotAssets};
 use crate::error::{ApiError, Problem};
+use crate::feed::etag_listed;
 
 /// A key names its bytes, so a URL never changes meaning: cacheable for a year by anyone.
 const CACHE_CONTROL: HeaderValue = HeaderValue::from_static("public, max-age=31536000, immutable");
@@ -88,7 +89,7 @@ pub async fn get_asset(
     let not_modified = req
         .headers()
         .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| if_none_match(v.as_bytes(), etag.as_bytes()));
+        .is_some_and(|v| etag_listed(v.as_bytes(), etag.as_bytes()));
     let mut response = if not_modified {
         HttpResponse::NotModified().finish()
     } else {
@@ -123,15 +124,6 @@ impl utoipa::ToSchema for WebpBytes {}
 const BAD_NAME: &str = "an asset is `/assets/<key>.webp`, the key being 32 lowercase hex digits";
 const NOT_FOUND: &str = "no asset with this key";
 
-/// Does `If-None-Match` (a list of entity tags, or `*`) name `etag`? Weak comparison, as RFC
-/// 9110 asks for this header.
-fn if_none_match(header: &[u8], etag: &[u8]) -> bool {
-    header
-        .split(|b| *b == b',')
-        .map(<[u8]>::trim_ascii)
-        .any(|tag| tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == etag)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,7 +138,7 @@ mod tests {
             b"*",
             br#" "a",* "#,
         ] {
-            assert!(if_none_match(yes, etag), "{}", String::from_utf8_lossy(yes));
+            assert!(etag_listed(yes, etag), "{}", String::from_utf8_lossy(yes));
         }
         for no in [
             &b""[..],
@@ -155,7 +147,7 @@ mod tests {
             br#""3F2A9C0D41B7E65A8C19D2F0B3E4A5C6""#,
             br#"w/"3f2a9c0d41b7e65a8c19d2f0b3e4a5c6""#,
         ] {
-            assert!(!if_none_match(no, etag), "{}", String::from_utf8_lossy(no));
+            assert!(!etag_listed(no, etag), "{}", String::from_utf8_lossy(no));
         }
     }
 }

@@ -15,7 +15,7 @@ pub struct FetchError {
 }
 
 impl FetchError {
-    fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
         Self {
             kind,
             message: message.into(),

@@ -401,7 +401,7 @@ impl Pipeline {
         // CPU-bound: off the async workers.
         let processed = tokio::task::spawn_blocking(move || process(&bytes, limits, &encoding))
             .await
-            .map_err(|_| failed(FailureKind::Corrupt, "processing the picture panicked"))?
+            .map_err(|_| FetchError::new(FailureKind::Corrupt, "processing the picture panicked"))?
             .map_err(|e| {
                 let kind = match e {
                     ProcessError::TooManyBytes { .. } | ProcessError::TooManyPixels { .. } => {
@@ -410,7 +410,7 @@ impl Pipeline {
                     ProcessError::NotAPicture => FailureKind::NotAPicture,
                     ProcessError::Corrupt(_) | ProcessError::Resize(_) => FailureKind::Corrupt,
                 };
-                failed(kind, e.to_string())
+                FetchError::new(kind, e.to_string())
             })?;
         let mut copies = Vec::with_capacity(processed.copies.len());
         for copy in processed.copies {
@@ -423,7 +423,7 @@ impl Pipeline {
             self.storage
                 .put(&copy.key, Bytes::from(copy.bytes))
                 .await
-                .map_err(|e| failed(FailureKind::StoreError, e.to_string()))?;
+                .map_err(|e| FetchError::new(FailureKind::StoreError, e.to_string()))?;
             copies.push(stored);
         }
         Ok(PictureRecord {
@@ -676,13 +676,6 @@ impl Assets {
             Some(pipeline) => pipeline.retry_failed().await,
             None => Ok(0),
         }
-    }
-}
-
-fn failed(kind: FailureKind, message: impl Into<String>) -> FetchError {
-    FetchError {
-        kind,
-        message: message.into(),
     }
 }
 

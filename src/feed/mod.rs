@@ -14,7 +14,7 @@ mod text;
 pub use media::{Child, Media, MediaType};
 pub use meta::FeedStatus;
 pub use query::{Cursor, MediaPageSchema, PageRequest, Paging, QueryError, Search};
-pub use render::{Rendered, Variant, accepts_gzip};
+pub use render::{Rendered, Variant, accepts_gzip, etag_listed};
 pub use service::{Feed, FeedError, FeedQuery, Freshness, Served};
 pub use snapshot::{AccountRef, Snapshot};
 pub use sync::SyncError;

@@ -36,10 +36,17 @@ impl Variant {
 
     /// Does an `If-None-Match` header value name this representation? (`*` or a list.)
     pub fn matches(&self, if_none_match: &str) -> bool {
-        if_none_match.split(',').map(str::trim).any(|tag| {
-            tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).as_bytes() == self.etag.as_bytes()
-        })
+        etag_listed(if_none_match.as_bytes(), self.etag.as_bytes())
     }
+}
+
+/// Does `If-None-Match` (a list of entity tags, or `*`) name `etag`? Weak comparison, as RFC
+/// 9110 asks for this header.
+pub fn etag_listed(if_none_match: &[u8], etag: &[u8]) -> bool {
+    if_none_match
+        .split(|b| *b == b',')
+        .map(<[u8]>::trim_ascii)
+        .any(|tag| tag == b"*" || tag.strip_prefix(b"W/").unwrap_or(tag) == etag)
 }
 
 /// A serialized body, plus its gzip variant when that is smaller.
