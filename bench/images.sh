@@ -134,12 +134,15 @@ APP_PORT="$(free_port "${BENCH_APP_PORT:-18080}")"
 APP_URL="http://127.0.0.1:$APP_PORT"
 ADMIN_TOKEN="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 log "starting the app on $APP_URL (log: $TMP/app.log)"
+# Re-hosting off: the sandbox's pictures would switch to their copies one by one during the
+# run, changing the body; this measures the request path on one stable body.
 env -u IGW__REDIS__URL \
     IGW_ENV=local \
     IGW_CONFIG_DIR="$ROOT/config" \
     IGW__SERVER__HOST=127.0.0.1 \
     IGW__SERVER__PORT="$APP_PORT" \
     IGW__INSTAGRAM__MODE=sandbox \
+    IGW__ASSETS__ENABLED=false \
     IGW__LOG__FORMAT=json \
     IGW__ADMIN__TOKEN="$ADMIN_TOKEN" \
     RUST_LOG=info \

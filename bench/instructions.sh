@@ -70,7 +70,7 @@ count() { # name pid port status [etag]
 
 log "starting the gateway under callgrind on port $APP_PORT"
 env -u IGW__REDIS__URL IGW_ENV=local IGW_CONFIG_DIR="$ROOT/config" IGW__SERVER__HOST=127.0.0.1 \
-    IGW__SERVER__PORT="$APP_PORT" IGW__LOG__FORMAT=json RUST_LOG=info \
+    IGW__SERVER__PORT="$APP_PORT" IGW__LOG__FORMAT=json RUST_LOG=info IGW__ASSETS__ENABLED=false \
     IGW__ADMIN__TOKEN="instructions-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.%p" \
     "$OUT/instagram-gateway" >"$TMP/app.log" 2>&1 &
