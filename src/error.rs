@@ -9,6 +9,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::accounts::AccountError;
 use crate::assets::StorageError;
 use crate::auth::AuthError;
 use crate::feed::{FeedError, SyncError};
@@ -64,6 +65,8 @@ pub enum ApiError {
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error(transparent)]
+    Account(AccountError),
+    #[error(transparent)]
     Feed(#[from] FeedError),
     #[error(transparent)]
     Sync(#[from] SyncError),
@@ -71,6 +74,17 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error(transparent)]
     AssetStore(#[from] Arc<StorageError>),
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            // One mapping of token, upstream and store errors, whoever reports them.
+            AccountError::Auth(e) => ApiError::Auth(e),
+            AccountError::Store(e) => ApiError::Store(e),
+            e => ApiError::Account(e),
+        }
+    }
 }
 
 impl From<UpstreamError> for ApiError {
@@ -137,6 +151,58 @@ fn upstream_failed(e: &UpstreamError) -> Mapping {
     }
 }
 
+/// Token lifecycle errors, whoever reports them.
+fn auth_mapping(e: &AuthError) -> Mapping {
+    use StatusCode as S;
+    match e {
+        AuthError::InvalidState(e) => map(
+            S::BAD_REQUEST,
+            "invalid_state",
+            "Invalid OAuth state",
+            format!("{e}; start again with POST /admin/reauth"),
+        ),
+        AuthError::Denied { reason } => map(
+            S::BAD_REQUEST,
+            "authorization_denied",
+            "Authorization denied",
+            format!("Instagram did not grant access: {reason}"),
+        ),
+        AuthError::MissingCode => map(
+            S::BAD_REQUEST,
+            "invalid_request",
+            "Invalid request",
+            e.to_string(),
+        ),
+        AuthError::SignedRequest(e) => map(
+            S::BAD_REQUEST,
+            "invalid_signed_request",
+            "Invalid signed_request",
+            e.to_string(),
+        ),
+        AuthError::NoToken => map(S::CONFLICT, "token_missing", "No token", e.to_string()),
+        AuthError::ReauthRequired(_) => map(
+            S::CONFLICT,
+            "reauth_required",
+            "Re-authorization required",
+            e.to_string(),
+        ),
+        AuthError::TooYoung { .. } => map(
+            S::CONFLICT,
+            "token_too_young",
+            "Token too young to refresh",
+            e.to_string(),
+        ),
+        AuthError::RefreshInProgress => map(
+            S::CONFLICT,
+            "refresh_in_progress",
+            "Refresh in progress",
+            e.to_string(),
+        ),
+        AuthError::Upstream(e) => upstream_failed(e),
+        AuthError::Store(_) => store_unavailable(),
+    }
+}
+
 impl ApiError {
     fn mapping(&self) -> Mapping {
         use StatusCode as S;
@@ -197,53 +263,41 @@ impl ApiError {
                     "the asset store is not answering; try again shortly",
                 )
             },
-            ApiError::Auth(e) => match e {
-                AuthError::InvalidState(e) => map(
-                    S::BAD_REQUEST,
-                    "invalid_state",
-                    "Invalid OAuth state",
-                    format!("{e}; start again with POST /admin/reauth"),
+            ApiError::Account(e) => match e {
+                AccountError::NotFound(_) => map(
+                    S::NOT_FOUND,
+                    "account_not_found",
+                    "Account not found",
+                    e.to_string(),
                 ),
-                AuthError::Denied { reason } => map(
-                    S::BAD_REQUEST,
-                    "authorization_denied",
-                    "Authorization denied",
-                    format!("Instagram did not grant access: {reason}"),
-                ),
-                AuthError::MissingCode => map(
+                AccountError::InvalidSlug(_) => map(
                     S::BAD_REQUEST,
                     "invalid_request",
                     "Invalid request",
                     e.to_string(),
                 ),
-                AuthError::SignedRequest(e) => map(
-                    S::BAD_REQUEST,
-                    "invalid_signed_request",
-                    "Invalid signed_request",
-                    e.to_string(),
-                ),
-                AuthError::NoToken => map(S::CONFLICT, "token_missing", "No token", e.to_string()),
-                AuthError::ReauthRequired(_) => map(
+                AccountError::Exists(_) => map(
                     S::CONFLICT,
-                    "reauth_required",
-                    "Re-authorization required",
+                    "account_exists",
+                    "Account exists",
                     e.to_string(),
                 ),
-                AuthError::TooYoung { .. } => map(
+                AccountError::Full(_) => map(
                     S::CONFLICT,
-                    "token_too_young",
-                    "Token too young to refresh",
+                    "accounts_full",
+                    "Too many accounts",
                     e.to_string(),
                 ),
-                AuthError::RefreshInProgress => map(
+                AccountError::AlreadyConnected { .. } => map(
                     S::CONFLICT,
-                    "refresh_in_progress",
-                    "Refresh in progress",
+                    "account_conflict",
+                    "Instagram account already connected",
                     e.to_string(),
                 ),
-                AuthError::Upstream(e) => upstream_failed(e),
-                AuthError::Store(_) => store_unavailable(),
+                AccountError::Auth(e) => auth_mapping(e),
+                AccountError::Store(_) => store_unavailable(),
             },
+            ApiError::Auth(e) => auth_mapping(e),
             ApiError::Feed(e) => match e {
                 FeedError::NotFound => map(S::NOT_FOUND, "not_found", "Not found", e.to_string()),
                 FeedError::Unavailable {

@@ -1,6 +1,7 @@
 //! instagram-gateway: a business's Instagram media as fast, cached JSON, with the token
 //! lifecycle handled server-side. docs/architecture.md has the module map.
 
+pub mod accounts;
 pub mod api;
 pub mod assets;
 pub mod auth;

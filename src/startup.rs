@@ -11,17 +11,16 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 use utoipa_actix_web::AppExt as _;
 
+use crate::accounts::{
+    AccountParts, Accounts, Connections, migrate_single_account, spawn_account_tasks,
+};
 use crate::api::{
     self, AdminToken, Draining, FeedEndpoint, KnownRoutes, OAuthPages, Observe, RateLimits,
     RequestLimits, SecurityHeaders,
 };
 use crate::assets::{AssetStorage, Assets, HotAssets, Pipeline};
-use crate::auth::{
-    self, DataDeletions, OAuthStates, TokenCipher, TokenRepository, TokenService,
-    TokenServiceConfig,
-};
+use crate::auth::{DataDeletions, OAuthStates, TokenCipher, TokenServiceConfig};
 use crate::config::{InstagramMode, Settings};
-use crate::feed::{self, Feed};
 use crate::instagram::{Endpoints, InstagramClient};
 use crate::metrics::Metrics;
 use crate::sandbox::{self, Sandbox};
@@ -98,28 +97,34 @@ impl Application {
             .map_err(|e| StartupError::Setup(e.to_string()))?,
         );
 
-        let tokens = Arc::new(TokenService::new(
-            TokenRepository::new(store.clone(), cipher),
-            OAuthStates::new(store.clone(), settings.oauth.state_ttl),
-            client.clone(),
-            store.clone(),
-            TokenServiceConfig {
-                redirect_uri: redirect_uri.clone(),
-                scopes: ig.scopes.clone(),
-                refresh_margin: chrono::Duration::from_std(settings.token.refresh_margin)
-                    .unwrap_or(chrono::Duration::MAX),
-                lock_ttl: settings.token.lock_ttl,
-                app_secret: client_secret,
+        let states = Arc::new(OAuthStates::new(store.clone(), settings.oauth.state_ttl));
+        let accounts = Accounts::new(
+            AccountParts {
+                store: store.clone(),
+                cipher: Arc::new(cipher),
+                client,
+                states: states.clone(),
+                token_config: TokenServiceConfig {
+                    redirect_uri: redirect_uri.clone(),
+                    scopes: ig.scopes.clone(),
+                    refresh_margin: chrono::Duration::from_std(settings.token.refresh_margin)
+                        .unwrap_or(chrono::Duration::MAX),
+                    lock_ttl: settings.token.lock_ttl,
+                },
+                token_check_interval: settings.token.check_interval,
+                feed: settings.feed.clone(),
+                metrics: metrics.clone(),
             },
-        ));
-
-        let feed = Feed::new(
-            store.clone(),
-            tokens.clone(),
-            client,
-            settings.feed.clone(),
-            metrics.clone(),
+            settings.accounts.default.clone(),
+            settings.accounts.max,
         );
+        load_accounts(&accounts, &store).await;
+        let connections = Arc::new(Connections::new(
+            accounts.clone(),
+            states,
+            client_secret,
+            store.clone(),
+        ));
 
         // Served whatever `assets.enabled` says: published URLs stay valid (see the docs).
         let asset_storage = AssetStorage::new(&settings.assets.store)
@@ -163,19 +168,18 @@ impl Application {
         }
         let metrics_state = MetricsState {
             metrics: web::Data::from(metrics.clone()),
-            tokens: web::Data::from(tokens.clone()),
-            feed: web::Data::from(feed.clone()),
+            accounts: web::Data::from(accounts.clone()),
         };
         let state = AppState {
-            tokens: web::Data::from(tokens.clone()),
-            feed: web::Data::from(feed.clone()),
+            accounts: web::Data::from(accounts.clone()),
+            connections: web::Data::from(connections.clone()),
             metrics: web::Data::from(metrics.clone()),
             store_health: web::Data::from(store_health),
             draining: web::Data::new(draining.clone()),
             metrics_here,
             body_timeout: settings.server.body_timeout,
             feed_endpoint: web::Data::new(FeedEndpoint::new(
-                feed.clone(),
+                accounts.clone(),
                 &settings.feed,
                 metrics.clone(),
             )),
@@ -226,13 +230,12 @@ impl Application {
             None => None,
         };
 
-        auth::spawn_refresher(tokens.clone(), settings.token.check_interval);
-        feed::spawn_feed_tasks(feed.clone());
+        spawn_account_tasks(accounts.clone(), settings.feed.version_poll);
         if let Some(pipeline) = pipeline {
-            spawn_asset_tasks(pipeline, feed.clone());
+            spawn_asset_tasks(pipeline, &accounts);
         }
         if ig.mode.is_sandbox() {
-            tokio::spawn(sandbox::connect_at_startup(tokens.clone(), feed.clone()));
+            tokio::spawn(sandbox::connect_at_startup(connections));
         }
         tracing::info!(
             url = %public_base,
@@ -326,8 +329,7 @@ async fn drain_on_signal(server: ServerHandle, draining: Draining, drain: Durati
 #[derive(Clone)]
 struct MetricsState {
     metrics: web::Data<Metrics>,
-    tokens: web::Data<TokenService>,
-    feed: web::Data<Feed>,
+    accounts: web::Data<Accounts>,
 }
 
 impl MetricsState {
@@ -344,8 +346,7 @@ impl MetricsState {
     > {
         App::new()
             .app_data(self.metrics.clone())
-            .app_data(self.tokens)
-            .app_data(self.feed)
+            .app_data(self.accounts)
             .service(api::get_metrics)
             .default_service(web::to(api::not_found))
             .wrap(SecurityHeaders)
@@ -356,8 +357,8 @@ impl MetricsState {
 /// Everything a worker's `App` needs; cloned once per worker.
 #[derive(Clone)]
 struct AppState {
-    tokens: web::Data<TokenService>,
-    feed: web::Data<Feed>,
+    accounts: web::Data<Accounts>,
+    connections: web::Data<Connections>,
     metrics: web::Data<Metrics>,
     store_health: web::Data<StoreHealth>,
     draining: web::Data<Draining>,
@@ -392,8 +393,8 @@ impl AppState {
         // The spec is built once (in `build`); this only mounts the same route table.
         let app = App::new()
             .into_utoipa_app()
-            .app_data(self.tokens)
-            .app_data(self.feed)
+            .app_data(self.accounts)
+            .app_data(self.connections)
             .app_data(self.metrics.clone())
             .app_data(self.store_health)
             .app_data(self.draining)
@@ -425,16 +426,45 @@ impl AppState {
     }
 }
 
-/// The pipeline follows the feed's snapshots; the feed shows the pipeline's finished pictures.
-fn spawn_asset_tasks(pipeline: Arc<Pipeline>, feed: Arc<Feed>) {
+/// The pipeline follows what every account's feed shows; every feed shows the pipeline's
+/// finished pictures.
+fn spawn_asset_tasks(pipeline: Arc<Pipeline>, accounts: &Arc<Accounts>) {
+    let Some((wanted, purges)) = accounts.pictures().subscribe() else {
+        return;
+    };
     let mut images = pipeline.images();
-    tokio::spawn(pipeline.run(feed.wanted()));
+    tokio::spawn(pipeline.run(wanted, purges));
+    let accounts = accounts.clone();
     tokio::spawn(async move {
         while images.changed().await.is_ok() {
             let current = images.borrow_and_update().clone();
-            feed.set_images(current);
+            accounts.set_images(current);
         }
     });
+}
+
+/// The upgrade from the single-account key layout, the default account's registration, and
+/// the accounts in the store. With the store down, the default account serves meanwhile
+/// (from nothing: reads answer 503 until the store is back) and this is retried.
+async fn load_accounts(accounts: &Arc<Accounts>, store: &Store) {
+    async fn once(accounts: &Accounts, store: &Store) -> Result<(), crate::store::StoreError> {
+        migrate_single_account(store, accounts.default_slug()).await?;
+        accounts.ensure_default().await?;
+        accounts.reload().await
+    }
+    if let Err(e) = once(accounts, store).await {
+        tracing::warn!(error = %e, "could not load the accounts from the store; retrying in the background");
+        let (accounts, store) = (accounts.clone(), store.clone());
+        tokio::spawn(async move {
+            let mut wait = Duration::from_secs(1);
+            while let Err(e) = once(&accounts, &store).await {
+                tracing::debug!(error = %e, "loading the accounts: the store is not answering");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+            tracing::info!("accounts loaded from the store");
+        });
+    }
 }
 
 fn public_url(settings: &Settings, port: u16) -> Result<Url, StartupError> {
@@ -460,13 +490,13 @@ fn build_store(settings: &Settings) -> Result<Store, StartupError> {
             redis.command_timeout,
             redis.pool_size,
         )
-        .map(Store::Redis)
+        .map(Store::redis)
         .map_err(|e| StartupError::Setup(format!("redis.url: {e}"))),
         None => {
             tracing::warn!(
                 "redis.url is not set: using the in-memory store; nothing survives a restart"
             );
-            Ok(Store::Memory(MemoryStore::new()))
+            Ok(Store::memory(MemoryStore::new()))
         }
     }
 }

@@ -5,12 +5,13 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::account::DefaultAccount;
 use super::admin_auth::AdminAuth;
 use super::examples;
 use crate::assets::{AssetStatus, Assets};
-use crate::auth::{TokenService, TokenStatus};
+use crate::auth::TokenStatus;
 use crate::error::{ApiError, Problem};
-use crate::feed::{Feed, FeedStatus};
+use crate::feed::FeedStatus;
 
 #[derive(Serialize, ToSchema)]
 pub struct ReauthResponse {
@@ -82,9 +83,9 @@ pub struct SyncResponse {
 #[post("/reauth")]
 pub async fn start_reauth(
     _: AdminAuth,
-    tokens: web::Data<TokenService>,
+    DefaultAccount(account): DefaultAccount,
 ) -> Result<web::Json<ReauthResponse>, ApiError> {
-    let request = tokens.start_authorization().await?;
+    let request = account.tokens.start_authorization().await?;
     Ok(web::Json(ReauthResponse {
         authorize_url: request.authorize_url.into(),
         state_expires_at: request.state_expires_at,
@@ -131,13 +132,12 @@ pub async fn start_reauth(
 #[get("/status")]
 pub async fn get_admin_status(
     _: AdminAuth,
-    tokens: web::Data<TokenService>,
-    feed: web::Data<Feed>,
+    DefaultAccount(account): DefaultAccount,
     assets: web::Data<Assets>,
 ) -> Result<web::Json<AdminStatus>, ApiError> {
     Ok(web::Json(AdminStatus {
-        token: tokens.status().await?,
-        feed: feed.status(),
+        token: account.tokens.status().await?,
+        feed: account.feed.status(),
         assets: assets.status(),
     }))
 }
@@ -188,13 +188,12 @@ pub async fn get_admin_status(
 #[post("/token/refresh")]
 pub async fn refresh_token(
     _: AdminAuth,
-    tokens: web::Data<TokenService>,
-    feed: web::Data<Feed>,
+    DefaultAccount(account): DefaultAccount,
     assets: web::Data<Assets>,
 ) -> Result<web::Json<AdminStatus>, ApiError> {
     Ok(web::Json(AdminStatus {
-        token: tokens.refresh_now().await?,
-        feed: feed.status(),
+        token: account.tokens.refresh_now().await?,
+        feed: account.feed.status(),
         assets: assets.status(),
     }))
 }
@@ -248,12 +247,11 @@ pub async fn refresh_token(
 #[post("/sync")]
 pub async fn sync_feed(
     _: AdminAuth,
-    feed: web::Data<Feed>,
+    DefaultAccount(account): DefaultAccount,
 ) -> Result<web::Json<SyncResponse>, ApiError> {
-    let feed = feed.into_inner();
-    feed.start_sync(true).await?;
+    account.feed.start_sync(true).await?;
     Ok(web::Json(SyncResponse {
-        feed: feed.status(),
+        feed: account.feed.status(),
     }))
 }
 

@@ -10,11 +10,10 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::accounts::Accounts;
 use crate::config::FeedSettings;
 use crate::error::ApiError;
-use crate::feed::{
-    Cursor, Feed, FeedError, FeedQuery, MediaType, PageRequest, Served, accepts_gzip,
-};
+use crate::feed::{Cursor, FeedError, FeedQuery, MediaType, PageRequest, Served, accepts_gzip};
 use crate::metrics::Metrics;
 
 pub const DEFAULT_LIMIT: usize = 20;
@@ -32,14 +31,14 @@ pub enum TypeParam {
 
 /// What the feed endpoints need, as one piece of app data: one lookup per request.
 pub struct FeedEndpoint {
-    feed: Arc<Feed>,
+    accounts: Arc<Accounts>,
     /// The `Cache-Control` of feed responses, from configuration.
     cache_control: HeaderValue,
     metrics: Arc<Metrics>,
 }
 
 impl FeedEndpoint {
-    pub fn new(feed: Arc<Feed>, settings: &FeedSettings, metrics: Arc<Metrics>) -> Self {
+    pub fn new(accounts: Arc<Accounts>, settings: &FeedSettings, metrics: Arc<Metrics>) -> Self {
         let value = format!(
             "public, max-age={}, stale-while-revalidate={}, stale-if-error={}",
             settings.client_max_age.as_secs(),
@@ -47,20 +46,26 @@ impl FeedEndpoint {
             settings.stale_if_error.as_secs()
         );
         Self {
-            feed,
+            accounts,
             cache_control: HeaderValue::from_str(&value)
                 .unwrap_or(HeaderValue::from_static("public, max-age=60")),
             metrics,
         }
     }
 
-    /// The cached answer to `query`, as 200 or 304.
+    /// The cached answer to `query` about the account `slug` (the default account when
+    /// `None`), as 200 or 304.
     pub async fn serve(
         &self,
         req: &HttpRequest,
+        slug: Option<&str>,
         query: &FeedQuery,
     ) -> Result<HttpResponse, ApiError> {
-        let served = self.feed.read(query).await;
+        let account = match slug {
+            None => self.accounts.default_account()?,
+            Some(slug) => self.accounts.find(slug)?,
+        };
+        let served = account.feed.read(query).await;
         respond(req, served, &self.cache_control, &self.metrics)
     }
 }

@@ -10,8 +10,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::examples;
+use crate::accounts::Accounts;
 use crate::error::{ApiError, Problem};
-use crate::feed::Feed;
 use crate::store::StoreHealth;
 
 #[derive(Serialize, ToSchema)]
@@ -98,15 +98,21 @@ pub async fn check_health() -> web::Json<Health> {
 #[get("/readyz")]
 pub async fn check_readiness(
     store: web::Data<StoreHealth>,
-    feed: web::Data<Feed>,
+    accounts: web::Data<Accounts>,
     draining: web::Data<Draining>,
 ) -> Result<web::Json<Readiness>, ApiError> {
     if draining.is_draining() {
         return Err(ApiError::NotReady("shutting down".to_owned()));
     }
     let store_up = store.is_up().await;
-    let snapshot_age_secs = feed.snapshot_age_secs();
-    if !store_up && snapshot_age_secs.is_none() {
+    // The default account's age is what the body reports; any account's snapshot in memory
+    // keeps the instance serving while the store is down.
+    let all = accounts.all();
+    let snapshot_age_secs = accounts
+        .get(accounts.default_slug().as_str())
+        .and_then(|a| a.feed.snapshot_age_secs());
+    let holds_one = all.iter().any(|a| a.feed.snapshot_age_secs().is_some());
+    if !store_up && !holds_one {
         return Err(ApiError::NotReady(format!(
             "the store ({}) does not answer and no snapshot is held in memory",
             store.kind()

@@ -132,7 +132,9 @@ pub async fn list_images(
         q.cursor.as_deref(),
         q.media_type.as_deref(),
     )?;
-    endpoint.serve(&req, &FeedQuery::Images(request)).await
+    endpoint
+        .serve(&req, None, &FeedQuery::Images(request))
+        .await
 }
 
 /// One post.
@@ -198,5 +200,5 @@ pub async fn get_image(
     if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::BadRequest("a media id is digits only".to_owned()));
     }
-    endpoint.serve(&req, &FeedQuery::One(id)).await
+    endpoint.serve(&req, None, &FeedQuery::One(id)).await
 }

@@ -4,10 +4,9 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::Utc;
 
+use super::account::DefaultAccount;
 use super::examples;
-use crate::auth::TokenService;
 use crate::error::Problem;
-use crate::feed::Feed;
 use crate::metrics::Metrics;
 
 /// Prometheus metrics: requests, cache results, upstream calls, sync, token and rate limits.
@@ -49,9 +48,9 @@ use crate::metrics::Metrics;
 #[get("/metrics")]
 pub async fn get_metrics(
     metrics: web::Data<Metrics>,
-    tokens: web::Data<TokenService>,
-    feed: web::Data<Feed>,
+    DefaultAccount(account): DefaultAccount,
 ) -> HttpResponse {
+    let (tokens, feed) = (&account.tokens, &account.feed);
     // A store outage must not break scraping: the token gauges keep their last values.
     if let Ok(status) = tokens.status().await {
         metrics

@@ -1,6 +1,7 @@
 //! HTTP only: the route table, extractors, DTOs, headers. Handlers are thin and call into
 //! `auth`/`store`; every error leaves through `crate::error::ApiError`.
 
+mod account;
 mod admin;
 mod admin_auth;
 mod admin_page;

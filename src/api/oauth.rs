@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::examples;
-use crate::auth::{CallbackParams, DataDeletions, DeletionStatus, TokenService};
+use crate::accounts::{Connected, Connections};
+use crate::auth::{CallbackParams, DataDeletions, DeletionStatus};
 use crate::error::{ApiError, Problem};
-use crate::feed::Feed;
 
 /// Where the callback sends the operator, and the service's public base URL.
 pub struct OAuthPages {
@@ -126,13 +126,12 @@ pub struct DeletionPath {
 #[get("/callback")]
 pub async fn handle_oauth_callback(
     query: web::Query<CallbackQuery>,
-    tokens: web::Data<TokenService>,
-    feed: web::Data<Feed>,
+    connections: web::Data<Connections>,
     pages: web::Data<OAuthPages>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let record = tokens
-        .complete_authorization(CallbackParams {
+    let Connected { record, .. } = connections
+        .complete(CallbackParams {
             code: q.code,
             state: q.state,
             error: q.error,
@@ -140,10 +139,6 @@ pub async fn handle_oauth_callback(
             error_description: q.error_description,
         })
         .await?;
-    // The token is stored; the first sync of this account starts in the background.
-    if let Err(e) = feed.into_inner().account_connected(&record.user_id).await {
-        tracing::warn!(error = %e, "could not start the sync of the connected account");
-    }
     if let Some(target) = &pages.success_redirect {
         return Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, target.as_str()))
@@ -226,12 +221,9 @@ fn escape_html(text: &str) -> String {
 #[post("/deauthorize")]
 pub async fn handle_deauthorize(
     form: web::Form<SignedRequestForm>,
-    tokens: web::Data<TokenService>,
-    feed: web::Data<Feed>,
+    connections: web::Data<Connections>,
 ) -> Result<web::Json<DeauthorizeResponse>, ApiError> {
-    if tokens.forget_signed_user(&form.signed_request).await? {
-        feed.purge().await?;
-    }
+    connections.forget_signed_user(&form.signed_request).await?;
     Ok(web::Json(DeauthorizeResponse { status: "ok" }))
 }
 
@@ -273,15 +265,12 @@ pub async fn handle_deauthorize(
 #[post("/data-deletion")]
 pub async fn handle_data_deletion(
     form: web::Form<SignedRequestForm>,
-    tokens: web::Data<TokenService>,
-    feed: web::Data<Feed>,
+    connections: web::Data<Connections>,
     deletions: web::Data<DataDeletions>,
     pages: web::Data<OAuthPages>,
 ) -> Result<web::Json<DataDeletionResponse>, ApiError> {
     let requested_at = Utc::now();
-    if tokens.forget_signed_user(&form.signed_request).await? {
-        feed.purge().await?;
-    }
+    connections.forget_signed_user(&form.signed_request).await?;
     let status = deletions.record(requested_at).await?;
     Ok(web::Json(DataDeletionResponse {
         url: format!(

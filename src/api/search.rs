@@ -158,7 +158,7 @@ pub async fn search_images(
         q.media_type.as_deref(),
     )?;
     endpoint
-        .serve(&req, &FeedQuery::Search(search, request))
+        .serve(&req, None, &FeedQuery::Search(search, request))
         .await
 }
 

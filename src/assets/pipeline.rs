@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio::sync::{Notify, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use utoipa::ToSchema;
 
 use super::failure::{FailureKind, FailureRecord};
@@ -136,8 +136,13 @@ impl Pipeline {
         self.images.subscribe()
     }
 
-    /// Runs until `wanted`'s sender is gone.
-    pub async fn run(self: Arc<Self>, mut wanted: watch::Receiver<Wanted>) {
+    /// Runs until `wanted`'s sender is gone. `purges` brings the ids of pictures whose
+    /// account's media was deleted: their copies go at once, not after the retention.
+    pub async fn run(
+        self: Arc<Self>,
+        mut wanted: watch::Receiver<Wanted>,
+        mut purges: mpsc::UnboundedReceiver<Vec<String>>,
+    ) {
         let mut tick = tokio::time::interval(self.poll);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -147,7 +152,12 @@ impl Pipeline {
                         return;
                     }
                     let current = wanted.borrow_and_update().clone();
-                    self.take_wanted(current).await;
+                    self.take_wanted(current);
+                }
+                Some(ids) = purges.recv() => {
+                    if let Err(e) = self.purge(&ids).await {
+                        tracing::warn!(error = %e, "could not delete an account's pictures; retried by retention");
+                    }
                 }
                 _ = tick.tick() => {
                     self.refresh().await;
@@ -160,17 +170,10 @@ impl Pipeline {
         }
     }
 
-    async fn take_wanted(&self, wanted: Wanted) {
-        let purged = {
-            let mut state = self.state();
-            state.wanted = wanted.sources;
-            let purged = wanted.purges > state.purges;
-            state.purges = wanted.purges;
-            purged
-        };
-        if purged && let Err(e) = self.purge_all().await {
-            tracing::warn!(error = %e, "could not delete the account's pictures; retried by retention");
-        }
+    fn take_wanted(&self, wanted: Wanted) {
+        let mut state = self.state();
+        state.wanted = wanted.sources;
+        state.purges = wanted.purges;
     }
 
     /// Reloads the shared records when another replica (or this one) changed them.
@@ -449,24 +452,58 @@ impl Pipeline {
         }
     }
 
-    /// Deletes every picture of the account at once (deauthorize, data deletion, another
-    /// account connected).
-    async fn purge_all(&self) -> Result<(), StoreError> {
-        let stored: HashMap<String, PictureRecord> =
-            parse_all(self.store.hash_get_all(PICTURES_KEY).await?);
-        let local = std::mem::take(&mut self.state().records);
-        for record in stored.values().chain(local.values()) {
-            self.delete_copies(record, &HashSet::new()).await;
+    /// Deletes the pictures `ids` at once (an account deleted or disconnected by Meta), and
+    /// with them every picture no account shows any more (they would go after the retention
+    /// anyway; the purged account's older pictures are among them): their records and every
+    /// copy no remaining picture uses.
+    async fn purge(&self, ids: &[String]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
         }
-        self.store.delete(PICTURES_KEY).await?;
-        self.store.delete(FAILURES_KEY).await?;
-        self.store.delete(ORPHANS_KEY).await?;
-        self.store.incr(VERSION_KEY, RECORDS_TTL).await?;
-        self.state().failures.clear();
+        let mut stored: HashMap<String, PictureRecord> =
+            parse_all(self.store.hash_get_all(PICTURES_KEY).await?);
+        let orphans = self.store.hash_get_all(ORPHANS_KEY).await?;
+        let shown: Option<HashSet<String>> = self
+            .state()
+            .wanted
+            .as_ref()
+            .map(|w| w.iter().map(|s| s.id.clone()).collect());
+        let mut targets: HashSet<String> = ids.iter().cloned().collect();
+        targets.extend(orphans.into_iter().map(|(id, _)| id));
+        if let Some(shown) = &shown {
+            targets.extend(stored.keys().filter(|id| !shown.contains(*id)).cloned());
+        }
+        let ids: Vec<String> = targets.into_iter().collect();
+        // Out of what this replica serves first, before the copies go (with the copies only
+        // this replica has recorded so far).
+        {
+            let mut state = self.state();
+            for id in &ids {
+                if let Some(record) = state.records.remove(id) {
+                    stored.entry(id.clone()).or_insert(record);
+                }
+                state.failures.remove(id);
+            }
+        }
         self.publish();
+        let purged: Vec<PictureRecord> = ids.iter().filter_map(|id| stored.remove(id)).collect();
+        // Copies are content-addressed: the same bytes may serve a picture of another account.
+        let keep: HashSet<super::AssetKey> = stored
+            .values()
+            .flat_map(|r| r.copies.iter().map(|c| c.key))
+            .collect();
+        for record in &purged {
+            self.delete_copies(record, &keep).await;
+        }
+        for id in &ids {
+            self.store.hash_delete(PICTURES_KEY, id).await?;
+            self.store.hash_delete(FAILURES_KEY, id).await?;
+            self.store.hash_delete(ORPHANS_KEY, id).await?;
+        }
+        self.store.incr(VERSION_KEY, RECORDS_TTL).await?;
         tracing::info!(
-            pictures = stored.len().max(local.len()),
-            "deleted the account's re-hosted pictures"
+            pictures = purged.len(),
+            "deleted an account's re-hosted pictures"
         );
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! Loading and saving the encrypted token record.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -22,11 +23,12 @@ pub enum Stored {
 
 pub struct TokenRepository {
     store: Store,
-    cipher: TokenCipher,
+    /// Shared by every account's repository.
+    cipher: Arc<TokenCipher>,
 }
 
 impl TokenRepository {
-    pub fn new(store: Store, cipher: TokenCipher) -> Self {
+    pub fn new(store: Store, cipher: Arc<TokenCipher>) -> Self {
         Self { store, cipher }
     }
 

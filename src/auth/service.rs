@@ -20,13 +20,12 @@ const OPERATOR_LOCK_WAIT: Duration = Duration::from_secs(5);
 const LOCK_POLL: Duration = Duration::from_millis(100);
 
 /// What the token service needs from the configuration.
+#[derive(Clone)]
 pub struct TokenServiceConfig {
     pub redirect_uri: String,
     pub scopes: Vec<String>,
     pub refresh_margin: chrono::Duration,
     pub lock_ttl: Duration,
-    /// Signs Meta's `signed_request` callbacks.
-    pub app_secret: SecretString,
 }
 
 /// The query of `GET /oauth/callback`.
@@ -37,6 +36,30 @@ pub struct CallbackParams {
     pub error: Option<String>,
     pub error_reason: Option<String>,
     pub error_description: Option<String>,
+}
+
+impl CallbackParams {
+    /// Instagram's refusal (`error=...`), in words for the operator.
+    pub fn denied(&self) -> Option<AuthError> {
+        let error = self.error.as_deref().filter(|e| !e.is_empty())?;
+        let reason = self
+            .error_description
+            .as_deref()
+            .or(self.error_reason.as_deref())
+            .unwrap_or(error);
+        Some(AuthError::Denied {
+            reason: reason.chars().take(MAX_REASON_CHARS).collect(),
+        })
+    }
+
+    /// The authorization code, without the `#_` Instagram appends to the redirect.
+    pub fn code(&self) -> Result<&str, AuthError> {
+        self.code
+            .as_deref()
+            .map(|c| c.trim().trim_end_matches("#_"))
+            .filter(|c| !c.is_empty())
+            .ok_or(AuthError::MissingCode)
+    }
 }
 
 /// A URL for the operator to open, and until when its `state` is accepted.
@@ -61,9 +84,12 @@ pub enum RefreshOutcome {
     Busy,
 }
 
+/// One account's token: its authorization, storage (under the account's scope), refresh.
 pub struct TokenService {
+    /// The account's slug, carried by the `state` of its authorize URLs.
+    slug: String,
     repo: TokenRepository,
-    states: OAuthStates,
+    states: Arc<OAuthStates>,
     client: Arc<InstagramClient>,
     store: Store,
     config: TokenServiceConfig,
@@ -71,13 +97,15 @@ pub struct TokenService {
 
 impl TokenService {
     pub fn new(
+        slug: &str,
         repo: TokenRepository,
-        states: OAuthStates,
+        states: Arc<OAuthStates>,
         client: Arc<InstagramClient>,
         store: Store,
         config: TokenServiceConfig,
     ) -> Self {
         Self {
+            slug: slug.to_owned(),
             repo,
             states,
             client,
@@ -92,7 +120,7 @@ impl TokenService {
 
     /// Builds the authorize URL with a fresh one-time `state`.
     pub async fn start_authorization(&self) -> Result<AuthorizationRequest, AuthError> {
-        let (state, state_expires_at) = self.states.issue().await?;
+        let (state, state_expires_at) = self.states.issue(&self.slug).await?;
         let mut url = self.client.endpoints().authorize_url.clone();
         url.query_pairs_mut()
             .append_pair("client_id", self.client.client_id())
@@ -108,33 +136,11 @@ impl TokenService {
         })
     }
 
-    /// Handles Instagram's redirect back: checks `state`, exchanges the code, upgrades to a
-    /// long-lived token, reads the account, and only then replaces the stored token.
-    #[tracing::instrument(skip_all)]
-    pub async fn complete_authorization(
-        &self,
-        params: CallbackParams,
-    ) -> Result<TokenRecord, AuthError> {
-        if let Some(error) = params.error.as_deref().filter(|e| !e.is_empty()) {
-            // Burn the state so this URL cannot be replayed with a code later.
-            self.states.consume(params.state.as_deref()).await?.ok();
-            let reason = params
-                .error_description
-                .as_deref()
-                .or(params.error_reason.as_deref())
-                .unwrap_or(error);
-            return Err(AuthError::Denied {
-                reason: reason.chars().take(MAX_REASON_CHARS).collect(),
-            });
-        }
-        self.states.consume(params.state.as_deref()).await??;
-        let code = params
-            .code
-            .as_deref()
-            .map(|c| c.trim().trim_end_matches("#_"))
-            .filter(|c| !c.is_empty())
-            .ok_or(AuthError::MissingCode)?;
-
+    /// The code of a callback whose `state` was issued for this account: exchanged for a
+    /// short-lived token, upgraded to a long-lived one, with the account read from `/me`. Not
+    /// stored yet (see [`TokenService::save_connected`]): the caller checks the account first.
+    #[tracing::instrument(skip_all, fields(account = %self.slug))]
+    pub async fn exchange_code(&self, code: &str) -> Result<TokenRecord, AuthError> {
         let short = self
             .client
             .exchange_code(code, &self.config.redirect_uri)
@@ -161,9 +167,24 @@ impl TokenService {
             invalid: false,
             last_error: None,
         };
-        self.repo.save(&record, None).await?;
-        tracing::info!(user_id = %record.user_id, expires_at = %record.expires_at, "Instagram account connected");
         Ok(record)
+    }
+
+    /// Stores a token obtained by [`TokenService::exchange_code`], replacing any other.
+    pub async fn save_connected(&self, record: &TokenRecord) -> Result<(), StoreError> {
+        self.repo.save(record, None).await?;
+        tracing::info!(
+            account = %self.slug,
+            user_id = %record.user_id,
+            expires_at = %record.expires_at,
+            "Instagram account connected"
+        );
+        Ok(())
+    }
+
+    /// Deletes the stored token (the account is deleted).
+    pub async fn delete(&self) -> Result<(), StoreError> {
+        self.repo.delete().await
     }
 
     /// The stored token if it can be used (valid or due for refresh), else why not.
@@ -316,23 +337,9 @@ impl TokenService {
         self.repo.save(record, guard).await.map(drop)
     }
 
-    /// Deauthorize / data deletion: verifies Meta's `signed_request`, then forgets the token if
-    /// it belongs to the user named in it and was obtained before the request was issued (a
-    /// replayed request must not disconnect a later authorization). Returns whether something
-    /// was deleted.
-    pub async fn forget_signed_user(&self, signed_request: &str) -> Result<bool, AuthError> {
-        let request = super::signed_request::verify(
-            signed_request,
-            self.config.app_secret.expose_secret().as_bytes(),
-        )?;
-        Ok(self
-            .forget_user(&request.user_id, request.issued_at)
-            .await?)
-    }
-
     /// Forgets the token if it belongs to `user_id` and is not newer than `issued_at` (whole
     /// seconds, as Meta's `issued_at`). Returns whether something was deleted.
-    async fn forget_user(
+    pub async fn forget_user(
         &self,
         user_id: &str,
         issued_at: DateTime<Utc>,
@@ -352,7 +359,7 @@ impl TokenService {
                     return Ok(false);
                 }
                 self.repo.delete().await?;
-                tracing::info!(user_id, "token deleted on Meta's request");
+                tracing::info!(account = %self.slug, user_id, "token deleted on Meta's request");
                 Ok(true)
             }
             _ => Ok(false),

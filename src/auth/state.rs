@@ -34,19 +34,24 @@ impl OAuthStates {
         format!("oauth:state:{state}")
     }
 
-    /// Mints and stores a fresh state; returns it with its expiry.
-    pub async fn issue(&self) -> Result<(String, DateTime<Utc>), StoreError> {
+    /// Mints and stores a fresh state for connecting the account `slug`; returns it with its
+    /// expiry.
+    pub async fn issue(&self, slug: &str) -> Result<(String, DateTime<Utc>), StoreError> {
         let state = crate::random::token_urlsafe(STATE_BYTES);
         let expires_at = Utc::now() + chrono::Duration::from_std(self.ttl).unwrap_or_default();
         self.store
-            .set(&Self::key(&state), b"1", Some(self.ttl))
+            .set(&Self::key(&state), slug.as_bytes(), Some(self.ttl))
             .await?;
         Ok((state, expires_at))
     }
 
-    /// Consumes `state`: succeeds once per issued value, within its lifetime. Values that are
-    /// not even shaped like ours are refused without touching the store.
-    pub async fn consume(&self, state: Option<&str>) -> Result<Result<(), StateError>, StoreError> {
+    /// Consumes `state`: succeeds once per issued value, within its lifetime, with the slug
+    /// of the account it was issued for. Values that are not even shaped like ours are refused
+    /// without touching the store.
+    pub async fn consume(
+        &self,
+        state: Option<&str>,
+    ) -> Result<Result<String, StateError>, StoreError> {
         let Some(state) = state.filter(|s| !s.is_empty()) else {
             return Ok(Err(StateError::Missing));
         };
@@ -58,7 +63,9 @@ impl OAuthStates {
             return Ok(Err(StateError::Unknown));
         }
         Ok(match self.store.take(&Self::key(state)).await? {
-            Some(_) => Ok(()),
+            // A state of the single-account version (value `1`) was for the default account:
+            // the registry resolves an unknown slug to it.
+            Some(slug) => Ok(String::from_utf8(slug).unwrap_or_default()),
             None => Err(StateError::Unknown),
         })
     }

@@ -37,6 +37,19 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub metrics: MetricsSettings,
     pub assets: AssetSettings,
+    pub accounts: AccountSettings,
+}
+
+/// Upper bound of `accounts.max`: every account costs a snapshot in memory and background work.
+pub const MAX_ACCOUNTS: usize = 10_000;
+
+/// `[accounts]`.
+#[derive(Debug, Clone)]
+pub struct AccountSettings {
+    /// How many accounts may exist (the default one included).
+    pub max: usize,
+    /// The account `/images`, `/search` and the single-account admin routes serve.
+    pub default: crate::accounts::Slug,
 }
 
 /// `IGW_ENV`. Production makes secrets mandatory and unknown keys fatal.

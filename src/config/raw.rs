@@ -9,11 +9,12 @@ use serde::{Deserialize, Deserializer, Serialize};
 use url::Url;
 
 use super::{
-    AdminSettings, AppCredentials, AssetSettings, AssetStoreSettings, ConfigError, CorsSettings,
-    Environment, FeedSettings, InstagramMode, InstagramSettings, LogFormat, LogSettings,
-    MetricsSettings, OAuthSettings, RateLimitSettings, RedisSettings, S3Settings, SecuritySettings,
-    ServerSettings, Settings, TokenKey, TokenSettings, invalid,
+    AccountSettings, AdminSettings, AppCredentials, AssetSettings, AssetStoreSettings, ConfigError,
+    CorsSettings, Environment, FeedSettings, InstagramMode, InstagramSettings, LogFormat,
+    LogSettings, MAX_ACCOUNTS, MetricsSettings, OAuthSettings, RateLimitSettings, RedisSettings,
+    S3Settings, SecuritySettings, ServerSettings, Settings, TokenKey, TokenSettings, invalid,
 };
+use crate::accounts::Slug;
 
 /// Every key the service reads. `Serialize` lists them (see `unknown_keys`); values that are
 /// secrets are plain strings only here, until [`RawSettings::parse`] wraps them.
@@ -33,6 +34,13 @@ pub(super) struct RawSettings {
     #[serde(default)]
     metrics: RawMetrics,
     assets: RawAssets,
+    accounts: RawAccounts,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawAccounts {
+    max: usize,
+    default: String,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -218,6 +226,7 @@ impl RawSettings {
             },
             metrics: self.metrics.parse()?,
             assets: self.assets.parse(production)?,
+            accounts: self.accounts.parse()?,
         };
         settings.check_across_sections()?;
         Ok(settings)
@@ -488,6 +497,27 @@ impl RawFeed {
             stale_while_revalidate: Duration::from_secs(self.stale_while_revalidate_secs),
             stale_if_error: Duration::from_secs(self.stale_if_error_secs),
             cache_max_bytes: self.cache_max_bytes,
+        })
+    }
+}
+
+impl RawAccounts {
+    fn parse(self) -> Result<AccountSettings, ConfigError> {
+        if !(1..=MAX_ACCOUNTS).contains(&self.max) {
+            return Err(invalid(
+                "accounts.max",
+                format!("must be from 1 to {MAX_ACCOUNTS}"),
+            ));
+        }
+        let default = Slug::parse(&self.default).map_err(|e| {
+            invalid(
+                "accounts.default",
+                format!("{e} (pattern `^[a-z0-9][a-z0-9-]{{0,31}}$`)"),
+            )
+        })?;
+        Ok(AccountSettings {
+            max: self.max,
+            default,
         })
     }
 }

@@ -15,7 +15,6 @@ pub use media::{Child, Media, MediaType};
 pub use meta::FeedStatus;
 pub use query::{Cursor, MediaPageSchema, PageRequest, Paging, QueryError, Search};
 pub use render::{Rendered, Variant, accepts_gzip, etag_listed};
-pub use service::{Feed, FeedError, FeedQuery, Freshness, Served};
+pub use service::{Feed, FeedError, FeedQuery, Freshness, META_KEY, Served};
 pub use snapshot::{AccountRef, Snapshot};
 pub use sync::SyncError;
-pub use tasks::spawn_feed_tasks;

@@ -25,7 +25,8 @@ use crate::metrics::Metrics;
 use crate::store::{Store, StoreError};
 
 pub(super) const SNAPSHOT_KEY: &str = "feed:snapshot";
-pub(super) const META_KEY: &str = "feed:meta";
+/// What the version poll reads (with the account's scope in front).
+pub const META_KEY: &str = "feed:meta";
 
 /// A snapshot ready to serve: the data plus what reads need precomputed.
 pub struct Loaded {
@@ -390,7 +391,17 @@ impl Feed {
 
     /// Loads the stored snapshot if it is newer than what is in memory, and installs it.
     pub(super) async fn load_stored(&self) -> Result<Option<Arc<Loaded>>, StoreError> {
-        let Some(bytes) = self.store.get(META_KEY).await? else {
+        let meta = self.store.get(META_KEY).await?;
+        self.take_meta(meta).await
+    }
+
+    /// The version poll's part: `meta` is what the store holds under [`META_KEY`] (read for
+    /// every account in one round trip); the snapshot is read only when it changed.
+    pub async fn take_meta(
+        &self,
+        meta: Option<Vec<u8>>,
+    ) -> Result<Option<Arc<Loaded>>, StoreError> {
+        let Some(bytes) = meta else {
             return Ok(None);
         };
         let Ok(meta) = serde_json::from_slice::<SyncMeta>(&bytes) else {

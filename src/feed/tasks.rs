@@ -1,37 +1,35 @@
-//! Background work of each replica: pick up new snapshots, and sync when due.
+//! The feed's part in the background work the account registry drives for every account: the
+//! version poll hands it the shared meta (see [`Feed::take_meta`]), the scheduler asks it
+//! once a second whether to sync.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::Utc;
 
 use super::service::Feed;
+use super::sync::SyncError;
 
-const SCHEDULER_TICK: Duration = Duration::from_secs(1);
-
-/// Spawns the version poll (a small store read every `version_poll`, so a snapshot written
-/// by any replica is served everywhere within that time) and the sync scheduler.
-pub fn spawn_feed_tasks(feed: Arc<Feed>) {
-    let poller = feed.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(poller.config.version_poll);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if let Err(e) = poller.load_stored().await {
-                tracing::debug!(error = %e, "version poll could not reach the store");
+impl Feed {
+    /// Starts a sync (in its own task) when one is due and a usable token is stored. Without
+    /// one, the feed stays quiet for `feed.failure_backoff_secs` rather than asking the store
+    /// every second; connecting an account forces a sync at once anyway.
+    pub async fn sync_if_due(self: &Arc<Self>) {
+        let now = Utc::now();
+        if !self.sync_due(now) {
+            return;
+        }
+        match self.tokens.usable_token().await {
+            Ok(_) => drop(self.start_sync(false)),
+            Err(crate::auth::AuthError::Store(e)) => {
+                tracing::debug!(error = %e, "sync scheduler could not reach the store");
+            }
+            Err(e) => {
+                let pause =
+                    chrono::Duration::from_std(self.config.failure_backoff).unwrap_or_default();
+                let mut state = self.write_state();
+                state.local_pause_until = Some(now + pause);
+                state.failure_reason = Some(SyncError::NeedsOperator(Arc::new(e)).client_reason());
             }
         }
-    });
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(SCHEDULER_TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            if feed.sync_due(Utc::now()) && feed.tokens.usable_token().await.is_ok() {
-                // Errors are logged by the sync itself; the scheduler just tries again when due.
-                let _ = feed.start_sync(false).await;
-            }
-        }
-    });
+    }
 }

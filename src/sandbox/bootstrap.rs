@@ -6,42 +6,40 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::auth::{CallbackParams, TokenService, TokenState};
-use crate::feed::Feed;
+use crate::accounts::{Account, Connections};
+use crate::auth::{CallbackParams, TokenState};
 
 const ATTEMPTS: u32 = 5;
 
-/// If no token is stored: start an authorization, follow the sandbox's authorize redirect and
-/// complete the callback, exactly as an operator's browser would.
-pub async fn connect_at_startup(tokens: Arc<TokenService>, feed: Arc<Feed>) {
+/// Connects the default account unless a token is stored: starts an authorization, follows
+/// the sandbox's authorize redirect and completes the callback, exactly as an operator's
+/// browser would.
+pub async fn connect_at_startup(connections: Arc<Connections>) {
+    let Ok(account) = connections.accounts().default_account() else {
+        return;
+    };
     for attempt in 1..=ATTEMPTS {
-        match connect_once(&tokens).await {
-            Ok(Some(user_id)) => {
-                if let Err(e) = feed.account_connected(&user_id).await {
-                    tracing::warn!(error = %e, "could not start the first sandbox sync");
-                }
-                return;
-            }
-            Ok(None) => return,
+        match connect_once(&connections, &account).await {
+            Ok(()) => return,
             Err(e) if attempt < ATTEMPTS => {
                 tracing::debug!(attempt, error = %e, "sandbox bootstrap will retry");
                 tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
             }
             Err(e) => {
-                tracing::warn!(error = %e, "could not connect the sandbox account; use POST /admin/reauth")
+                tracing::warn!(account = %account.slug, error = %e, "could not connect the sandbox account; use POST /admin/reauth")
             }
         }
     }
 }
 
-/// The connected account's id, or `None` when a token was already there.
-async fn connect_once(tokens: &TokenService) -> Result<Option<String>, String> {
-    let status = tokens.status().await.map_err(|e| e.to_string())?;
+async fn connect_once(connections: &Connections, account: &Account) -> Result<(), String> {
+    let status = account.tokens.status().await.map_err(|e| e.to_string())?;
     // Also replace an unreadable token (e.g. written under a previous ephemeral key).
     if !matches!(status.state, TokenState::Missing | TokenState::Invalid) {
-        return Ok(None);
+        return Ok(());
     }
-    let request = tokens
+    let request = account
+        .tokens
         .start_authorization()
         .await
         .map_err(|e| e.to_string())?;
@@ -74,9 +72,9 @@ async fn connect_once(tokens: &TokenService) -> Result<Option<String>, String> {
             _ => {}
         }
     }
-    tokens
-        .complete_authorization(params)
+    connections
+        .complete(params)
         .await
-        .map(|record| Some(record.user_id))
+        .map(drop)
         .map_err(|e| e.to_string())
 }

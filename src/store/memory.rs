@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::Inserted;
+
 struct Entry {
     value: Vec<u8>,
     expires_at: Option<Instant>,
@@ -126,6 +128,42 @@ impl MemoryStore {
             .entry(key.to_owned())
             .or_default()
             .insert(field.to_owned(), value.to_vec());
+    }
+
+    pub fn copy_if_absent(&self, from: &str, to: &str) -> bool {
+        let now = Instant::now();
+        let mut map = self.lock();
+        if Self::live_value(&map, to, now).is_some() {
+            return false;
+        }
+        let Some(entry) = map.get(from).filter(|e| e.live(now)) else {
+            return false;
+        };
+        let copy = Entry {
+            value: entry.value.clone(),
+            expires_at: entry.expires_at,
+        };
+        map.insert(to.to_owned(), copy);
+        true
+    }
+
+    pub fn hash_insert_bounded(
+        &self,
+        key: &str,
+        field: &str,
+        value: &[u8],
+        max: usize,
+    ) -> Inserted {
+        let mut hashes = self.hashes();
+        let hash = hashes.entry(key.to_owned()).or_default();
+        if hash.contains_key(field) {
+            Inserted::Exists
+        } else if hash.len() >= max {
+            Inserted::Full
+        } else {
+            hash.insert(field.to_owned(), value.to_vec());
+            Inserted::Inserted
+        }
     }
 
     pub fn hash_get(&self, key: &str, field: &str) -> Option<Vec<u8>> {

@@ -7,6 +7,8 @@ mod health;
 mod memory;
 mod redis;
 
+use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::health::StoreHealth;
@@ -22,6 +24,16 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+/// What [`Store::hash_insert_bounded`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    Inserted,
+    /// The field was already there; nothing changed.
+    Exists,
+    /// The hash is full; nothing changed.
+    Full,
+}
+
 /// A held lock: its key and the random value (fencing token) only the holder knows.
 #[derive(Debug, Clone)]
 pub struct LockGuard {
@@ -29,33 +41,73 @@ pub struct LockGuard {
     value: String,
 }
 
-/// The service's store. An enum rather than a trait object: two implementations, static dispatch.
+/// The service's store: a backend and the scope its keys live under (empty for the service's
+/// own keys, `acct:<slug>:` for an account's), so an account's token and feed code use the
+/// same key names as before, isolated from every other account's.
 #[derive(Clone)]
-pub enum Store {
+pub struct Store {
+    backend: Backend,
+    scope: Arc<str>,
+}
+
+/// An enum rather than a trait object: two implementations, static dispatch.
+#[derive(Clone)]
+enum Backend {
     Redis(RedisStore),
     Memory(MemoryStore),
 }
 
 impl Store {
+    pub fn redis(store: RedisStore) -> Self {
+        Self {
+            backend: Backend::Redis(store),
+            scope: Arc::from(""),
+        }
+    }
+
+    pub fn memory(store: MemoryStore) -> Self {
+        Self {
+            backend: Backend::Memory(store),
+            scope: Arc::from(""),
+        }
+    }
+
+    /// The same store with every key under `scope` (appended to this store's own scope).
+    pub fn scoped(&self, scope: &str) -> Self {
+        Self {
+            backend: self.backend.clone(),
+            scope: Arc::from(format!("{}{scope}", self.scope)),
+        }
+    }
+
+    fn key<'k>(&self, key: &'k str) -> Cow<'k, str> {
+        if self.scope.is_empty() {
+            Cow::Borrowed(key)
+        } else {
+            Cow::Owned(format!("{}{key}", self.scope))
+        }
+    }
+
     /// A short name for logs and readiness output.
     pub fn kind(&self) -> &'static str {
-        match self {
-            Store::Redis(_) => "redis",
-            Store::Memory(_) => "memory",
+        match self.backend {
+            Backend::Redis(_) => "redis",
+            Backend::Memory(_) => "memory",
         }
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            Store::Redis(s) => s.ping().await,
-            Store::Memory(_) => Ok(()),
+        match &self.backend {
+            Backend::Redis(s) => s.ping().await,
+            Backend::Memory(_) => Ok(()),
         }
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match self {
-            Store::Redis(s) => s.get(key).await,
-            Store::Memory(s) => Ok(s.get(key)),
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.get(key).await,
+            Backend::Memory(s) => Ok(s.get(key)),
         }
     }
 
@@ -66,9 +118,10 @@ impl Store {
         value: &[u8],
         ttl: Option<Duration>,
     ) -> Result<(), StoreError> {
-        match self {
-            Store::Redis(s) => s.set(key, value, ttl).await,
-            Store::Memory(s) => {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.set(key, value, ttl).await,
+            Backend::Memory(s) => {
                 s.set(key, value, ttl);
                 Ok(())
             }
@@ -82,28 +135,66 @@ impl Store {
         value: &[u8],
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        match self {
-            Store::Redis(s) => s.set_new(key, value, ttl).await,
-            Store::Memory(s) => Ok(s.set_new(key, value, Some(ttl))),
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.set_new(key, value, ttl).await,
+            Backend::Memory(s) => Ok(s.set_new(key, value, Some(ttl))),
         }
     }
 
     /// Reads and deletes atomically: a value can be taken once, whoever races for it.
     pub async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match self {
-            Store::Redis(s) => s.take(key).await,
-            Store::Memory(s) => Ok(s.take(key)),
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.take(key).await,
+            Backend::Memory(s) => Ok(s.take(key)),
         }
     }
 
     /// Deletes a key, whatever it holds.
     pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        match self {
-            Store::Redis(s) => s.delete(key).await,
-            Store::Memory(s) => {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.delete(key).await,
+            Backend::Memory(s) => {
                 s.delete(key);
                 Ok(())
             }
+        }
+    }
+
+    /// The values of `keys`, in one round trip (`MGET`).
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let keys: Vec<String> = keys.iter().map(|k| self.key(k).into_owned()).collect();
+        match &self.backend {
+            Backend::Redis(s) => s.get_many(&keys).await,
+            Backend::Memory(s) => Ok(keys.iter().map(|k| s.get(k)).collect()),
+        }
+    }
+
+    /// Copies `from` to `to` with its TTL, unless `to` exists; true when copied. Atomic, so
+    /// replicas racing to copy cannot overwrite what another wrote to `to`.
+    pub async fn copy_if_absent(&self, from: &str, to: &str) -> Result<bool, StoreError> {
+        let (from, to) = (&*self.key(from), &*self.key(to));
+        match &self.backend {
+            Backend::Redis(s) => s.copy_if_absent(from, to).await,
+            Backend::Memory(s) => Ok(s.copy_if_absent(from, to)),
+        }
+    }
+
+    /// Adds `field` to the hash `key` (kept without TTL) unless it is there or the hash already
+    /// has `max` fields, atomically across replicas.
+    pub async fn hash_insert_bounded(
+        &self,
+        key: &str,
+        field: &str,
+        value: &[u8],
+        max: usize,
+    ) -> Result<Inserted, StoreError> {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.hash_insert_bounded(key, field, value, max).await,
+            Backend::Memory(s) => Ok(s.hash_insert_bounded(key, field, value, max)),
         }
     }
 
@@ -116,9 +207,10 @@ impl Store {
         value: &[u8],
         ttl: Duration,
     ) -> Result<(), StoreError> {
-        match self {
-            Store::Redis(s) => s.hash_set(key, field, value, ttl).await,
-            Store::Memory(s) => {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.hash_set(key, field, value, ttl).await,
+            Backend::Memory(s) => {
                 s.hash_set(key, field, value);
                 Ok(())
             }
@@ -126,24 +218,27 @@ impl Store {
     }
 
     pub async fn hash_get(&self, key: &str, field: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        match self {
-            Store::Redis(s) => s.hash_get(key, field).await,
-            Store::Memory(s) => Ok(s.hash_get(key, field)),
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.hash_get(key, field).await,
+            Backend::Memory(s) => Ok(s.hash_get(key, field)),
         }
     }
 
     /// Every field of the hash `key` with its value (none when it does not exist).
     pub async fn hash_get_all(&self, key: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
-        match self {
-            Store::Redis(s) => s.hash_get_all(key).await,
-            Store::Memory(s) => Ok(s.hash_get_all(key)),
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.hash_get_all(key).await,
+            Backend::Memory(s) => Ok(s.hash_get_all(key)),
         }
     }
 
     pub async fn hash_delete(&self, key: &str, field: &str) -> Result<(), StoreError> {
-        match self {
-            Store::Redis(s) => s.hash_delete(key, field).await,
-            Store::Memory(s) => {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.hash_delete(key, field).await,
+            Backend::Memory(s) => {
                 s.hash_delete(key, field);
                 Ok(())
             }
@@ -152,17 +247,19 @@ impl Store {
 
     /// Renews the TTL of `key` (Redis; a no-op in memory, where hashes live with the process).
     pub async fn expire(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
-        match self {
-            Store::Redis(s) => s.expire(key, ttl).await,
-            Store::Memory(_) => Ok(()),
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.expire(key, ttl).await,
+            Backend::Memory(_) => Ok(()),
         }
     }
 
     /// Adds one to the counter `key` (absent counts as 0), sets its TTL, returns the new value.
     pub async fn incr(&self, key: &str, ttl: Duration) -> Result<i64, StoreError> {
-        match self {
-            Store::Redis(s) => s.incr(key, ttl).await,
-            Store::Memory(s) => Ok(s.incr(key, ttl)),
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.incr(key, ttl).await,
+            Backend::Memory(s) => Ok(s.incr(key, ttl)),
         }
     }
 
@@ -175,7 +272,8 @@ impl Store {
         let value = crate::random::token_urlsafe(16);
         let taken = self.set_new(key, value.as_bytes(), ttl).await?;
         Ok(taken.then(|| LockGuard {
-            key: key.to_owned(),
+            // Scoped once here: fenced writes and unlocks use it as it is.
+            key: self.key(key).into_owned(),
             value,
         }))
     }
@@ -189,9 +287,10 @@ impl Store {
         value: &[u8],
         ttl: Option<Duration>,
     ) -> Result<bool, StoreError> {
-        match self {
-            Store::Redis(s) => s.set_fenced(guard, key, value, ttl).await,
-            Store::Memory(s) => {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.set_fenced(guard, key, value, ttl).await,
+            Backend::Memory(s) => {
                 Ok(s.set_if_equals(&guard.key, guard.value.as_bytes(), key, value, ttl))
             }
         }
@@ -199,9 +298,9 @@ impl Store {
 
     /// Releases the lock if still ours; a lock that expired and was re-taken is left alone.
     pub async fn unlock(&self, guard: LockGuard) -> Result<(), StoreError> {
-        match self {
-            Store::Redis(s) => s.delete_if_equals(&guard.key, &guard.value).await,
-            Store::Memory(s) => {
+        match &self.backend {
+            Backend::Redis(s) => s.delete_if_equals(&guard.key, &guard.value).await,
+            Backend::Memory(s) => {
                 s.delete_if_equals(&guard.key, guard.value.as_bytes());
                 Ok(())
             }

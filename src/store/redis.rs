@@ -8,7 +8,7 @@ use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
 use redis::{RedisError, Script};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{LockGuard, StoreError};
+use super::{Inserted, LockGuard, StoreError};
 
 // Compare-and-write for fencing: only the current lock holder may write.
 const SET_IF_LOCKED: &str = r"
@@ -23,6 +23,15 @@ return 0";
 
 // Hashed once; invoked with EVALSHA (falling back to EVAL after a Redis restart).
 static SET_IF_LOCKED_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SET_IF_LOCKED));
+/// 1 inserted, 0 already there, -1 full.
+const HASH_INSERT_BOUNDED: &str = r"
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 0 end
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[3]) then return -1 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+";
+static HASH_INSERT_BOUNDED_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(HASH_INSERT_BOUNDED));
 static DELETE_IF_EQUALS_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(DELETE_IF_EQUALS));
 
 #[derive(Clone)]
@@ -166,6 +175,54 @@ impl RedisStore {
             .ignore();
         self.run(|mut c| async move { pipe.query_async::<()>(&mut c).await })
             .await
+    }
+
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut cmd = redis::cmd("MGET");
+        for key in keys {
+            cmd.arg(self.key(key));
+        }
+        self.run(|mut c| async move { cmd.query_async(&mut c).await })
+            .await
+    }
+
+    pub async fn copy_if_absent(&self, from: &str, to: &str) -> Result<bool, StoreError> {
+        let mut cmd = redis::cmd("COPY");
+        cmd.arg(self.key(from)).arg(self.key(to));
+        let copied: i64 = self
+            .run(|mut c| async move { cmd.query_async(&mut c).await })
+            .await?;
+        Ok(copied == 1)
+    }
+
+    pub async fn hash_insert_bounded(
+        &self,
+        key: &str,
+        field: &str,
+        value: &[u8],
+        max: usize,
+    ) -> Result<Inserted, StoreError> {
+        let key = self.key(key);
+        let (field, value) = (field.to_owned(), value.to_vec());
+        let outcome: i64 = self
+            .run(|mut c| async move {
+                HASH_INSERT_BOUNDED_SCRIPT
+                    .key(key)
+                    .arg(field)
+                    .arg(value)
+                    .arg(max)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(match outcome {
+            1 => Inserted::Inserted,
+            0 => Inserted::Exists,
+            _ => Inserted::Full,
+        })
     }
 
     pub async fn hash_get(&self, key: &str, field: &str) -> Result<Option<Vec<u8>>, StoreError> {

@@ -492,7 +492,7 @@ async fn deauthorize_purges_the_feed() {
     assert_problem(app.get("/images").await, 503, "feed_unavailable").await;
     let mut redis = env.redis().await;
     let snapshot: Option<Vec<u8>> =
-        redis::AsyncCommands::get(&mut redis, format!("{}feed:snapshot", env.prefix))
+        redis::AsyncCommands::get(&mut redis, env.account_key("feed:snapshot"))
             .await
             .unwrap();
     assert!(snapshot.is_none(), "the stored snapshot is deleted");

@@ -57,13 +57,13 @@ async fn callback_with_the_documented_shapes_stores_an_encrypted_long_lived_toke
     assert_eq!(expose(&record.access_token), LONG_TOKEN);
     // What Redis holds is ciphertext.
     let mut redis = env.redis().await;
-    let raw: Vec<u8> = redis.get(format!("{}token", env.prefix)).await.unwrap();
+    let raw: Vec<u8> = redis.get(env.account_key("token")).await.unwrap();
     let raw = String::from_utf8_lossy(&raw);
     assert!(
         !raw.contains(LONG_TOKEN) && !raw.contains(USERNAME),
         "token stored in clear"
     );
-    let ttl: i64 = redis.ttl(format!("{}token", env.prefix)).await.unwrap();
+    let ttl: i64 = redis.ttl(env.account_key("token")).await.unwrap();
     assert!(
         ttl > 59 * 86400,
         "token key lives past its expiry, ttl {ttl}"

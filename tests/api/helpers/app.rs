@@ -128,9 +128,14 @@ impl TestEnv {
         }
     }
 
+    /// The full Redis key of the default account's `key` (`token`, `feed:snapshot`, ...).
+    pub fn account_key(&self, key: &str) -> String {
+        format!("{}acct:default:{key}", self.prefix)
+    }
+
     /// The Redis store as the service sees it (same prefix).
     pub fn store(&self) -> Store {
-        Store::Redis(
+        Store::redis(
             RedisStore::new(
                 &self.redis_url.clone().into(),
                 &self.prefix,
@@ -154,7 +159,10 @@ impl TestEnv {
         let key = base64::engine::general_purpose::STANDARD
             .decode(&self.token_key)
             .unwrap();
-        TokenRepository::new(self.store(), TokenCipher::new(key.try_into().unwrap(), []))
+        TokenRepository::new(
+            self.store().scoped("acct:default:"),
+            std::sync::Arc::new(TokenCipher::new(key.try_into().unwrap(), [])),
+        )
     }
 
     /// Stores a token record directly, e.g. one issued long ago.

@@ -170,6 +170,17 @@ pub async fn mount_media(
     page_size: usize,
     times: impl Into<wiremock::Times> + Clone,
 ) {
+    mount_media_for(upstream, LONG_TOKEN, items, page_size, times).await;
+}
+
+/// [`mount_media`] answering requests made with `token`.
+pub async fn mount_media_for(
+    upstream: &MockServer,
+    token: &str,
+    items: &[Value],
+    page_size: usize,
+    times: impl Into<wiremock::Times> + Clone,
+) {
     let pages: Vec<&[Value]> = items.chunks(page_size.max(1)).collect();
     let count = pages.len().max(1);
     for k in 0..count {
@@ -184,7 +195,7 @@ pub async fn mount_media(
         }
         let mut mock = Mock::given(method("GET"))
             .and(path("/v25.0/me/media"))
-            .and(query_param("access_token", LONG_TOKEN));
+            .and(query_param("access_token", token));
         mock = if k == 0 {
             mock.and(wiremock::matchers::query_param_is_missing("after"))
         } else {

@@ -1,0 +1,173 @@
+//! Connecting and forgetting accounts: one path each, used by the OAuth callbacks, the admin
+//! API and the sandbox bootstrap.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+
+use super::error::AccountError;
+use super::registry::{Account, Accounts};
+use super::slug::Slug;
+use crate::auth::{self, AuthError, CallbackParams, OAuthStates, TokenRecord};
+use crate::store::{Store, StoreError};
+
+/// Keys of the single-account version, deleted with the default account's data so that
+/// nothing of a purged account outlives it (see `migrate`).
+const LEGACY_KEYS: [&str; 3] = ["token", "feed:snapshot", "feed:meta"];
+
+/// A connected account: which one, and its new token.
+pub struct Connected {
+    pub slug: Slug,
+    pub record: TokenRecord,
+}
+
+pub struct Connections {
+    accounts: Arc<Accounts>,
+    states: Arc<OAuthStates>,
+    /// Signs Meta's `signed_request` callbacks.
+    app_secret: SecretString,
+    store: Store,
+}
+
+impl Connections {
+    pub fn new(
+        accounts: Arc<Accounts>,
+        states: Arc<OAuthStates>,
+        app_secret: SecretString,
+        store: Store,
+    ) -> Self {
+        Self {
+            accounts,
+            states,
+            app_secret,
+            store,
+        }
+    }
+
+    pub fn accounts(&self) -> &Arc<Accounts> {
+        &self.accounts
+    }
+
+    /// Instagram's redirect back: the `state` names the account; the code becomes its token,
+    /// unless that Instagram account is connected under another slug. A failure anywhere
+    /// leaves the account's previous token as it was.
+    pub async fn complete(&self, params: CallbackParams) -> Result<Connected, AccountError> {
+        if let Some(denied) = params.denied() {
+            // Burn the state so this URL cannot be replayed with a code later.
+            self.states
+                .consume(params.state.as_deref())
+                .await
+                .map_err(AuthError::from)?
+                .ok();
+            return Err(denied.into());
+        }
+        let slug = self
+            .states
+            .consume(params.state.as_deref())
+            .await
+            .map_err(AuthError::from)?
+            .map_err(AuthError::from)?;
+        let code = params.code()?;
+        let account = match Slug::parse(&slug) {
+            Ok(slug) => self.accounts.find(slug.as_str())?,
+            // A state issued by the single-account version: its one account is the default.
+            Err(_) => self.accounts.default_account()?,
+        };
+        let record = account.tokens.exchange_code(code).await?;
+        self.refuse_duplicate(&account, &record).await?;
+        account.tokens.save_connected(&record).await?;
+        // The token is stored; the first sync of this account starts in the background.
+        if let Err(e) = account.feed.account_connected(&record.user_id).await {
+            tracing::warn!(account = %account.slug, error = %e, "could not start the sync of the connected account");
+        }
+        Ok(Connected {
+            slug: account.slug.clone(),
+            record,
+        })
+    }
+
+    /// One Instagram account, one slug: two slugs would sync, store and serve it twice.
+    async fn refuse_duplicate(
+        &self,
+        account: &Account,
+        record: &TokenRecord,
+    ) -> Result<(), AccountError> {
+        for other in self.accounts.all() {
+            if other.slug == account.slug {
+                continue;
+            }
+            let status = other.tokens.status().await?;
+            if status.user_id.as_deref() == Some(record.user_id.as_str()) {
+                return Err(AccountError::AlreadyConnected {
+                    who: record.username.as_ref().map_or_else(
+                        || format!("with user id {}", record.user_id),
+                        |u| format!("@{u}"),
+                    ),
+                    slug: other.slug.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Meta's deauthorize and data-deletion callbacks: verifies the `signed_request`, then
+    /// forgets the account(s) of that user whose token is not newer than the request. Returns
+    /// whether something was deleted.
+    pub async fn forget_signed_user(&self, signed_request: &str) -> Result<bool, AccountError> {
+        let request = auth::signed_request::verify(
+            signed_request,
+            self.app_secret.expose_secret().as_bytes(),
+        )
+        .map_err(AuthError::from)?;
+        let mut forgot = false;
+        for account in self.accounts.all() {
+            if self
+                .forget_user_of(&account, &request.user_id, request.issued_at)
+                .await?
+            {
+                forgot = true;
+            }
+        }
+        Ok(forgot)
+    }
+
+    async fn forget_user_of(
+        &self,
+        account: &Account,
+        user_id: &str,
+        issued_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        if !account.tokens.forget_user(user_id, issued_at).await? {
+            return Ok(false);
+        }
+        self.purge_media(account).await?;
+        Ok(true)
+    }
+
+    /// Deletes an account: its token, snapshot and pictures, then its registration. The
+    /// default account stays registered (the single-account routes serve it), empty.
+    pub async fn delete(&self, slug: &str) -> Result<(), AccountError> {
+        let account = self.accounts.find(slug)?;
+        account.tokens.delete().await?;
+        self.purge_media(&account).await?;
+        if account.slug != *self.accounts.default_slug() {
+            self.accounts.remove(&account.slug).await?;
+        }
+        tracing::info!(account = %account.slug, "account deleted");
+        Ok(())
+    }
+
+    /// The account's snapshot and pictures, on every replica (and, for the default account,
+    /// what the single-account version left).
+    async fn purge_media(&self, account: &Account) -> Result<(), StoreError> {
+        account.feed.purge().await?;
+        self.accounts.pictures().purge(&account.slug);
+        if account.slug == *self.accounts.default_slug() {
+            for key in LEGACY_KEYS {
+                self.store.delete(key).await?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,360 @@
+//! The account registry: one unit (token service + feed) per account in the store, built and
+//! dropped as operators add and delete accounts on any replica.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use super::error::AccountError;
+use super::pictures::PictureHub;
+use super::record::{ACCOUNTS_KEY, ACCOUNTS_VERSION_KEY, AccountRecord};
+use super::slug::Slug;
+use crate::assets::Images;
+use crate::auth::{
+    self, OAuthStates, TokenCipher, TokenRepository, TokenService, TokenServiceConfig,
+};
+use crate::config::FeedSettings;
+use crate::feed::Feed;
+use crate::instagram::InstagramClient;
+use crate::metrics::Metrics;
+use crate::store::{Inserted, Store, StoreError};
+
+/// The version counter outlives any outage; it is only compared, never trusted as a count.
+const VERSION_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
+
+/// One connected (or to-be-connected) Instagram account.
+pub struct Account {
+    pub slug: Slug,
+    pub record: AccountRecord,
+    pub tokens: Arc<TokenService>,
+    pub feed: Arc<Feed>,
+    /// Its background tasks (token refresh, pictures shown), stopped with the account.
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Account {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// What every account's unit is built from.
+pub struct AccountParts {
+    pub store: Store,
+    pub cipher: Arc<TokenCipher>,
+    pub client: Arc<InstagramClient>,
+    pub states: Arc<OAuthStates>,
+    pub token_config: TokenServiceConfig,
+    pub token_check_interval: Duration,
+    pub feed: FeedSettings,
+    pub metrics: Arc<Metrics>,
+}
+
+type Units = BTreeMap<Slug, Arc<Account>>;
+
+pub struct Accounts {
+    parts: AccountParts,
+    default: Slug,
+    max: usize,
+    units: RwLock<Arc<Units>>,
+    /// [`ACCOUNTS_VERSION_KEY`] as last read (`None`: never read).
+    seen_version: Mutex<Option<Option<Vec<u8>>>>,
+    /// Serializes reloads, so two never build the same account twice.
+    reloading: tokio::sync::Mutex<()>,
+    pictures: Arc<PictureHub>,
+    /// The asset pipeline's finished pictures, for feeds built later.
+    images: watch::Sender<Arc<Images>>,
+}
+
+impl Accounts {
+    /// The default account is there from the start, before the store has been read (and
+    /// whatever it holds): the single-account routes always have an account to serve.
+    pub fn new(parts: AccountParts, default: Slug, max: usize) -> Arc<Self> {
+        let accounts = Arc::new(Self {
+            parts,
+            default,
+            max,
+            units: RwLock::default(),
+            seen_version: Mutex::default(),
+            reloading: tokio::sync::Mutex::const_new(()),
+            pictures: Arc::new(PictureHub::default()),
+            images: watch::Sender::new(Arc::new(Images::new())),
+        });
+        let unit = accounts.build(
+            accounts.default.clone(),
+            AccountRecord {
+                label: None,
+                created_at: Utc::now(),
+            },
+        );
+        *accounts.units.write().unwrap_or_else(|p| p.into_inner()) =
+            Arc::new(Units::from([(accounts.default.clone(), unit)]));
+        accounts
+    }
+
+    fn units(&self) -> Arc<Units> {
+        self.units.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn default_slug(&self) -> &Slug {
+        &self.default
+    }
+
+    pub fn max(&self) -> usize {
+        self.max
+    }
+
+    /// The account `slug`; the hot path of every feed read (a read lock and a map lookup).
+    pub fn get(&self, slug: &str) -> Option<Arc<Account>> {
+        let units = self.units.read().unwrap_or_else(|p| p.into_inner());
+        units.get(slug).cloned()
+    }
+
+    pub fn find(&self, slug: &str) -> Result<Arc<Account>, AccountError> {
+        self.get(slug)
+            .ok_or_else(|| AccountError::NotFound(slug.to_owned()))
+    }
+
+    /// The account the single-account routes (`/images`, `/admin/status`, ...) serve.
+    pub fn default_account(&self) -> Result<Arc<Account>, AccountError> {
+        self.find(self.default.as_str())
+    }
+
+    /// Every account, by slug.
+    pub fn all(&self) -> Vec<Arc<Account>> {
+        self.units().values().cloned().collect()
+    }
+
+    pub fn pictures(&self) -> &Arc<PictureHub> {
+        &self.pictures
+    }
+
+    /// New finished pictures from the asset pipeline: every feed shows them.
+    pub fn set_images(&self, images: Arc<Images>) {
+        self.images.send_replace(images.clone());
+        for account in self.units().values() {
+            account.feed.set_images(images.clone());
+        }
+    }
+
+    /// Registers the default account if it is not (every start: `/images` always has one).
+    pub async fn ensure_default(&self) -> Result<(), StoreError> {
+        let record = AccountRecord {
+            label: None,
+            created_at: Utc::now(),
+        };
+        let json = serde_json::to_vec(&record).unwrap_or_default();
+        let inserted = self
+            .parts
+            .store
+            .hash_insert_bounded(ACCOUNTS_KEY, self.default.as_str(), &json, usize::MAX)
+            .await?;
+        if inserted == Inserted::Inserted {
+            self.bump_version().await?;
+        }
+        Ok(())
+    }
+
+    /// Adds an account (not connected yet).
+    pub async fn create(
+        &self,
+        slug: Slug,
+        label: Option<String>,
+    ) -> Result<Arc<Account>, AccountError> {
+        let record = AccountRecord {
+            label,
+            created_at: Utc::now(),
+        };
+        let json = serde_json::to_vec(&record).unwrap_or_default();
+        match self
+            .parts
+            .store
+            .hash_insert_bounded(ACCOUNTS_KEY, slug.as_str(), &json, self.max)
+            .await?
+        {
+            Inserted::Inserted => {}
+            Inserted::Exists => return Err(AccountError::Exists(slug.to_string())),
+            Inserted::Full => return Err(AccountError::Full(self.max)),
+        }
+        self.bump_version().await?;
+        self.reload().await?;
+        self.find(slug.as_str())
+    }
+
+    /// Removes `slug` from the registry (its data is purged by the caller first).
+    pub async fn remove(&self, slug: &Slug) -> Result<(), StoreError> {
+        self.parts
+            .store
+            .hash_delete(ACCOUNTS_KEY, slug.as_str())
+            .await?;
+        self.bump_version().await?;
+        self.reload().await
+    }
+
+    async fn bump_version(&self) -> Result<(), StoreError> {
+        self.parts
+            .store
+            .incr(ACCOUNTS_VERSION_KEY, VERSION_TTL)
+            .await
+            .map(drop)
+    }
+
+    /// Makes the units match the store's accounts: builds the new ones, drops the deleted.
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let stored = self.parts.store.hash_get_all(ACCOUNTS_KEY).await?;
+        let current = self.units();
+        let mut next = Units::new();
+        for (slug, json) in stored {
+            let Ok(slug) = Slug::parse(&slug) else {
+                tracing::warn!(slug, "ignoring a stored account with an invalid slug");
+                continue;
+            };
+            let record = serde_json::from_slice::<AccountRecord>(&json).unwrap_or(AccountRecord {
+                label: None,
+                created_at: DateTime::<Utc>::UNIX_EPOCH,
+            });
+            let unit = match current.get(&slug) {
+                Some(unit) => unit.clone(),
+                None => self.build(slug.clone(), record),
+            };
+            next.insert(slug, unit);
+        }
+        if !next.contains_key(&self.default)
+            && let Some(unit) = current.get(&self.default)
+        {
+            next.insert(self.default.clone(), unit.clone());
+        }
+        for slug in current.keys().filter(|s| !next.contains_key(*s)) {
+            tracing::info!(account = %slug, "account deleted; its background work stops");
+            self.pictures.show(slug, None);
+        }
+        *self.units.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
+        Ok(())
+    }
+
+    fn build(&self, slug: Slug, record: AccountRecord) -> Arc<Account> {
+        let p = &self.parts;
+        let store = p.store.scoped(&slug.scope());
+        let tokens = Arc::new(TokenService::new(
+            slug.as_str(),
+            TokenRepository::new(store.clone(), p.cipher.clone()),
+            p.states.clone(),
+            p.client.clone(),
+            store.clone(),
+            p.token_config.clone(),
+        ));
+        let feed = Feed::new(
+            store,
+            tokens.clone(),
+            p.client.clone(),
+            p.feed.clone(),
+            p.metrics.clone(),
+        );
+        feed.set_images(self.images.borrow().clone());
+        let tasks = vec![
+            auth::spawn_refresher(tokens.clone(), p.token_check_interval),
+            tokio::spawn(follow_pictures(
+                slug.clone(),
+                feed.wanted(),
+                self.pictures.clone(),
+            )),
+        ];
+        tracing::debug!(account = %slug, "account loaded");
+        Arc::new(Account {
+            slug,
+            record,
+            tokens,
+            feed,
+            tasks,
+        })
+    }
+
+    /// The version poll, for every account in one store round trip: the accounts' version and
+    /// each feed's meta. The accounts are reloaded when their version moved; each feed reads
+    /// its snapshot only when its meta says it changed.
+    pub async fn poll(&self) -> Result<(), StoreError> {
+        let units = self.units();
+        let mut keys = Vec::with_capacity(units.len() + 1);
+        keys.push(ACCOUNTS_VERSION_KEY.to_owned());
+        keys.extend(
+            units
+                .keys()
+                .map(|slug| format!("{}{}", slug.scope(), crate::feed::META_KEY)),
+        );
+        let mut values = self.parts.store.get_many(&keys).await?.into_iter();
+        let version = values.next().flatten();
+        let moved = {
+            let mut seen = self.seen_version.lock().unwrap_or_else(|p| p.into_inner());
+            let moved = seen.as_ref() != Some(&version);
+            *seen = Some(version);
+            moved
+        };
+        for (account, meta) in units.values().zip(values) {
+            if let Err(e) = account.feed.take_meta(meta).await {
+                tracing::debug!(account = %account.slug, error = %e, "version poll could not read a snapshot");
+            }
+        }
+        if moved {
+            self.reload().await?;
+        }
+        Ok(())
+    }
+
+    /// Starts a sync for each account that is due (once a second).
+    pub async fn schedule(&self) {
+        for account in self.units().values() {
+            account.feed.sync_if_due().await;
+        }
+    }
+}
+
+/// Tells the picture hub what `slug`'s feed shows, and when its media was purged.
+async fn follow_pictures(
+    slug: Slug,
+    mut wanted: watch::Receiver<crate::assets::Wanted>,
+    hub: Arc<PictureHub>,
+) {
+    let mut purges = wanted.borrow().purges;
+    loop {
+        let current = wanted.borrow_and_update().clone();
+        if current.purges > purges {
+            purges = current.purges;
+            hub.purge(&slug);
+        }
+        hub.show(&slug, current.sources);
+        if wanted.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The registry's loops: the version poll (every `feed.version_poll_ms`) and the sync
+/// scheduler (every second), each one task for all accounts.
+pub fn spawn_account_tasks(accounts: Arc<Accounts>, version_poll: Duration) {
+    let poller = accounts.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(version_poll);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = poller.poll().await {
+                tracing::debug!(error = %e, "version poll could not reach the store");
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            accounts.schedule().await;
+        }
+    });
+}
