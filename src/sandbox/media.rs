@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use url::form_urlencoded;
 
+use super::fields::{Fields, put};
 use super::posts::{self, Media, Post};
 use super::{LONG_PREFIX, USERNAME, cdn, graph_error, has_prefix};
 
@@ -134,64 +135,6 @@ fn next_url(origin: &Origin, limit: usize, after: &str) -> String {
         .append_pair("limit", &limit.to_string())
         .append_pair("after", after);
     format!("{}{}?{}", origin.base, origin.path, query.finish())
-}
-
-/// A Graph `fields` list such as `id,caption,children{id,media_url}`: each name with its
-/// nested list (empty without braces). Unknown names are ignored rather than rejected, so a
-/// client asking for a field the sandbox lacks (`like_count`, ...) still gets a page.
-#[derive(Default)]
-struct Fields<'a>(Vec<(&'a str, &'a str)>);
-
-impl<'a> Fields<'a> {
-    fn parse(spec: &'a str) -> Self {
-        let mut fields = Vec::new();
-        let (mut depth, mut start) = (0usize, 0);
-        for (i, c) in spec.char_indices() {
-            match c {
-                '{' => depth += 1,
-                '}' => depth = depth.saturating_sub(1),
-                ',' if depth == 0 => {
-                    fields.push(Self::one(&spec[start..i]));
-                    start = i + 1;
-                }
-                _ => {}
-            }
-        }
-        fields.push(Self::one(&spec[start..]));
-        fields.retain(|(name, _)| !name.is_empty());
-        Self(fields)
-    }
-
-    /// `children{id,media_url}` → (`children`, `id,media_url`).
-    fn one(part: &'a str) -> (&'a str, &'a str) {
-        match part.trim().split_once('{') {
-            Some((name, rest)) => (name.trim(), rest.strip_suffix('}').unwrap_or(rest)),
-            None => (part.trim(), ""),
-        }
-    }
-
-    /// The Graph API returns `id` whether asked or not; without `fields`, only `id`.
-    fn wants(&self, name: &str) -> bool {
-        name == "id" || self.0.iter().any(|(field, _)| *field == name)
-    }
-
-    fn nested(&self, name: &str) -> Fields<'a> {
-        self.0
-            .iter()
-            .find(|(field, _)| *field == name)
-            .map(|(_, inner)| Fields::parse(inner))
-            .unwrap_or_default()
-    }
-}
-
-/// Sets `key` if it was asked for and the media has it: absent fields are absent keys, never
-/// `null`, as on Instagram.
-fn put(item: &mut Map<String, Value>, fields: &Fields, key: &str, value: Option<Value>) {
-    if let Some(value) = value
-        && fields.wants(key)
-    {
-        item.insert(key.to_owned(), value);
-    }
 }
 
 fn render_post(post: &Post, fields: &Fields, origin: &Origin) -> Value {
@@ -361,16 +304,6 @@ mod tests {
         assert!(album.get("media_url").is_none());
         let child = &album["children"]["data"][0];
         assert_eq!(child.as_object().unwrap().len(), 1, "{child}");
-    }
-
-    #[test]
-    fn fields_parse_nested_lists() {
-        let fields = Fields::parse(" id , children{id,media_url} ,username\n");
-        assert!(fields.wants("username"));
-        assert!(fields.wants("children") && !fields.wants("caption"));
-        let inner = fields.nested("children");
-        assert!(inner.wants("media_url") && !inner.wants("thumbnail_url"));
-        assert!(!fields.nested("username").wants("media_url"));
     }
 
     /// Every item carries only fields Instagram sends for its type, absent rather than null.

@@ -7,6 +7,7 @@
 
 mod bootstrap;
 mod cdn;
+mod fields;
 mod images;
 mod media;
 mod posts;
