@@ -11,8 +11,8 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::posts::Still;
-use super::{images, posts};
+use super::images::{self, Still};
+use super::{posts, profile};
 
 const DAY_SECS: i64 = 86_400;
 /// Real CDN URLs are observed to live 4–5 days. Counting from the start of the current UTC day
@@ -38,8 +38,8 @@ pub(super) struct CdnQuery {
     oe: Option<String>,
 }
 
-/// `GET /sandbox/cdn/{file}`: a still (`<id>.jpg`, `<id>_thumb.jpg`), or 404. Videos themselves
-/// (`.mp4`) are not served.
+/// `GET /sandbox/cdn/{file}`: a still (`<id>.jpg`, `<id>_thumb.jpg`, `<user id>_profile.jpg`),
+/// or 404. Videos themselves (`.mp4`) are not served.
 pub(super) async fn serve(file: web::Path<String>, q: web::Query<CdnQuery>) -> HttpResponse {
     // Like the real CDN, the URL's expiry is checked before anything is looked up.
     if let Some(oe) = q.oe.as_deref() {
@@ -51,15 +51,15 @@ pub(super) async fn serve(file: web::Path<String>, q: web::Query<CdnQuery>) -> H
             Err(_) => return forbidden("Bad URL timestamp"),
         }
     }
-    let Some((id, still)) = posts::find_still(&file) else {
+    let Some(file) = FILES.get(file.as_str()) else {
         return HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
             .body("Not Found");
     };
-    let bytes = match cached(id) {
-        Some(bytes) => bytes,
+    let bytes = match file.jpeg.get() {
+        Some(bytes) => bytes.clone(),
         // Drawing and encoding take up to a few hundred milliseconds: not on an async worker.
-        None => match web::block(move || render(id, still)).await {
+        None => match web::block(move || file.render()).await {
             Ok(Ok(bytes)) => bytes,
             Ok(Err(error)) => {
                 tracing::error!(%error, "sandbox: encoding a still failed");
@@ -77,29 +77,39 @@ pub(super) async fn serve(file: web::Path<String>, q: web::Query<CdnQuery>) -> H
         .body(bytes)
 }
 
-/// The JPEG of every still once drawn, by media id (a media has at most one still). The set is
-/// fixed: one entry per image and video thumbnail of the 60 posts and their album children (78
-/// stills, 75–200 KB each), so about 10 MB once every one has been asked for, and never more.
-static JPEGS: LazyLock<HashMap<&'static str, OnceLock<Bytes>>> = LazyLock::new(|| {
-    posts::all_media()
-        .filter(|media| media.still().is_some())
-        .map(|media| (media.id.as_str(), OnceLock::new()))
+/// A file the CDN serves: what to draw, and the JPEG once drawn.
+struct File {
+    /// What the picture is drawn from: the media id, or the username for a profile picture.
+    seed: &'static str,
+    still: &'static Still,
+    jpeg: OnceLock<Bytes>,
+}
+
+impl File {
+    /// Draws and encodes the still, and keeps the bytes. Two first requests at once may both
+    /// draw it; the pictures are deterministic, so either copy will do.
+    fn render(&self) -> Result<Bytes, image::ImageError> {
+        let bytes = Bytes::from(images::jpeg(self.seed, self.still)?);
+        Ok(self.jpeg.get_or_init(|| bytes).clone())
+    }
+}
+
+/// Every file the CDN serves, by name. The set is fixed: one per image and video thumbnail of
+/// the accounts' posts and album children (153 stills, 75–200 KB each) and one profile picture
+/// per account (about 13 KB), so about 20 MB once every one has been asked for, and never more.
+static FILES: LazyLock<HashMap<String, File>> = LazyLock::new(|| {
+    let media = posts::all_media().filter_map(|media| {
+        let (name, still) = media.still()?;
+        Some((name, media.id.as_str(), still))
+    });
+    media
+        .chain(profile::avatars())
+        .map(|(name, seed, still)| {
+            let jpeg = OnceLock::new();
+            (name, File { seed, still, jpeg })
+        })
         .collect()
 });
-
-fn cached(id: &str) -> Option<Bytes> {
-    JPEGS.get(id)?.get().cloned()
-}
-
-/// Draws and encodes the still, and keeps the bytes. Two first requests at once may both draw
-/// it; the pictures are deterministic, so either copy will do.
-fn render(id: &'static str, still: &'static Still) -> Result<Bytes, image::ImageError> {
-    let bytes = Bytes::from(images::jpeg(id, still)?);
-    Ok(match JPEGS.get(id) {
-        Some(cell) => cell.get_or_init(|| bytes).clone(),
-        None => bytes,
-    })
-}
 
 fn forbidden(message: &'static str) -> HttpResponse {
     HttpResponse::Forbidden()
@@ -150,7 +160,7 @@ mod tests {
 
     #[actix_web::test]
     async fn serves_stills_and_refuses_expired_or_unknown_files() {
-        let post = &posts::posts()[0];
+        let post = &posts::posts(0)[0];
         let url = signed_url("", &format!("{}.jpg", post.media.id), Utc::now());
         let (status, content_type, body) = fetch(&url).await;
         assert_eq!(status, 200);
@@ -170,6 +180,23 @@ mod tests {
         assert_eq!(fetch(&svg).await.0, 404);
         let video = format!("/sandbox/cdn/{}.mp4", post.media.id);
         assert_eq!(fetch(&video).await.0, 404);
+    }
+
+    #[actix_web::test]
+    async fn profile_pictures_and_other_accounts_stills_are_served() {
+        let (file, _, _) = profile::avatars().nth(1).unwrap();
+        assert_eq!(file, "17841400000000002_profile.jpg");
+        let url = signed_url("", &file, Utc::now());
+        let (status, content_type, body) = fetch(&url).await;
+        assert_eq!((status, content_type.as_deref()), (200, Some("image/jpeg")));
+        let picture = image::load_from_memory(&body).unwrap();
+        assert_eq!((picture.width(), picture.height()), (320, 320));
+        let expired = format!("/sandbox/cdn/{file}?oe=5F5E1000");
+        assert_eq!(fetch(&expired).await.0, 403);
+
+        let shop_post = &posts::posts(2)[1];
+        let url = signed_url("", &format!("{}.jpg", shop_post.media.id), Utc::now());
+        assert_eq!(fetch(&url).await.0, 200);
     }
 
     #[actix_web::test]

@@ -1,7 +1,9 @@
 //! Generated pictures for the sandbox CDN: photo-like JPEGs of exactly the still's size (the
 //! SVG stills' gradient sky, sun, bokeh and two ranges of hills, now with textured fields, a
 //! ragged tree line and film grain; a label; a play button on video thumbnails), all drawn from
-//! a hash of the media id, so each post looks different and identical on every run.
+//! a hash of the media id, so each post looks different and identical on every run. Each
+//! account's skies keep to its own hues. Profile pictures are the same landscape, small, with
+//! the account's initial.
 //!
 //! The grain and textures make them weigh what photos do (at quality 85: about 80 KB for
 //! 1080x566, 125 KB for 1080x1080, 145 KB for 1080x1350, 195 KB for 1080x1920), so re-hosting
@@ -17,8 +19,8 @@
 use image::ExtendedColorType;
 use image::codecs::jpeg::JpegEncoder;
 
-use super::USERNAME;
-use super::posts::{Still, hash64};
+use super::posts::hash64;
+use super::users::User;
 
 /// JPEG quality: Instagram's own files are encoded around 80–90.
 const QUALITY: u8 = 85;
@@ -31,6 +33,23 @@ const WAVE_LEN: usize = 4096;
 const GRAIN_LEN: usize = 1 << 16;
 /// Film grain, ± this much luminance (triangular distribution).
 const GRAIN: i32 = 5;
+
+/// What the CDN draws: an image, a video's thumbnail or a profile picture.
+pub(super) struct Still {
+    pub width: u32,
+    pub height: u32,
+    /// Whose picture it is: its hues, and the `@username` on a post's.
+    pub owner: &'static User,
+    pub overlay: Overlay,
+}
+
+pub(super) enum Overlay {
+    /// `@username` at the top, `label` (short ASCII, e.g. `No. 42 - 2/3`) and the size at the
+    /// bottom; video thumbnails get a play button.
+    Post { label: String, video: bool },
+    /// The account's initial, large, in the middle.
+    Avatar,
+}
 
 /// A small deterministic generator (SplitMix64): enough variety for pictures, seeded by id.
 struct Rng(u64);
@@ -56,10 +75,11 @@ impl Rng {
     }
 }
 
-/// The JPEG for `still` of media `id`: exactly `still.width` x `still.height`, deterministic.
-/// CPU-bound for a few hundred milliseconds in a dev build: not for an async worker.
-pub(super) fn jpeg(id: &str, still: &Still) -> Result<Vec<u8>, image::ImageError> {
-    let canvas = draw(id, still);
+/// The JPEG for `still`, drawn from `seed` (a media id, say): exactly `still.width` x
+/// `still.height`, deterministic. CPU-bound for a few hundred milliseconds in a dev build: not
+/// for an async worker.
+pub(super) fn jpeg(seed: &str, still: &Still) -> Result<Vec<u8>, image::ImageError> {
+    let canvas = draw(seed, still);
     let mut bytes = Vec::with_capacity(canvas.pixels.len() / 8);
     JpegEncoder::new_with_quality(&mut bytes, QUALITY).encode(
         &canvas.pixels,
@@ -122,11 +142,12 @@ fn saturate_table() -> [u8; 768] {
     std::array::from_fn(|i| (i as i32 - 256).clamp(0, 255) as u8)
 }
 
-fn draw(id: &str, still: &Still) -> Canvas {
-    let mut rng = Rng(hash64(id));
+fn draw(seed: &str, still: &Still) -> Canvas {
+    let mut rng = Rng(hash64(seed));
     let mut canvas = Canvas::new(still.width, still.height);
     let h = canvas.height as i32;
-    let sky_hue = rng.below(360);
+    let (first_hue, hues) = still.owner.hues;
+    let sky_hue = (first_hue + rng.below(hues)) % 360;
     let ground_hue = (sky_hue + 20 + rng.below(60)) % 360;
     sky(&mut canvas, hsl(sky_hue, 72, 66), hsl(ground_hue, 58, 38));
     sun(&mut canvas, &mut rng);
@@ -137,10 +158,15 @@ fn draw(id: &str, still: &Still) -> Canvas {
         bokeh(&mut canvas, &mut rng);
     }
     grain(&mut canvas, &mut rng);
-    if still.video {
-        play_button(&mut canvas);
+    match &still.overlay {
+        Overlay::Post { label, video } => {
+            if *video {
+                play_button(&mut canvas);
+            }
+            labels(&mut canvas, still, label);
+        }
+        Overlay::Avatar => initial(&mut canvas, still.owner),
     }
-    labels(&mut canvas, still);
     canvas
 }
 
@@ -412,17 +438,40 @@ fn play_button(canvas: &mut Canvas) {
 
 /// `@username` at the top, the still's label and its size at the bottom, white on a soft
 /// shadow, in a 5x7 pixel font (where the SVG stills had text).
-fn labels(canvas: &mut Canvas, still: &Still) {
+fn labels(canvas: &mut Canvas, still: &Still, label: &str) {
     let (w, h) = (still.width, still.height);
     let bottom = canvas.height as i32;
-    text(canvas, &format!("@{USERNAME}"), (60, 100), 5, 218);
-    text(canvas, &still.label, (60, bottom - 130), 9, 256);
+    text(
+        canvas,
+        &format!("@{}", still.owner.username),
+        (60, 100),
+        5,
+        218,
+    );
+    text(canvas, label, (60, bottom - 130), 9, 256);
     text(
         canvas,
         &format!("{w} x {h} - sandbox"),
         (60, bottom - 70),
         4,
         205,
+    );
+}
+
+/// The first letter of the username's last part (`c` for `sandbox.cafe`), centred: the
+/// accounts' names all start with `sandbox`.
+fn initial(canvas: &mut Canvas, owner: &User) {
+    let letter = owner.username.rsplit('.').next().unwrap_or_default();
+    let letter = letter.get(..1).unwrap_or_default();
+    let scale = canvas.width.min(canvas.height) as i32 / 16;
+    let (cx, cy) = (canvas.width as i32 / 2, canvas.height as i32 / 2);
+    // A glyph is 5 pixels wide and, above its baseline, 7 high.
+    text(
+        canvas,
+        letter,
+        (cx - 5 * scale / 2, cy + 7 * scale / 2),
+        scale,
+        256,
     );
 }
 
@@ -510,14 +559,18 @@ fn glyph(c: char) -> [u8; 9] {
 mod tests {
     use std::time::Instant;
 
+    use super::super::users;
     use super::*;
 
     fn still(width: u32, height: u32, video: bool) -> Still {
         Still {
             width,
             height,
-            label: "No. 7 - video".to_owned(),
-            video,
+            owner: &users::all()[0],
+            overlay: Overlay::Post {
+                label: "No. 7 - video".to_owned(),
+                video,
+            },
         }
     }
 
@@ -569,11 +622,46 @@ mod tests {
         assert!(canvas.pixels[at..at + 3].iter().all(|&c| c > 230));
     }
 
+    /// The same seed drawn for another account: its own hues, so a different picture.
+    #[test]
+    fn accounts_have_their_own_palettes() {
+        let gallery = still(1080, 566, false);
+        let cafe = Still {
+            owner: &users::all()[1],
+            ..still(1080, 566, false)
+        };
+        assert_ne!(draw("1", &gallery).pixels, draw("1", &cafe).pixels);
+    }
+
+    #[test]
+    fn avatars_are_small_squares_with_the_initial() {
+        let avatar = Still {
+            width: 320,
+            height: 320,
+            owner: &users::all()[2],
+            overlay: Overlay::Avatar,
+        };
+        let decoded = image::load_from_memory(&jpeg("sandbox.shop", &avatar).unwrap()).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (320, 320));
+        // Font pixels of 20: the `s`'s middle stroke (glyph row 4, columns 1-3) covers y
+        // 170..190 and x 130..190, its baseline being at y 230 and its left edge at x 110.
+        let canvas = draw("sandbox.shop", &avatar);
+        let at = (180 * 320 + 160) * 3;
+        assert!(canvas.pixels[at..at + 3].iter().all(|&c| c > 230));
+    }
+
     #[test]
     fn every_label_character_has_a_glyph() {
         let labels = super::super::posts::all_media()
-            .filter_map(|m| m.still().map(|(_, still)| still.label.clone()))
-            .chain([format!("@{USERNAME} 1080 x 1350 - sandbox")]);
+            .filter_map(|m| match &m.still()?.1.overlay {
+                Overlay::Post { label, .. } => Some(label.clone()),
+                Overlay::Avatar => None,
+            })
+            .chain(
+                users::all()
+                    .iter()
+                    .map(|u| format!("@{} 1080 x 1350 - sandbox", u.username)),
+            );
         for label in labels {
             for c in label.chars().filter(|c| *c != ' ') {
                 assert_ne!(glyph(c), [0; 9], "{c:?} in {label:?}");

@@ -1,5 +1,5 @@
-//! `GET /sandbox/graph/{version}/me/media`: the account's posts, newest first, paged with
-//! opaque cursors and shaped by `fields` exactly as the Graph API does it.
+//! `GET /sandbox/graph/{version}/me/media`: the token's account's posts, newest first, paged
+//! with opaque cursors and shaped by `fields` exactly as the Graph API does it.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
@@ -9,8 +9,10 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use url::form_urlencoded;
 
+use super::fields::{Fields, put};
 use super::posts::{self, Media, Post};
-use super::{LONG_PREFIX, USERNAME, cdn, graph_error, has_prefix};
+use super::tokens::{self, Lifetime};
+use super::{cdn, graph_error, request_base};
 
 const DEFAULT_LIMIT: usize = 25;
 const MAX_LIMIT: usize = 100;
@@ -45,10 +47,7 @@ struct Origin<'a> {
 }
 
 pub(super) async fn list(req: HttpRequest, q: web::Query<MediaQuery>) -> HttpResponse {
-    let base = {
-        let info = req.connection_info();
-        format!("{}://{}", info.scheme(), info.host())
-    };
+    let base = request_base(&req);
     let origin = Origin {
         base: &base,
         path: req.path(),
@@ -63,12 +62,11 @@ pub(super) async fn list(req: HttpRequest, q: web::Query<MediaQuery>) -> HttpRes
 
 /// The response body for one page.
 fn page(q: &MediaQuery, origin: &Origin) -> Result<Value, GraphError> {
-    if !has_prefix(q.access_token.as_deref(), LONG_PREFIX) {
-        return Err((
-            190,
-            "Invalid OAuth access token - Cannot parse access token",
-        ));
-    }
+    let token = q.access_token.as_deref();
+    let (user, account) = tokens::user_of(token, Lifetime::Long).ok_or((
+        190,
+        "Invalid OAuth access token - Cannot parse access token",
+    ))?;
     let limit = parse_limit(q.limit.as_deref())?;
     let start = match q.after.as_deref() {
         None => 0,
@@ -77,7 +75,7 @@ fn page(q: &MediaQuery, origin: &Origin) -> Result<Value, GraphError> {
             .saturating_add(1),
     };
     let fields = Fields::parse(q.fields.as_deref().unwrap_or_default());
-    let all = posts::posts();
+    let all = posts::posts(user);
     let end = all.len().min(start.saturating_add(limit));
     // Past the end, Graph answers an empty page without paging.
     let Some(items) = all.get(start..end).filter(|items| !items.is_empty()) else {
@@ -85,7 +83,7 @@ fn page(q: &MediaQuery, origin: &Origin) -> Result<Value, GraphError> {
     };
     let data: Vec<Value> = items
         .iter()
-        .map(|post| render_post(post, &fields, origin))
+        .map(|post| render_post(post, account.username, &fields, origin))
         .collect();
     let after = encode_cursor(end - 1);
     let mut paging = Map::new();
@@ -136,65 +134,7 @@ fn next_url(origin: &Origin, limit: usize, after: &str) -> String {
     format!("{}{}?{}", origin.base, origin.path, query.finish())
 }
 
-/// A Graph `fields` list such as `id,caption,children{id,media_url}`: each name with its
-/// nested list (empty without braces). Unknown names are ignored rather than rejected, so a
-/// client asking for a field the sandbox lacks (`like_count`, ...) still gets a page.
-#[derive(Default)]
-struct Fields<'a>(Vec<(&'a str, &'a str)>);
-
-impl<'a> Fields<'a> {
-    fn parse(spec: &'a str) -> Self {
-        let mut fields = Vec::new();
-        let (mut depth, mut start) = (0usize, 0);
-        for (i, c) in spec.char_indices() {
-            match c {
-                '{' => depth += 1,
-                '}' => depth = depth.saturating_sub(1),
-                ',' if depth == 0 => {
-                    fields.push(Self::one(&spec[start..i]));
-                    start = i + 1;
-                }
-                _ => {}
-            }
-        }
-        fields.push(Self::one(&spec[start..]));
-        fields.retain(|(name, _)| !name.is_empty());
-        Self(fields)
-    }
-
-    /// `children{id,media_url}` → (`children`, `id,media_url`).
-    fn one(part: &'a str) -> (&'a str, &'a str) {
-        match part.trim().split_once('{') {
-            Some((name, rest)) => (name.trim(), rest.strip_suffix('}').unwrap_or(rest)),
-            None => (part.trim(), ""),
-        }
-    }
-
-    /// The Graph API returns `id` whether asked or not; without `fields`, only `id`.
-    fn wants(&self, name: &str) -> bool {
-        name == "id" || self.0.iter().any(|(field, _)| *field == name)
-    }
-
-    fn nested(&self, name: &str) -> Fields<'a> {
-        self.0
-            .iter()
-            .find(|(field, _)| *field == name)
-            .map(|(_, inner)| Fields::parse(inner))
-            .unwrap_or_default()
-    }
-}
-
-/// Sets `key` if it was asked for and the media has it: absent fields are absent keys, never
-/// `null`, as on Instagram.
-fn put(item: &mut Map<String, Value>, fields: &Fields, key: &str, value: Option<Value>) {
-    if let Some(value) = value
-        && fields.wants(key)
-    {
-        item.insert(key.to_owned(), value);
-    }
-}
-
-fn render_post(post: &Post, fields: &Fields, origin: &Origin) -> Value {
+fn render_post(post: &Post, username: &str, fields: &Fields, origin: &Origin) -> Value {
     let mut item = render_media(&post.media, fields, origin);
     put(&mut item, fields, "caption", post.caption.map(Value::from));
     let permalink = format!("https://www.instagram.com/p/{}/", post.shortcode);
@@ -202,7 +142,7 @@ fn render_post(post: &Post, fields: &Fields, origin: &Origin) -> Value {
     // Instagram's offset has no colon: `+0000`.
     let timestamp = post.timestamp.format("%Y-%m-%dT%H:%M:%S%z").to_string();
     put(&mut item, fields, "timestamp", Some(timestamp.into()));
-    put(&mut item, fields, "username", Some(USERNAME.into()));
+    put(&mut item, fields, "username", Some(username.into()));
     let children = post.media.children();
     if !children.is_empty() {
         let inner = fields.nested("children");
@@ -244,6 +184,9 @@ mod tests {
                               username,children{id,media_type,media_url,thumbnail_url}";
     const BASE: &str = "http://localhost:8080";
     const PATH: &str = "/sandbox/graph/v25.0/me/media";
+    /// Long-lived tokens of the default account and of the café (the digit after the prefix).
+    const TOKEN: &str = "IGSBXL0token";
+    const CAFE_TOKEN: &str = "IGSBXL1token";
 
     /// Runs `page` on a raw query string, as the handler would.
     fn get(query: &str) -> Result<Value, GraphError> {
@@ -258,10 +201,14 @@ mod tests {
     }
 
     fn query(extra: &str) -> String {
+        query_as(TOKEN, extra)
+    }
+
+    fn query_as(token: &str, extra: &str) -> String {
         let mut serializer = form_urlencoded::Serializer::new(String::new());
         serializer
             .append_pair("fields", ALL_FIELDS)
-            .append_pair("access_token", "IGSBXLtoken");
+            .append_pair("access_token", token);
         format!("{}{extra}", serializer.finish())
     }
 
@@ -292,7 +239,10 @@ mod tests {
 
     #[test]
     fn pages_concatenate_to_every_post_exactly_once() {
-        let expected: Vec<&str> = posts::posts().iter().map(|p| p.media.id.as_str()).collect();
+        let expected: Vec<&str> = posts::posts(0)
+            .iter()
+            .map(|p| p.media.id.as_str())
+            .collect();
         for (limit, page_count) in [
             ("&limit=7", 9),
             ("", 3),
@@ -326,7 +276,7 @@ mod tests {
                 .map(|(_, v)| v.as_str())
         };
         assert_eq!(value("fields"), Some(ALL_FIELDS));
-        assert_eq!(value("access_token"), Some("IGSBXLtoken"));
+        assert_eq!(value("access_token"), Some(TOKEN));
         assert_eq!(value("limit"), Some("10"));
         assert_eq!(value("after"), first["paging"]["cursors"]["after"].as_str());
     }
@@ -334,12 +284,33 @@ mod tests {
     #[test]
     fn bad_token_limit_and_cursor_are_graph_errors() {
         assert_eq!(code(get("fields=id")), 190);
-        assert_eq!(code(get("access_token=IGSBXSshort")), 190);
+        assert_eq!(code(get("access_token=IGSBXS0short")), 190);
+        assert_eq!(code(get("access_token=IGSBXLno-account")), 190);
+        assert_eq!(code(get("access_token=IGSBXL9unknown-account")), 190);
         assert_eq!(code(get(&query("&limit=ten"))), 100);
         assert_eq!(code(get(&query("&limit=-1"))), 100);
         assert_eq!(code(get(&query("&after=%21%21not-base64"))), 100);
         let not_ours = STANDARD.encode("something else");
         assert_eq!(code(get(&query(&format!("&after={not_ours}")))), 100);
+    }
+
+    /// Another account's token pages through that account's posts only.
+    #[test]
+    fn the_token_picks_the_accounts_posts() {
+        let cafe = items(&all_pages(&query_as(CAFE_TOKEN, "&limit=10")));
+        let ids: Vec<&str> = cafe.iter().map(|i| i["id"].as_str().unwrap()).collect();
+        let expected: Vec<&str> = posts::posts(1)
+            .iter()
+            .map(|p| p.media.id.as_str())
+            .collect();
+        assert_eq!((ids.len(), &ids), (24, &expected));
+        assert!(cafe.iter().all(|i| i["username"] == "sandbox.cafe"));
+        let gallery = items(&all_pages(&query("&limit=100")));
+        assert!(
+            gallery
+                .iter()
+                .all(|i| !ids.contains(&i["id"].as_str().unwrap()))
+        );
     }
 
     #[test]
@@ -350,27 +321,17 @@ mod tests {
 
     #[test]
     fn without_fields_only_ids_come_back() {
-        let body = get("access_token=IGSBXLtoken&limit=3").unwrap();
+        let body = get(&format!("access_token={TOKEN}&limit=3")).unwrap();
         for item in body["data"].as_array().unwrap() {
             assert_eq!(item.as_object().unwrap().len(), 1, "{item}");
         }
         // `children` without braces: the children's ids only.
-        let body = get("access_token=IGSBXLtoken&fields=media_type,children").unwrap();
+        let body = get(&format!("access_token={TOKEN}&fields=media_type,children")).unwrap();
         let album = &body["data"][1];
         assert_eq!(album["media_type"], "CAROUSEL_ALBUM");
         assert!(album.get("media_url").is_none());
         let child = &album["children"]["data"][0];
         assert_eq!(child.as_object().unwrap().len(), 1, "{child}");
-    }
-
-    #[test]
-    fn fields_parse_nested_lists() {
-        let fields = Fields::parse(" id , children{id,media_url} ,username\n");
-        assert!(fields.wants("username"));
-        assert!(fields.wants("children") && !fields.wants("caption"));
-        let inner = fields.nested("children");
-        assert!(inner.wants("media_url") && !inner.wants("thumbnail_url"));
-        assert!(!fields.nested("username").wants("media_url"));
     }
 
     /// Every item carries only fields Instagram sends for its type, absent rather than null.
@@ -392,7 +353,7 @@ mod tests {
             let timestamp = item["timestamp"].as_str().unwrap();
             assert!(DateTime::parse_from_str(timestamp, "%Y-%m-%dT%H:%M:%S%z").is_ok());
             assert!(timestamp.ends_with("+0000"), "{timestamp}");
-            assert_eq!(item["username"], USERNAME);
+            assert_eq!(item["username"], "sandbox.gallery");
             let permalink = item["permalink"].as_str().unwrap();
             assert!(
                 permalink.starts_with("https://www.instagram.com/p/") && permalink.ends_with('/')

@@ -3,37 +3,38 @@
 //! same shapes as the real ones, plus a CDN serving the posts' (generated) images. Mounted under
 //! `/sandbox/`; never part of the OpenAPI contract.
 //!
+//! It has several accounts ([`SANDBOX_USERS`]); `sandbox_user=<username>` on the authorize URL
+//! picks one, and the code and every token issued from it answer for that account.
+//!
 //! Tests never use it as a stand-in for Instagram: they fake Instagram with wiremock.
 
 mod bootstrap;
 mod cdn;
+mod fields;
 mod images;
 mod media;
 mod posts;
-
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+mod profile;
+mod tables;
+mod tokens;
+mod users;
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 use url::Url;
 
 pub use bootstrap::connect_at_startup;
+pub use users::{SANDBOX_USERS, USER_ID, USERNAME};
 
+use self::tokens::{Codes, Lifetime};
 use crate::instagram::Endpoints;
 
 pub const CLIENT_ID: &str = "1000000000000001";
 pub const CLIENT_SECRET: &str = "sandbox-app-secret";
-pub const USER_ID: &str = "17841400000000001";
-pub const USERNAME: &str = "sandbox.gallery";
-/// The app-scoped id the code exchange reports, different from the account id as on Instagram.
-const APP_SCOPED_USER_ID: &str = "1020000000000001";
-const SHORT_PREFIX: &str = "IGSBXS";
-const LONG_PREFIX: &str = "IGSBXL";
-const CODE_TTL: Duration = Duration::from_secs(3600);
+/// The authorize URL's parameter naming the account to log in as (one of [`SANDBOX_USERS`]).
+const USER_PARAM: &str = "sandbox_user";
 const LONG_LIVED_SECS: i64 = 60 * 24 * 3600;
 
 /// Upstream URLs pointing at the sandbox mounted on this service.
@@ -53,34 +54,26 @@ pub fn endpoints(public_url: &Url, api_version: &str) -> Endpoints {
     }
 }
 
-/// The sandbox's memory: issued authorization codes (one use, one hour).
+/// `authorize_url` (an authorization the gateway started) logging in as `username`, one of
+/// [`SANDBOX_USERS`]; without it the sandbox logs in as the first.
+pub fn with_sandbox_user(authorize_url: &Url, username: &str) -> Url {
+    let mut url = authorize_url.clone();
+    url.query_pairs_mut().append_pair(USER_PARAM, username);
+    url
+}
+
+/// The sandbox's memory: issued authorization codes (one use, one hour), with their account.
 pub struct Sandbox {
     redirect_uri: String,
-    codes: Mutex<HashMap<String, Instant>>,
+    codes: Codes,
 }
 
 impl Sandbox {
     pub fn new(redirect_uri: String) -> Self {
         Self {
             redirect_uri,
-            codes: Mutex::new(HashMap::new()),
+            codes: Codes::default(),
         }
-    }
-
-    fn issue_code(&self) -> String {
-        let code = format!("AQD{}", crate::random::token_urlsafe(24));
-        let now = Instant::now();
-        let mut codes = self.codes.lock().unwrap_or_else(|p| p.into_inner());
-        codes.retain(|_, issued| now.duration_since(*issued) < CODE_TTL);
-        codes.insert(code.clone(), now);
-        code
-    }
-
-    fn redeem_code(&self, code: &str) -> bool {
-        let mut codes = self.codes.lock().unwrap_or_else(|p| p.into_inner());
-        codes
-            .remove(code)
-            .is_some_and(|issued| issued.elapsed() < CODE_TTL)
     }
 }
 
@@ -91,7 +84,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/oauth/access_token", web::post().to(access_token))
             .route("/graph/access_token", web::get().to(long_lived))
             .route("/graph/refresh_access_token", web::get().to(refresh))
-            .route("/graph/{version}/me", web::get().to(me))
+            .route("/graph/{version}/me", web::get().to(profile::me))
             .route("/graph/{version}/me/media", web::get().to(media::list))
             .route("/cdn/{file}", web::get().to(cdn::serve)),
     );
@@ -104,30 +97,58 @@ fn graph_error(code: i64, message: &str) -> HttpResponse {
     }))
 }
 
+fn invalid_token() -> HttpResponse {
+    graph_error(
+        190,
+        "Invalid OAuth access token - Cannot parse access token",
+    )
+}
+
+/// `scheme://host[:port]` of the request, to build absolute URLs that work on any host and port.
+fn request_base(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}", info.scheme(), info.host())
+}
+
 #[derive(Deserialize)]
 struct AuthorizeQuery {
     client_id: Option<String>,
     redirect_uri: Option<String>,
     response_type: Option<String>,
     state: Option<String>,
+    sandbox_user: Option<String>,
 }
 
-/// Approves at once and redirects back with a code and the state (and Instagram's `#_`).
+fn bad_authorize(message: &str) -> HttpResponse {
+    HttpResponse::BadRequest()
+        .content_type("text/plain; charset=utf-8")
+        .body(format!("Invalid Request: {message}"))
+}
+
+/// Approves at once, as the account `sandbox_user` names (the first without it), and redirects
+/// back with a code and the state (and Instagram's `#_`).
 async fn authorize(q: web::Query<AuthorizeQuery>, sandbox: web::Data<Sandbox>) -> HttpResponse {
     if q.client_id.as_deref() != Some(CLIENT_ID)
         || q.response_type.as_deref() != Some("code")
         || q.redirect_uri.as_deref() != Some(sandbox.redirect_uri.as_str())
     {
-        return HttpResponse::BadRequest()
-            .content_type("text/plain; charset=utf-8")
-            .body("Invalid Request: client_id, response_type=code and a registered redirect_uri are required");
+        return bad_authorize(
+            "client_id, response_type=code and a registered redirect_uri are required",
+        );
     }
+    let user = match q.sandbox_user.as_deref() {
+        None => 0,
+        Some(name) => match users::index_of(name) {
+            Some(user) => user,
+            None => return bad_authorize("sandbox_user is not a sandbox account"),
+        },
+    };
     let Ok(mut target) = Url::parse(&sandbox.redirect_uri) else {
         return HttpResponse::BadRequest().finish();
     };
     target
         .query_pairs_mut()
-        .append_pair("code", &sandbox.issue_code())
+        .append_pair("code", &sandbox.codes.issue(user))
         .append_pair("state", q.state.as_deref().unwrap_or_default());
     target.set_fragment(Some("_"));
     HttpResponse::Found()
@@ -146,23 +167,25 @@ struct TokenForm {
 }
 
 async fn access_token(form: web::Form<TokenForm>, sandbox: web::Data<Sandbox>) -> HttpResponse {
-    if form.client_id != CLIENT_ID
-        || form.client_secret != CLIENT_SECRET
-        || form.grant_type != "authorization_code"
-        || form.redirect_uri != sandbox.redirect_uri
-        || !sandbox.redeem_code(&form.code)
-    {
+    let valid_request = form.client_id == CLIENT_ID
+        && form.client_secret == CLIENT_SECRET
+        && form.grant_type == "authorization_code"
+        && form.redirect_uri == sandbox.redirect_uri;
+    let redeemed = valid_request
+        .then(|| sandbox.codes.redeem(&form.code))
+        .flatten();
+    let Some((user, account)) = redeemed.and_then(|u| Some((u, users::get(u)?))) else {
         return HttpResponse::BadRequest().json(json!({
             "error_type": "OAuthException",
             "code": 400,
             "error_message": "Matching code was not found or was already used"
         }));
-    }
+    };
     // The documented shape; the real service sometimes answers flat, which the client handles.
     HttpResponse::Ok().json(json!({
         "data": [{
-            "access_token": format!("{SHORT_PREFIX}{}", crate::random::token_urlsafe(24)),
-            "user_id": APP_SCOPED_USER_ID,
+            "access_token": tokens::issue(Lifetime::Short, user),
+            "user_id": account.app_scoped_id,
             "permissions": "instagram_business_basic"
         }]
     }))
@@ -175,16 +198,17 @@ struct TokenQuery {
     access_token: Option<String>,
 }
 
-fn long_lived_body() -> HttpResponse {
+/// A new long-lived token for the account `presented` (a token of that lifetime) was issued
+/// for: the exchange and the refresh answer alike.
+fn long_lived_body(presented: Option<&str>, lifetime: Lifetime) -> HttpResponse {
+    let Some((user, _)) = tokens::user_of(presented, lifetime) else {
+        return invalid_token();
+    };
     HttpResponse::Ok().json(json!({
-        "access_token": format!("{LONG_PREFIX}{}", crate::random::token_urlsafe(32)),
+        "access_token": tokens::issue(Lifetime::Long, user),
         "token_type": "bearer",
         "expires_in": LONG_LIVED_SECS
     }))
-}
-
-fn has_prefix(token: Option<&str>, prefix: &str) -> bool {
-    token.is_some_and(|t| t.starts_with(prefix))
 }
 
 async fn long_lived(q: web::Query<TokenQuery>) -> HttpResponse {
@@ -193,37 +217,14 @@ async fn long_lived(q: web::Query<TokenQuery>) -> HttpResponse {
     {
         return graph_error(100, "Invalid parameter");
     }
-    if !has_prefix(q.access_token.as_deref(), SHORT_PREFIX) {
-        return graph_error(
-            190,
-            "Invalid OAuth access token - Cannot parse access token",
-        );
-    }
-    long_lived_body()
+    long_lived_body(q.access_token.as_deref(), Lifetime::Short)
 }
 
 async fn refresh(q: web::Query<TokenQuery>) -> HttpResponse {
     if q.grant_type.as_deref() != Some("ig_refresh_token") {
         return graph_error(100, "Invalid parameter");
     }
-    if !has_prefix(q.access_token.as_deref(), LONG_PREFIX) {
-        return graph_error(
-            190,
-            "Invalid OAuth access token - Cannot parse access token",
-        );
-    }
-    long_lived_body()
-}
-
-async fn me(q: web::Query<TokenQuery>) -> HttpResponse {
-    if !has_prefix(q.access_token.as_deref(), LONG_PREFIX) {
-        return graph_error(
-            190,
-            "Invalid OAuth access token - Cannot parse access token",
-        );
-    }
-    HttpResponse::Ok()
-        .json(json!({"user_id": USER_ID, "username": USERNAME, "id": APP_SCOPED_USER_ID}))
+    long_lived_body(q.access_token.as_deref(), Lifetime::Long)
 }
 
 #[cfg(test)]
@@ -242,5 +243,114 @@ mod endpoint_tests {
             prefixed.token_url.as_str(),
             "https://example.com/ig/sandbox/oauth/access_token"
         );
+    }
+
+    const CALLBACK: &str = "http://gw.test/oauth/callback";
+
+    /// `sandbox` answering `uri` (a `POST` when a form is given): status, `Location`, body.
+    async fn call(
+        sandbox: &web::Data<Sandbox>,
+        uri: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> (u16, String, Vec<u8>) {
+        use actix_web::{App, test as actix_test};
+        let sandbox = sandbox.clone();
+        let app = actix_test::init_service(App::new().app_data(sandbox).configure(configure)).await;
+        let request = match form {
+            Some(form) => actix_test::TestRequest::post().uri(uri).set_form(form),
+            None => actix_test::TestRequest::get().uri(uri),
+        };
+        let response = actix_test::call_service(&app, request.to_request()).await;
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (
+            status,
+            location,
+            actix_test::read_body(response).await.to_vec(),
+        )
+    }
+
+    fn authorize_url() -> Url {
+        let mut url = Url::parse("http://gw.test/sandbox/oauth/authorize").unwrap();
+        url.query_pairs_mut()
+            .append_pair("client_id", CLIENT_ID)
+            .append_pair("redirect_uri", CALLBACK)
+            .append_pair("response_type", "code")
+            .append_pair("state", "st4te");
+        url
+    }
+
+    fn path_and_query(url: &Url) -> String {
+        format!("{}?{}", url.path(), url.query().unwrap_or_default())
+    }
+
+    /// What the gateway does with a sandbox authorization: follow the redirect, exchange the
+    /// code, then the short-lived token, refresh, and read `/me`. Returns the username.
+    async fn log_in(authorize: &Url) -> String {
+        let sandbox = web::Data::new(Sandbox::new(CALLBACK.to_owned()));
+        let (status, location, _) = call(&sandbox, &path_and_query(authorize), None).await;
+        assert_eq!(status, 302, "an immediate redirect");
+        let location = Url::parse(&location).unwrap();
+        assert!(location.as_str().starts_with(&format!("{CALLBACK}?code=")));
+        let param = |name: &str| {
+            let pairs = location.query_pairs();
+            pairs
+                .into_iter()
+                .find(|(k, _)| k == name)
+                .unwrap()
+                .1
+                .into_owned()
+        };
+        assert_eq!(param("state"), "st4te");
+        let code = param("code");
+        let form = [
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+            ("grant_type", "authorization_code"),
+            ("redirect_uri", CALLBACK),
+            ("code", code.as_str()),
+        ];
+        let (_, _, body) = call(&sandbox, "/sandbox/oauth/access_token", Some(&form)).await;
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let short = body["data"][0]["access_token"].as_str().unwrap().to_owned();
+        let app_scoped_id = body["data"][0]["user_id"].as_str().unwrap().to_owned();
+        let (status, _, _) = call(&sandbox, "/sandbox/oauth/access_token", Some(&form)).await;
+        assert_eq!(status, 400, "a code works once");
+        let mut token = short;
+        for uri in [
+            "/sandbox/graph/access_token?grant_type=ig_exchange_token&client_secret=sandbox-app-secret&access_token=",
+            "/sandbox/graph/refresh_access_token?grant_type=ig_refresh_token&access_token=",
+        ] {
+            let (status, _, body) = call(&sandbox, &format!("{uri}{token}"), None).await;
+            assert_eq!(status, 200);
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            token = body["access_token"].as_str().unwrap().to_owned();
+        }
+        let (_, _, body) = call(
+            &sandbox,
+            &format!("/sandbox/graph/v25.0/me?access_token={token}"),
+            None,
+        )
+        .await;
+        let me: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(me["id"], app_scoped_id.as_str());
+        me["username"].as_str().unwrap().to_owned()
+    }
+
+    #[actix_web::test]
+    async fn sandbox_user_picks_the_account_for_every_later_token() {
+        assert_eq!(log_in(&authorize_url()).await, USERNAME, "the default");
+        for username in SANDBOX_USERS {
+            let url = with_sandbox_user(&authorize_url(), username);
+            assert!(url.as_str().ends_with(&format!("&sandbox_user={username}")));
+            assert_eq!(log_in(&url).await, *username);
+        }
+        let unknown = with_sandbox_user(&authorize_url(), "sandbox.nobody");
+        let sandbox = web::Data::new(Sandbox::new(CALLBACK.to_owned()));
+        assert_eq!(call(&sandbox, &path_and_query(&unknown), None).await.0, 400);
     }
 }
