@@ -1,25 +1,55 @@
-//! Sandbox start-up: connect the sandbox account through the real authorization code path,
-//! so `cargo run` serves data at once.
+//! Sandbox start-up: connect the sandbox's three accounts through the real authorization code
+//! path, so `cargo run` serves several accounts at once.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
-use crate::accounts::{Account, Connections};
+use super::users::SANDBOX_USERS;
+use crate::accounts::{Account, AccountError, Connections, Slug};
 use crate::auth::{CallbackParams, TokenState};
 
 const ATTEMPTS: u32 = 5;
+/// The slugs of the sandbox's second and third accounts (the first is the default account).
+const OTHER_SLUGS: [&str; 2] = ["cafe", "shop"];
 
-/// Connects the default account unless a token is stored: starts an authorization, follows
-/// the sandbox's authorize redirect and completes the callback, exactly as an operator's
-/// browser would.
+/// Creates the sandbox accounts that are missing and connects each one without a token.
 pub async fn connect_at_startup(connections: Arc<Connections>) {
-    let Ok(account) = connections.accounts().default_account() else {
-        return;
-    };
+    let accounts = connections.accounts().clone();
+    let mut slugs = vec![accounts.default_slug().clone()];
+    slugs.extend(OTHER_SLUGS.iter().filter_map(|s| Slug::parse(s).ok()));
+    for (slug, user) in slugs.into_iter().zip(SANDBOX_USERS) {
+        let account = match accounts.find(slug.as_str()) {
+            Ok(account) => account,
+            Err(_) => match accounts
+                .create(slug.clone(), Some(sandbox_label(user)))
+                .await
+            {
+                Ok(account) => account,
+                Err(AccountError::Exists(_)) => match accounts.find(slug.as_str()) {
+                    Ok(account) => account,
+                    Err(_) => continue,
+                },
+                Err(e) => {
+                    tracing::warn!(account = %slug, error = %e, "could not create a sandbox account");
+                    continue;
+                }
+            },
+        };
+        connect(&connections, &account, user).await;
+    }
+}
+
+fn sandbox_label(user: &str) -> String {
+    format!("Sandbox @{user}")
+}
+
+/// Unless a token is stored: starts an authorization, follows the sandbox's authorize redirect
+/// and completes the callback, exactly as an operator's browser would.
+async fn connect(connections: &Connections, account: &Account, user: &str) {
     for attempt in 1..=ATTEMPTS {
-        match connect_once(&connections, &account).await {
+        match connect_once(connections, account, user).await {
             Ok(()) => return,
             Err(e) if attempt < ATTEMPTS => {
                 tracing::debug!(attempt, error = %e, "sandbox bootstrap will retry");
@@ -32,7 +62,11 @@ pub async fn connect_at_startup(connections: Arc<Connections>) {
     }
 }
 
-async fn connect_once(connections: &Connections, account: &Account) -> Result<(), String> {
+async fn connect_once(
+    connections: &Connections,
+    account: &Account,
+    user: &str,
+) -> Result<(), String> {
     let status = account.tokens.status().await.map_err(|e| e.to_string())?;
     // Also replace an unreadable token (e.g. written under a previous ephemeral key).
     if !matches!(status.state, TokenState::Missing | TokenState::Invalid) {
@@ -49,7 +83,7 @@ async fn connect_once(connections: &Connections, account: &Account) -> Result<()
         .build()
         .map_err(|e| e.without_url().to_string())?;
     let response = browser
-        .get(request.authorize_url)
+        .get(super::with_sandbox_user(&request.authorize_url, user))
         .send()
         .await
         .map_err(|e| e.without_url().to_string())?;
