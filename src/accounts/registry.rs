@@ -251,6 +251,7 @@ impl Accounts {
             p.token_config.clone(),
         ));
         let feed = Feed::new(
+            slug.as_str(),
             store,
             tokens.clone(),
             p.client.clone(),

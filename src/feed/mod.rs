@@ -3,6 +3,7 @@
 
 mod media;
 mod meta;
+mod profile;
 mod query;
 mod render;
 mod service;
@@ -13,6 +14,7 @@ mod text;
 
 pub use media::{Child, Media, MediaType};
 pub use meta::FeedStatus;
+pub use profile::{AccountProfile, Profile};
 pub use query::{Cursor, MediaPageSchema, PageRequest, Paging, QueryError, Search};
 pub use render::{Rendered, Variant, accepts_gzip, etag_listed};
 pub use service::{Feed, FeedError, FeedQuery, Freshness, META_KEY, Served};

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 
 use super::media::{Media, MediaType};
 use super::meta::{FeedStatus, SyncMeta};
+use super::profile::AccountProfile;
 use super::query::{PageRequest, Search, SearchIndex, page_at, start_of};
 use super::render::Rendered;
 use super::snapshot::Snapshot;
@@ -31,7 +32,7 @@ pub const META_KEY: &str = "feed:meta";
 /// A snapshot ready to serve: the data plus what reads need precomputed.
 pub struct Loaded {
     /// As synced, without re-hosted pictures.
-    raw: Arc<Snapshot>,
+    pub(super) raw: Arc<Snapshot>,
     /// As served: `raw` with the finished pictures applied.
     pub snapshot: Arc<Snapshot>,
     pub index: SearchIndex,
@@ -49,6 +50,10 @@ impl Loaded {
             let mut decorated = Snapshot::clone(&raw);
             for item in &mut decorated.items {
                 item.apply_images(images);
+            }
+            let user_id = decorated.account.user_id.clone();
+            if let Some(profile) = &mut decorated.profile {
+                profile.apply_images(&user_id, images);
             }
             Arc::new(decorated)
         };
@@ -75,6 +80,8 @@ pub enum FeedQuery {
     Images(PageRequest),
     Search(Search, PageRequest),
     One(String),
+    /// `GET /accounts/{slug}`.
+    Profile,
 }
 
 /// What a response is cached under: the snapshot and the query resolved against it. A cursor
@@ -95,6 +102,7 @@ enum ResolvedRead {
         media_type: Option<MediaType>,
     },
     One(usize),
+    Profile,
 }
 
 impl CacheKey {
@@ -111,6 +119,7 @@ impl CacheKey {
             FeedQuery::One(id) => {
                 ResolvedRead::One(*loaded.by_id.get(id).ok_or(FeedError::NotFound)?)
             }
+            FeedQuery::Profile => ResolvedRead::Profile,
         };
         Ok(Self {
             generation: loaded.generation,
@@ -119,8 +128,17 @@ impl CacheKey {
     }
 
     /// The body of this read (a cache miss).
-    fn render(&self, loaded: &Loaded) -> Rendered {
+    fn render(&self, loaded: &Loaded, slug: &str) -> Rendered {
         match &self.read {
+            ResolvedRead::Profile => {
+                let snapshot = &loaded.snapshot;
+                Rendered::json(&AccountProfile::new(
+                    slug,
+                    snapshot.account.username.as_deref(),
+                    snapshot.profile.as_ref(),
+                    snapshot.synced_at,
+                ))
+            }
             ResolvedRead::One(index) => Rendered::json(&OneBody(&loaded.snapshot.items[*index])),
             ResolvedRead::Page {
                 search,
@@ -219,6 +237,8 @@ impl State {
 }
 
 pub struct Feed {
+    /// The account's slug, for the bodies that name it.
+    slug: String,
     pub(super) store: Store,
     pub(super) tokens: Arc<TokenService>,
     pub(super) client: Arc<InstagramClient>,
@@ -234,6 +254,7 @@ pub struct Feed {
 
 impl Feed {
     pub fn new(
+        slug: &str,
         store: Store,
         tokens: Arc<TokenService>,
         client: Arc<InstagramClient>,
@@ -249,6 +270,7 @@ impl Feed {
             // Hashed on every read; the keys are not chosen by clients (see `CacheKey`).
             .build_with_hasher(foldhash::fast::RandomState::default());
         Arc::new(Self {
+            slug: slug.to_owned(),
             store,
             tokens,
             client,
@@ -327,7 +349,7 @@ impl Feed {
         let entry = self
             .cache
             .entry_by_ref(&key)
-            .or_insert_with(|| key.render(&loaded));
+            .or_insert_with(|| key.render(&loaded, &self.slug));
         Ok(Served {
             cache_miss: entry.is_fresh(),
             rendered: entry.into_value(),
@@ -472,7 +494,7 @@ impl Feed {
     /// Tells the asset pipeline which pictures the served snapshot shows.
     fn publish_wanted(&self, snapshot: Option<&Snapshot>) {
         let sources: Option<Arc<Vec<PictureSource>>> =
-            snapshot.map(|s| Arc::new(s.items.iter().flat_map(Media::picture_sources).collect()));
+            snapshot.map(|s| Arc::new(s.picture_sources().collect()));
         self.wanted.send_modify(|wanted| wanted.sources = sources);
     }
 

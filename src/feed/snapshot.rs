@@ -6,6 +6,7 @@ use sha2::{Digest as _, Sha256};
 use url::Url;
 
 use super::media::Media;
+use super::profile::Profile;
 use crate::instagram::MediaBody;
 
 /// Whose media this is.
@@ -24,8 +25,11 @@ pub struct Snapshot {
     pub account: AccountRef,
     /// Newest first (timestamp, then id, descending).
     pub items: Vec<Media>,
-    /// The earliest expiry (`oe`) among the signed media URLs.
+    /// The earliest expiry (`oe`) among the signed media URLs (the profile picture's too).
     pub urls_expire_at: Option<DateTime<Utc>>,
+    /// Outside `version`: it changes with every follower.
+    #[serde(default)]
+    pub profile: Option<Profile>,
 }
 
 impl Snapshot {
@@ -56,8 +60,32 @@ impl Snapshot {
                 account,
                 items,
                 urls_expire_at,
+                profile: None,
             },
             skipped,
+        )
+    }
+
+    /// The snapshot with the account's profile; its picture's URL expires like the others.
+    pub fn with_profile(mut self, profile: Option<Profile>) -> Self {
+        let expiry = profile
+            .as_ref()
+            .and_then(|p| p.profile_picture_url.as_deref())
+            .and_then(url_expiry);
+        self.urls_expire_at = match (self.urls_expire_at, expiry) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.profile = profile;
+        self
+    }
+
+    /// Every picture to re-host: the posts' and the profile's.
+    pub fn picture_sources(&self) -> impl Iterator<Item = crate::assets::PictureSource> + '_ {
+        self.items.iter().flat_map(Media::picture_sources).chain(
+            self.profile
+                .as_ref()
+                .and_then(|p| p.picture_source(&self.account.user_id)),
         )
     }
 }

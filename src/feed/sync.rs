@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use futures_util::FutureExt as _;
 
 use super::meta::SyncMeta;
+use super::profile::Profile;
 use super::service::{Feed, Loaded, META_KEY, SNAPSHOT_KEY};
 use super::snapshot::{AccountRef, Snapshot};
 use crate::auth::{AuthError, UsableToken};
@@ -214,7 +215,20 @@ impl Feed {
             user_id: token.user_id.clone(),
             username: token.username.clone(),
         };
+        let profile = match self.client.profile(&token.access_token).await {
+            Ok(body) => Some(Profile::from_body(body)),
+            // The media are what matters: keep the profile last read.
+            Err(e) => {
+                tracing::info!(error = %e, "could not read the account's profile; keeping the last one");
+                self.read_state()
+                    .loaded
+                    .as_ref()
+                    .filter(|l| l.raw.account.user_id == token.user_id)
+                    .and_then(|l| l.raw.profile.clone())
+            }
+        };
         let (snapshot, skipped) = Snapshot::build(account, bodies, Utc::now());
+        let snapshot = snapshot.with_profile(profile);
         if skipped > 0 {
             tracing::info!(
                 skipped,

@@ -12,7 +12,7 @@ use url::Url;
 use super::error::UpstreamError;
 use super::usage::RateLimitUsage;
 use super::wire::{
-    CodeExchangeBody, LongLivedBody, MaybeWrapped, MeBody, MediaBody, MediaPageBody,
+    CodeExchangeBody, LongLivedBody, MaybeWrapped, MeBody, MediaBody, MediaPageBody, ProfileBody,
 };
 use crate::metrics::Metrics;
 
@@ -55,6 +55,8 @@ pub struct Account {
     pub user_id: String,
     pub username: Option<String>,
 }
+
+const PROFILE_FIELDS: &str = "user_id,username,name,biography,website,profile_picture_url,followers_count,follows_count,media_count";
 
 pub struct InstagramClient {
     http: reqwest::Client,
@@ -215,6 +217,23 @@ impl InstagramClient {
             user_id,
             username: me.username.filter(|u| !u.is_empty()),
         })
+    }
+
+    /// The account's profile (`/me` with the profile fields Instagram Login offers).
+    pub async fn profile(&self, token: &SecretString) -> Result<ProfileBody, UpstreamError> {
+        let url = self.graph(&[self.endpoints.api_version.as_str(), "me"]);
+        let body: MaybeWrapped<ProfileBody> = self
+            .get_with_retries(
+                "profile",
+                url,
+                &[
+                    ("fields", PROFILE_FIELDS),
+                    ("access_token", token.expose_secret()),
+                ],
+            )
+            .await?;
+        body.into_first()
+            .ok_or_else(|| UpstreamError::InvalidResponse("empty /me response".to_owned()))
     }
 
     /// One page of the account's media, newest first.

@@ -10,4 +10,4 @@ pub use client::{Account, Endpoints, InstagramClient, IssuedToken, MediaPage, Sh
 pub use error::UpstreamError;
 pub use usage::RateLimitUsage;
 pub use wire::id_string;
-pub use wire::{ChildrenBody, MediaBody};
+pub use wire::{ChildrenBody, MediaBody, ProfileBody};

@@ -84,6 +84,41 @@ pub struct MeBody {
     pub username: Option<String>,
 }
 
+/// `GET /me?fields=user_id,username,name,biography,website,profile_picture_url,...`: every
+/// field but the id may be missing (a creator without a website, a field not granted).
+#[derive(Deserialize)]
+pub struct ProfileBody {
+    #[serde(default, deserialize_with = "opt_id_string")]
+    pub user_id: Option<String>,
+    #[serde(default, deserialize_with = "opt_id_string")]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub biography: Option<String>,
+    #[serde(default)]
+    pub website: Option<String>,
+    #[serde(default)]
+    pub profile_picture_url: Option<String>,
+    #[serde(default, deserialize_with = "opt_count")]
+    pub followers_count: Option<u64>,
+    #[serde(default, deserialize_with = "opt_count")]
+    pub follows_count: Option<u64>,
+    #[serde(default, deserialize_with = "opt_count")]
+    pub media_count: Option<u64>,
+}
+
+/// A count as a JSON number or a numeric string; anything else counts as missing.
+fn opt_count<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Ok(match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    })
+}
+
 fn opt_id_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     id_string(d).map(Some)
 }
