@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use prometheus::{
     Encoder as _, Gauge, GaugeVec, Histogram, HistogramOpts, HistogramVec, IntCounter,
-    IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 pub struct Metrics {
@@ -22,12 +22,15 @@ pub struct Metrics {
     pub asset_store_reads: AssetStoreReads,
     /// `endpoint`, `outcome`: ok, throttled, token_invalid, error.
     pub upstream_requests: IntCounterVec,
-    pub sync_duration: Histogram,
-    pub sync_last_success: Gauge,
-    pub snapshot_items: IntGauge,
+    /// The per-account series (`account` label, bounded by `accounts.max`); see
+    /// [`Metrics::account`].
+    sync_duration: HistogramVec,
+    sync_last_success: GaugeVec,
+    snapshot_items: IntGaugeVec,
+    token_expiry_seconds: GaugeVec,
+    reauth_required: IntGaugeVec,
+    /// Every account's response cache together.
     pub cache_bytes: IntGauge,
-    pub token_expiry_seconds: Gauge,
-    pub reauth_required: IntGauge,
     /// 1 while the store (Redis) answers, 0 while it does not.
     pub store_up: IntGauge,
     /// `header`: app, business_use_case.
@@ -61,7 +64,36 @@ fn registered<M: prometheus::core::Collector + Clone + 'static>(
     metric
 }
 
+/// One account's series, resolved once when the account is loaded.
+pub struct AccountMetrics {
+    pub sync_duration: Histogram,
+    pub sync_last_success: Gauge,
+    pub snapshot_items: IntGauge,
+    pub token_expiry_seconds: Gauge,
+    pub reauth_required: IntGauge,
+}
+
 impl Metrics {
+    /// The series of the account `slug`.
+    pub fn account(&self, slug: &str) -> AccountMetrics {
+        AccountMetrics {
+            sync_duration: self.sync_duration.with_label_values(&[slug]),
+            sync_last_success: self.sync_last_success.with_label_values(&[slug]),
+            snapshot_items: self.snapshot_items.with_label_values(&[slug]),
+            token_expiry_seconds: self.token_expiry_seconds.with_label_values(&[slug]),
+            reauth_required: self.reauth_required.with_label_values(&[slug]),
+        }
+    }
+
+    /// Drops a deleted account's series, so that they do not report it forever.
+    pub fn forget_account(&self, slug: &str) {
+        let _ = self.sync_duration.remove_label_values(&[slug]);
+        let _ = self.sync_last_success.remove_label_values(&[slug]);
+        let _ = self.snapshot_items.remove_label_values(&[slug]);
+        let _ = self.token_expiry_seconds.remove_label_values(&[slug]);
+        let _ = self.reauth_required.remove_label_values(&[slug]);
+    }
+
     pub fn new() -> Arc<Self> {
         let r = Registry::new();
         let latency_buckets = vec![
@@ -131,24 +163,34 @@ impl Metrics {
             ),
             sync_duration: registered(
                 &r,
-                Histogram::with_opts(
+                HistogramVec::new(
                     HistogramOpts::new(
                         "igw_feed_sync_duration_seconds",
-                        "Duration of successful feed syncs",
+                        "Duration of successful feed syncs, by account",
                     )
                     .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+                    &["account"],
                 ),
             ),
             sync_last_success: registered(
                 &r,
-                Gauge::new(
-                    "igw_feed_last_sync_success_timestamp_seconds",
-                    "Unix time of the last successful sync",
+                GaugeVec::new(
+                    Opts::new(
+                        "igw_feed_last_sync_success_timestamp_seconds",
+                        "Unix time of the last successful sync, by account",
+                    ),
+                    &["account"],
                 ),
             ),
             snapshot_items: registered(
                 &r,
-                IntGauge::new("igw_feed_snapshot_items", "Posts in the served snapshot"),
+                IntGaugeVec::new(
+                    Opts::new(
+                        "igw_feed_snapshot_items",
+                        "Posts in the served snapshot, by account",
+                    ),
+                    &["account"],
+                ),
             ),
             cache_bytes: registered(
                 &r,
@@ -159,16 +201,22 @@ impl Metrics {
             ),
             token_expiry_seconds: registered(
                 &r,
-                Gauge::new(
-                    "igw_token_expiry_seconds",
-                    "Seconds until the Instagram token expires (negative: expired)",
+                GaugeVec::new(
+                    Opts::new(
+                        "igw_token_expiry_seconds",
+                        "Seconds until the Instagram token expires (negative: expired), by account",
+                    ),
+                    &["account"],
                 ),
             ),
             reauth_required: registered(
                 &r,
-                IntGauge::new(
-                    "igw_reauth_required",
-                    "1 when only a new authorization can bring the feed back",
+                IntGaugeVec::new(
+                    Opts::new(
+                        "igw_reauth_required",
+                        "1 when only a new authorization can bring the account's feed back",
+                    ),
+                    &["account"],
                 ),
             ),
             store_up: registered(

@@ -233,6 +233,7 @@ impl Accounts {
         }
         for slug in current.keys().filter(|s| !next.contains_key(*s)) {
             tracing::info!(account = %slug, "account deleted; its background work stops");
+            self.parts.metrics.forget_account(slug.as_str());
             self.pictures.show(slug, None);
         }
         *self.units.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(next);
@@ -256,7 +257,7 @@ impl Accounts {
             tokens.clone(),
             p.client.clone(),
             p.feed.clone(),
-            p.metrics.clone(),
+            &p.metrics,
         );
         feed.set_images(self.images.borrow().clone());
         let tasks = vec![

@@ -4,8 +4,8 @@
 use actix_web::{HttpResponse, get, web};
 use chrono::Utc;
 
-use super::account::DefaultAccount;
 use super::examples;
+use crate::accounts::Accounts;
 use crate::error::Problem;
 use crate::metrics::Metrics;
 
@@ -33,12 +33,14 @@ use crate::metrics::Metrics;
             "igw_feed_responses_total{result=\"miss\"} 12\n",
             "igw_feed_responses_total{result=\"not_modified\"} 356\n",
             "igw_feed_responses_total{result=\"stale\"} 4\n",
-            "# HELP igw_feed_snapshot_items Posts in the served snapshot\n",
+            "# HELP igw_feed_snapshot_items Posts in the served snapshot, by account\n",
             "# TYPE igw_feed_snapshot_items gauge\n",
-            "igw_feed_snapshot_items 60\n",
-            "# HELP igw_reauth_required 1 when only a new authorization can bring the feed back\n",
+            "igw_feed_snapshot_items{account=\"cafe\"} 24\n",
+            "igw_feed_snapshot_items{account=\"default\"} 60\n",
+            "# HELP igw_reauth_required 1 when only a new authorization can bring the account's feed back\n",
             "# TYPE igw_reauth_required gauge\n",
-            "igw_reauth_required 0\n",
+            "igw_reauth_required{account=\"cafe\"} 0\n",
+            "igw_reauth_required{account=\"default\"} 0\n",
          ))),
         (status = 404, description = "`metrics.listen` is set: scrape that listener instead",
          body = Problem, content_type = "application/problem+json",
@@ -48,24 +50,35 @@ use crate::metrics::Metrics;
 #[get("/metrics")]
 pub async fn get_metrics(
     metrics: web::Data<Metrics>,
-    DefaultAccount(account): DefaultAccount,
+    accounts: web::Data<Accounts>,
 ) -> HttpResponse {
-    let (tokens, feed) = (&account.tokens, &account.feed);
-    // A store outage must not break scraping: the token gauges keep their last values.
-    if let Ok(status) = tokens.status().await {
-        metrics
-            .reauth_required
-            .set(i64::from(status.reauth_required));
-        if let Some(expires_at) = status.expires_at {
-            metrics
-                .token_expiry_seconds
-                .set((expires_at - Utc::now()).num_seconds() as f64);
+    let now = Utc::now();
+    let mut cache_bytes = 0u64;
+    for account in accounts.all() {
+        // A store outage must not break scraping: the token gauges keep their last values.
+        if let Ok(status) = account.tokens.status().await {
+            let series = &account.feed.metrics;
+            series
+                .reauth_required
+                .set(i64::from(status.reauth_required));
+            if let Some(expires_at) = status.expires_at {
+                series
+                    .token_expiry_seconds
+                    .set((expires_at - now).num_seconds() as f64);
+            }
         }
+        cache_bytes += account.feed.cache_bytes();
     }
     metrics
         .cache_bytes
-        .set(i64::try_from(feed.cache_bytes()).unwrap_or(i64::MAX));
-    if let Some(usage) = feed.status().rate_limit {
+        .set(i64::try_from(cache_bytes).unwrap_or(i64::MAX));
+    // Instagram's usage headers are the app's (and the business's), whichever account's call
+    // brought them: the client is shared.
+    let usage = accounts
+        .default_account()
+        .ok()
+        .and_then(|a| a.feed.status().rate_limit);
+    if let Some(usage) = usage {
         let max = |m: &std::collections::BTreeMap<String, f64>| {
             m.iter()
                 .filter(|(k, _)| k.as_str() != "estimated_time_to_regain_access")

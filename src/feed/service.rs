@@ -22,7 +22,7 @@ use crate::assets::{Images, PictureSource, Wanted};
 use crate::auth::TokenService;
 use crate::config::FeedSettings;
 use crate::instagram::InstagramClient;
-use crate::metrics::Metrics;
+use crate::metrics::{AccountMetrics, Metrics};
 use crate::store::{Store, StoreError};
 
 pub(super) const SNAPSHOT_KEY: &str = "feed:snapshot";
@@ -243,7 +243,7 @@ pub struct Feed {
     pub(super) tokens: Arc<TokenService>,
     pub(super) client: Arc<InstagramClient>,
     pub(super) config: FeedSettings,
-    pub(super) metrics: Arc<Metrics>,
+    pub metrics: AccountMetrics,
     pub(super) state: RwLock<State>,
     pub(super) inflight: Mutex<Option<Inflight>>,
     pub(super) sync_ids: std::sync::atomic::AtomicU64,
@@ -259,7 +259,7 @@ impl Feed {
         tokens: Arc<TokenService>,
         client: Arc<InstagramClient>,
         config: FeedSettings,
-        metrics: Arc<Metrics>,
+        metrics: &Metrics,
     ) -> Arc<Self> {
         let cache = moka::sync::Cache::builder()
             .max_capacity(config.cache_max_bytes)
@@ -275,7 +275,7 @@ impl Feed {
             tokens,
             client,
             config,
-            metrics,
+            metrics: metrics.account(slug),
             state: RwLock::new(State::default()),
             inflight: Mutex::new(None),
             sync_ids: std::sync::atomic::AtomicU64::new(0),

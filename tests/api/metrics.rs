@@ -95,11 +95,31 @@ async fn metrics_cover_requests_cache_upstream_and_token() {
         ),
         Some(1.0)
     );
-    assert_eq!(value(&text, "igw_feed_snapshot_items"), Some(3.0));
-    assert!(value(&text, "igw_feed_last_sync_success_timestamp_seconds").unwrap() > 1.7e9);
-    assert!(value(&text, "igw_feed_sync_duration_seconds_count").unwrap() >= 1.0);
-    assert_eq!(value(&text, "igw_reauth_required"), Some(0.0));
-    let expiry = value(&text, "igw_token_expiry_seconds").unwrap();
+    assert_eq!(
+        value(&text, r#"igw_feed_snapshot_items{account="default"}"#),
+        Some(3.0)
+    );
+    assert!(
+        value(
+            &text,
+            r#"igw_feed_last_sync_success_timestamp_seconds{account="default"}"#
+        )
+        .unwrap()
+            > 1.7e9
+    );
+    assert!(
+        value(
+            &text,
+            r#"igw_feed_sync_duration_seconds_count{account="default"}"#
+        )
+        .unwrap()
+            >= 1.0
+    );
+    assert_eq!(
+        value(&text, r#"igw_reauth_required{account="default"}"#),
+        Some(0.0)
+    );
+    let expiry = value(&text, r#"igw_token_expiry_seconds{account="default"}"#).unwrap();
     assert!(
         (57.0 * 86400.0..=58.0 * 86400.0).contains(&expiry),
         "{expiry}"
@@ -112,5 +132,8 @@ async fn reauth_required_is_1_without_a_usable_token() {
     let env = TestEnv::new().await;
     let app = env.spawn_with(quiet_feed).await;
     let text = app.get("/metrics").await.text().await.unwrap();
-    assert_eq!(value(&text, "igw_reauth_required"), Some(1.0));
+    assert_eq!(
+        value(&text, r#"igw_reauth_required{account="default"}"#),
+        Some(1.0)
+    );
 }
