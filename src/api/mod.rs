@@ -57,12 +57,13 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
         title = "instagram-gateway",
         description = "A business's Instagram media as fast, cached JSON.
 
-The service connects one Instagram professional account, keeps its token on the server, syncs \
-the account's media into a snapshot and serves it to frontends. Reads are answered from memory \
+The service connects Instagram professional accounts, keeps their tokens on the server, syncs \
+each account's media into a snapshot and serves it to frontends. Reads are answered from memory \
 and keep working from the last snapshot while Instagram fails.
 
 - **Frontends** call the `feed` operations: `GET /images` (paged, newest first), \
-`GET /images/{id}` and `GET /search`. No authentication. Answers carry a strong `ETag` \
+`GET /images/{id}` and `GET /search` for the default account, and the same under \
+`/accounts/{slug}/` for each account an operator added. No authentication. Answers carry a strong `ETag` \
 (send it back as `If-None-Match` for a `304`), `Cache-Control: public, max-age=60, \
 stale-while-revalidate=300, stale-if-error=86400` and `Cache-Status` (RFC 9211). Browsers on \
 other origins may read them when their origin is in `cors.allowed_origins`; `ETag`, `Age`, \
@@ -100,8 +101,8 @@ token. Each operation lists its own; besides those, any request can be refused w
                                          load balancers and monitoring"),
         (name = "oauth", description = "Instagram Login callbacks, called by Instagram (through the operator's \
                                         browser) and by Meta, never by frontends. Responses are `Cache-Control: no-store`"),
-        (name = "admin", description = "Operator endpoints: connect the Instagram account, check or refresh its \
-                                        token, force a sync. The admin bearer token is required; responses are \
+        (name = "admin", description = "Operator endpoints: add and delete accounts, connect them to Instagram, \
+                                        check or refresh their tokens, force a sync. The admin bearer token is required; responses are \
                                         `Cache-Control: no-store`"),
     )
 )]
