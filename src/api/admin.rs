@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 use super::account::DefaultAccount;
 use super::admin_auth::AdminAuth;
 use super::examples;
+use crate::accounts::Account;
 use crate::assets::{AssetStatus, Assets};
 use crate::auth::TokenStatus;
 use crate::error::{ApiError, Problem};
@@ -85,6 +86,11 @@ pub async fn start_reauth(
     _: AdminAuth,
     DefaultAccount(account): DefaultAccount,
 ) -> Result<web::Json<ReauthResponse>, ApiError> {
+    reauth(&account).await
+}
+
+/// `POST /admin/reauth` and `POST /admin/accounts/{slug}/reauth`: the state names `account`.
+pub(super) async fn reauth(account: &Account) -> Result<web::Json<ReauthResponse>, ApiError> {
     let request = account.tokens.start_authorization().await?;
     Ok(web::Json(ReauthResponse {
         authorize_url: request.authorize_url.into(),
@@ -191,6 +197,14 @@ pub async fn refresh_token(
     DefaultAccount(account): DefaultAccount,
     assets: web::Data<Assets>,
 ) -> Result<web::Json<AdminStatus>, ApiError> {
+    refresh(&account, &assets).await
+}
+
+/// `POST /admin/token/refresh` and `POST /admin/accounts/{slug}/token/refresh`.
+pub(super) async fn refresh(
+    account: &Account,
+    assets: &Assets,
+) -> Result<web::Json<AdminStatus>, ApiError> {
     Ok(web::Json(AdminStatus {
         token: account.tokens.refresh_now().await?,
         feed: account.feed.status(),
@@ -249,6 +263,11 @@ pub async fn sync_feed(
     _: AdminAuth,
     DefaultAccount(account): DefaultAccount,
 ) -> Result<web::Json<SyncResponse>, ApiError> {
+    sync(&account).await
+}
+
+/// `POST /admin/sync` and `POST /admin/accounts/{slug}/sync`.
+pub(super) async fn sync(account: &Account) -> Result<web::Json<SyncResponse>, ApiError> {
     account.feed.start_sync(true).await?;
     Ok(web::Json(SyncResponse {
         feed: account.feed.status(),

@@ -356,3 +356,50 @@ pub fn assets_retry() -> Value {
 pub fn sync_response() -> Value {
     json!({"feed": feed_status()})
 }
+
+/// `POST /admin/accounts/{slug}/reauth` for the sandbox's second account.
+pub fn reauth_response() -> Value {
+    json!({
+        "authorize_url": "http://127.0.0.1:8080/sandbox/oauth/authorize?client_id=1000000000000001&redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Foauth%2Fcallback&response_type=code&scope=instagram_business_basic&state=k7Qm0aZ3xY9vB2nC4dE6fG8hJ1kL3mN5pQ7rS9tU0wX&force_authentication=1&enable_fb_login=0",
+        "state_expires_at": "2026-12-01T02:44:21.491844507Z"
+    })
+}
+
+pub fn account_not_found() -> Value {
+    problem(
+        "account_not_found",
+        "Account not found",
+        404,
+        "no account `shop`",
+    )
+}
+
+/// `POST /admin/accounts` `{"slug": "shop", "label": "The shop in Lyon"}`: not connected yet.
+pub fn new_account() -> Value {
+    let missing = admin_status_missing();
+    json!({
+        "slug": "shop",
+        "label": "The shop in Lyon",
+        "created_at": "2026-12-01T02:40:03.118254201Z",
+        "default": false,
+        "token": missing["token"],
+        "feed": missing["feed"],
+    })
+}
+
+/// `GET /admin/accounts/default`: the sandbox account, synced.
+pub fn account() -> Value {
+    json!({
+        "slug": "default",
+        "label": null,
+        "created_at": "2026-12-01T02:34:16.902114387Z",
+        "default": true,
+        "token": token_status(),
+        "feed": feed_status(),
+    })
+}
+
+/// `GET /admin/accounts`: the default account connected, another one not yet.
+pub fn account_list() -> Value {
+    json!({"accounts": [account(), new_account()], "max": 100})
+}

@@ -63,7 +63,10 @@ impl FeedEndpoint {
     ) -> Result<HttpResponse, ApiError> {
         let account = match slug {
             None => self.accounts.default_account()?,
-            Some(slug) => self.accounts.find(slug)?,
+            Some(slug) => self
+                .accounts
+                .get(slug)
+                .ok_or_else(|| super::account::unknown(slug))?,
         };
         let served = account.feed.read(query).await;
         respond(req, served, &self.cache_control, &self.metrics)

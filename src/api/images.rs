@@ -1,4 +1,5 @@
-//! `GET /images` and `GET /images/{id}`: the account's media, newest first.
+//! `GET /images` and `GET /images/{id}`: the account's media, newest first; the same under
+//! `/accounts/{slug}/images` for the account `{slug}`.
 
 use std::borrow::Cow;
 
@@ -6,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
+use super::account::{SlugPath, path_slug};
 use super::examples;
 use super::feed_http::{FeedEndpoint, TypeParam, page_request, query_params};
 use crate::error::{ApiError, Problem};
@@ -41,6 +43,13 @@ impl<'q> ImagesQuery<'q> {
 pub struct ImagePath {
     /// The media id.
     #[param(pattern = "^[0-9]{1,32}$", example = "17918195224117851")]
+    id: String,
+}
+
+/// `/accounts/{slug}/images/{id}` (documented as [`SlugPath`] and [`ImagePath`]).
+#[derive(Deserialize)]
+pub struct AccountImagePath {
+    slug: String,
     id: String,
 }
 
@@ -126,15 +135,23 @@ pub async fn list_images(
     req: HttpRequest,
     endpoint: web::Data<FeedEndpoint>,
 ) -> Result<HttpResponse, ApiError> {
+    list(&req, &endpoint, None).await
+}
+
+/// `GET /images` and `GET /accounts/{slug}/images`: the page of the account `slug` (the
+/// default account when `None`).
+async fn list(
+    req: &HttpRequest,
+    endpoint: &FeedEndpoint,
+    slug: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
     let q = ImagesQuery::parse(req.query_string())?;
     let request = page_request(
         q.limit.as_deref(),
         q.cursor.as_deref(),
         q.media_type.as_deref(),
     )?;
-    endpoint
-        .serve(&req, None, &FeedQuery::Images(request))
-        .await
+    endpoint.serve(req, slug, &FeedQuery::Images(request)).await
 }
 
 /// One post.
@@ -196,9 +213,120 @@ pub async fn get_image(
     path: web::Path<ImagePath>,
     endpoint: web::Data<FeedEndpoint>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner().id;
+    one(&req, &endpoint, None, path.into_inner().id).await
+}
+
+/// `GET /images/{id}` and `GET /accounts/{slug}/images/{id}`.
+async fn one(
+    req: &HttpRequest,
+    endpoint: &FeedEndpoint,
+    slug: Option<&str>,
+    id: String,
+) -> Result<HttpResponse, ApiError> {
     if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::BadRequest("a media id is digits only".to_owned()));
     }
-    endpoint.serve(&req, None, &FeedQuery::One(id)).await
+    endpoint.serve(req, slug, &FeedQuery::One(id)).await
+}
+
+/// The account's posts, newest first, a page at a time: `GET /images` for the account `{slug}`.
+///
+/// The same as `GET /images` (paging, `limit`, `cursor`, `type`, caching headers, ETag/304,
+/// HEAD, `rate_limit.images_per_minute`, errors), for the account `{slug}` instead of the
+/// default account. Each account has its own snapshot, so its own ETags and cursors.
+///
+/// **Errors.** As for `GET /images`, and `404 account_not_found` when no account has this slug.
+#[utoipa::path(
+    tag = "feed",
+    params(SlugPath, ImagesQuery),
+    responses(
+        (status = 200, description = "A page of the account's posts, newest first", body = MediaPageSchema,
+         headers(
+            ("ETag" = String, description = "Strong validator of the body (`\"<hash>-gz\"` for the gzip variant); send it back as `If-None-Match`"),
+            ("Cache-Control" = String, description = "`public, max-age=60, stale-while-revalidate=300, stale-if-error=86400` (from `feed.*` settings)"),
+            ("Cache-Status" = String, description = "RFC 9211: `instagram-gateway; hit`, plus `fwd=stale` when the snapshot is stale, and `fwd-status=<code>` after a failed sync"),
+            ("Age" = u64, description = "Seconds since the snapshot was synced; only on stale responses"),
+         ),
+         example = json!(examples::first_page())),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag. No body.",
+         headers(
+            ("ETag" = String, description = "The current ETag (the one sent)"),
+            ("Cache-Control" = String, description = "As on the 200"),
+            ("Cache-Status" = String, description = "As on the 200"),
+            ("Age" = u64, description = "Only when the snapshot is stale"),
+         )),
+        (status = 400, description = "Unknown or repeated parameter, out-of-range `limit` or `type`, or a cursor the service did not issue",
+         body = Problem, content_type = "application/problem+json",
+         example = json!(examples::invalid_request("`limit` must be an integer from 1 to 100"))),
+        (status = 404, description = "No account with this slug", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::account_not_found())),
+        (status = 429, description = "Too many requests from this client; only when `rate_limit.images_per_minute` is set (0, off, by default)",
+         body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
+         example = json!(examples::rate_limited())),
+        (status = 503, description = "No snapshot yet: the first sync is running, the account is not connected, or the first sync failed",
+         body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait before retrying")),
+         example = json!(examples::feed_unavailable("no Instagram account is connected; the operator must re-authorize"))),
+    )
+)]
+#[get("")]
+pub async fn list_account_images(
+    req: HttpRequest,
+    endpoint: web::Data<FeedEndpoint>,
+) -> Result<HttpResponse, ApiError> {
+    list(&req, &endpoint, Some(path_slug(&req))).await
+}
+
+/// One post of the account `{slug}`: `GET /images/{id}` for that account.
+///
+/// The same as `GET /images/{id}` (caching headers, ETag/304, HEAD, limits, errors), for the
+/// account `{slug}` instead of the default account.
+///
+/// **Errors.** As for `GET /images/{id}`; `404 account_not_found` when no account has this
+/// slug, `404 not_found` when the account has no post with this id.
+#[utoipa::path(
+    tag = "feed",
+    params(SlugPath, ImagePath),
+    responses(
+        (status = 200, description = "The post", body = Media,
+         headers(
+            ("ETag" = String, description = "Strong validator of the body (`\"<hash>-gz\"` for the gzip variant); send it back as `If-None-Match`"),
+            ("Cache-Control" = String, description = "`public, max-age=60, stale-while-revalidate=300, stale-if-error=86400` (from `feed.*` settings)"),
+            ("Cache-Status" = String, description = "RFC 9211: `instagram-gateway; hit`, plus `fwd=stale` when the snapshot is stale, and `fwd-status=<code>` after a failed sync"),
+            ("Age" = u64, description = "Seconds since the snapshot was synced; only on stale responses"),
+         ),
+         example = json!(examples::reel())),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag. No body.",
+         headers(
+            ("ETag" = String, description = "The current ETag (the one sent)"),
+            ("Cache-Control" = String, description = "As on the 200"),
+            ("Cache-Status" = String, description = "As on the 200"),
+            ("Age" = u64, description = "Only when the snapshot is stale"),
+         )),
+        (status = 400, description = "The id is not 1 to 32 digits", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::invalid_request("a media id is digits only"))),
+        (status = 404, description = "No account with this slug, or no post with this id in its snapshot", body = Problem, content_type = "application/problem+json",
+         examples(
+            ("account_not_found" = (summary = "Unknown slug", value = json!(examples::account_not_found()))),
+            ("not_found" = (summary = "Unknown media id", value = json!(examples::problem("not_found", "Not found", 404, "no media with this id")))),
+         )),
+        (status = 429, description = "Too many requests from this client; only when `rate_limit.images_per_minute` is set (0, off, by default)",
+         body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
+         example = json!(examples::rate_limited())),
+        (status = 503, description = "No snapshot yet: the first sync is running, the account is not connected, or the first sync failed",
+         body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait before retrying")),
+         example = json!(examples::feed_unavailable("the first sync with Instagram is still running"))),
+    )
+)]
+#[get("/{id}")]
+pub async fn get_account_image(
+    req: HttpRequest,
+    path: web::Path<AccountImagePath>,
+    endpoint: web::Data<FeedEndpoint>,
+) -> Result<HttpResponse, ApiError> {
+    let AccountImagePath { slug, id } = path.into_inner();
+    one(&req, &endpoint, Some(&slug), id).await
 }

@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod admin_accounts;
 mod admin_auth;
 mod admin_page;
 mod assets;
@@ -56,12 +57,13 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
         title = "instagram-gateway",
         description = "A business's Instagram media as fast, cached JSON.
 
-The service connects one Instagram professional account, keeps its token on the server, syncs \
-the account's media into a snapshot and serves it to frontends. Reads are answered from memory \
+The service connects Instagram professional accounts, keeps their tokens on the server, syncs \
+each account's media into a snapshot and serves it to frontends. Reads are answered from memory \
 and keep working from the last snapshot while Instagram fails.
 
 - **Frontends** call the `feed` operations: `GET /images` (paged, newest first), \
-`GET /images/{id}` and `GET /search`. No authentication. Answers carry a strong `ETag` \
+`GET /images/{id}` and `GET /search` for the default account, and the same under \
+`/accounts/{slug}/` for each account an operator added. No authentication. Answers carry a strong `ETag` \
 (send it back as `If-None-Match` for a `304`), `Cache-Control: public, max-age=60, \
 stale-while-revalidate=300, stale-if-error=86400` and `Cache-Status` (RFC 9211). Browsers on \
 other origins may read them when their origin is in `cors.allowed_origins`; `ETag`, `Age`, \
@@ -99,8 +101,8 @@ token. Each operation lists its own; besides those, any request can be refused w
                                          load balancers and monitoring"),
         (name = "oauth", description = "Instagram Login callbacks, called by Instagram (through the operator's \
                                         browser) and by Meta, never by frontends. Responses are `Cache-Control: no-store`"),
-        (name = "admin", description = "Operator endpoints: connect the Instagram account, check or refresh its \
-                                        token, force a sync. The admin bearer token is required; responses are \
+        (name = "admin", description = "Operator endpoints: add and delete accounts, connect them to Instagram, \
+                                        check or refresh their tokens, force a sync. The admin bearer token is required; responses are \
                                         `Cache-Control: no-store`"),
     )
 )]
@@ -179,6 +181,19 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
         Some(limit) => cfg.service(search.wrap(limit)),
         None => cfg.service(search),
     };
+    // The same for the account `{slug}`, under the same limits (one budget per client).
+    let account_images = scope("/accounts/{slug}/images")
+        .service(images::list_account_images)
+        .service(images::get_account_image);
+    match limits.images.middleware() {
+        Some(limit) => cfg.service(account_images.wrap(limit)),
+        None => cfg.service(account_images),
+    };
+    let account_search = scope("/accounts/{slug}/search").service(search::search_account_images);
+    match limits.search.middleware() {
+        Some(limit) => cfg.service(account_search.wrap(limit)),
+        None => cfg.service(account_search),
+    };
     cfg.service(assets::get_asset)
         .service(health::check_health)
         .service(health::check_readiness)
@@ -201,6 +216,13 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
         .service(admin::refresh_token)
         .service(admin::sync_feed)
         .service(admin::retry_assets)
+        .service(admin_accounts::create_account)
+        .service(admin_accounts::list_accounts)
+        .service(admin_accounts::get_account)
+        .service(admin_accounts::delete_account)
+        .service(admin_accounts::start_account_reauth)
+        .service(admin_accounts::refresh_account_token)
+        .service(admin_accounts::sync_account)
         // The operator page: plain actix routes, outside the OpenAPI document.
         .map(admin_page::mount);
     // The last `wrap` is the outermost: the headers also reach the limiter's 429s.
@@ -220,6 +242,26 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig) {
             .error_handler(|err, _| ApiError::BadRequest(format!("invalid path: {err}")).into()),
     )
     .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+    .app_data(
+        web::JsonConfig::default()
+            .limit(MAX_BODY_BYTES)
+            .error_handler(|err, _| {
+                use actix_web::error::JsonPayloadError as E;
+                match err {
+                    E::Overflow { .. } | E::OverflowKnownLength { .. } => {
+                        ApiError::PayloadTooLarge(format!(
+                            "request bodies are limited to {MAX_BODY_BYTES} bytes"
+                        ))
+                    }
+                    E::ContentType => ApiError::UnsupportedMediaType(
+                        "send the body as application/json".to_owned(),
+                    ),
+                    E::Deserialize(e) => ApiError::BadRequest(format!("invalid JSON body: {e}")),
+                    other => ApiError::BadRequest(format!("invalid JSON body: {other}")),
+                }
+                .into()
+            }),
+    )
     .app_data(
         web::FormConfig::default()
             .limit(MAX_BODY_BYTES)

@@ -7,6 +7,7 @@ use percent_encoding::percent_decode_str;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::account::{SlugPath, path_slug};
 use super::examples;
 use super::feed_http::{FeedEndpoint, TypeParam, page_request, query_params};
 use crate::error::{ApiError, Problem};
@@ -134,6 +135,64 @@ pub async fn search_images(
     req: HttpRequest,
     endpoint: web::Data<FeedEndpoint>,
 ) -> Result<HttpResponse, ApiError> {
+    search(&req, &endpoint, None).await
+}
+
+/// Searches the posts of the account `{slug}`: `GET /search` for that account.
+///
+/// The same as `GET /search` (`q`, paging, `type`, `source`, caching headers, ETag/304, HEAD,
+/// `rate_limit.search_per_minute`, errors), over the snapshot of the account `{slug}` instead
+/// of the default account.
+///
+/// **Errors.** As for `GET /search`, and `404 account_not_found` when no account has this slug.
+#[utoipa::path(
+    tag = "feed",
+    params(SlugPath, SearchQuery),
+    responses(
+        (status = 200, description = "A page of the account's matching posts, newest first (`data` is empty when nothing matches)", body = MediaPageSchema,
+         headers(
+            ("ETag" = String, description = "Strong validator of the body (`\"<hash>-gz\"` for the gzip variant); send it back as `If-None-Match`"),
+            ("Cache-Control" = String, description = "`public, max-age=60, stale-while-revalidate=300, stale-if-error=86400` (from `feed.*` settings)"),
+            ("Cache-Status" = String, description = "RFC 9211: `instagram-gateway; hit`, plus `fwd=stale` when the snapshot is stale, and `fwd-status=<code>` after a failed sync"),
+            ("Age" = u64, description = "Seconds since the snapshot was synced; only on stale responses"),
+         ),
+         example = json!(examples::hashtag_search())),
+        (status = 304, description = "Not modified: `If-None-Match` names the current ETag. No body.",
+         headers(
+            ("ETag" = String, description = "The current ETag (the one sent)"),
+            ("Cache-Control" = String, description = "As on the 200"),
+            ("Cache-Status" = String, description = "As on the 200"),
+            ("Age" = u64, description = "Only when the snapshot is stale"),
+         )),
+        (status = 400, description = "Missing, empty or too long `q`, an unknown `source`, an unknown or repeated parameter, a bad value or cursor",
+         body = Problem, content_type = "application/problem+json",
+         example = json!(examples::invalid_request("`q` must be 1 to 100 characters"))),
+        (status = 404, description = "No account with this slug", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::account_not_found())),
+        (status = 429, description = "Too many requests from this client (`rate_limit.search_per_minute`, 300 by default)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
+         example = json!(examples::rate_limited())),
+        (status = 503, description = "No snapshot yet: the first sync is running, the account is not connected, or the first sync failed",
+         body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait before retrying")),
+         example = json!(examples::feed_unavailable("no Instagram account is connected; the operator must re-authorize"))),
+    )
+)]
+#[get("")]
+pub async fn search_account_images(
+    req: HttpRequest,
+    endpoint: web::Data<FeedEndpoint>,
+) -> Result<HttpResponse, ApiError> {
+    search(&req, &endpoint, Some(path_slug(&req))).await
+}
+
+/// `GET /search` and `GET /accounts/{slug}/search`: in the account `slug` (the default
+/// account when `None`).
+async fn search(
+    req: &HttpRequest,
+    endpoint: &FeedEndpoint,
+    slug: Option<&str>,
+) -> Result<HttpResponse, ApiError> {
     check_utf8(req.query_string())?;
     let q = SearchQuery::parse(req.query_string())?;
     match q.source.as_deref() {
@@ -158,7 +217,7 @@ pub async fn search_images(
         q.media_type.as_deref(),
     )?;
     endpoint
-        .serve(&req, None, &FeedQuery::Search(search, request))
+        .serve(req, slug, &FeedQuery::Search(search, request))
         .await
 }
 

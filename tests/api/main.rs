@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod abuse;
+mod accounts_api;
 mod admin;
 mod assets_pipeline;
 mod assets_serving;
