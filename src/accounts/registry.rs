@@ -29,11 +29,21 @@ const VERSION_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
 /// One connected (or to-be-connected) Instagram account.
 pub struct Account {
     pub slug: Slug,
-    pub record: AccountRecord,
+    /// As stored; the default account's is replaced by the stored one at the first reload.
+    record: RwLock<AccountRecord>,
     pub tokens: Arc<TokenService>,
     pub feed: Arc<Feed>,
     /// Its background tasks (token refresh, pictures shown), stopped with the account.
     tasks: Vec<JoinHandle<()>>,
+}
+
+impl Account {
+    pub fn record(&self) -> AccountRecord {
+        self.record
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 impl Drop for Account {
@@ -221,7 +231,10 @@ impl Accounts {
                 created_at: DateTime::<Utc>::UNIX_EPOCH,
             });
             let unit = match current.get(&slug) {
-                Some(unit) => unit.clone(),
+                Some(unit) => {
+                    *unit.record.write().unwrap_or_else(|p| p.into_inner()) = record;
+                    unit.clone()
+                }
                 None => self.build(slug.clone(), record),
             };
             next.insert(slug, unit);
@@ -271,7 +284,7 @@ impl Accounts {
         tracing::debug!(account = %slug, "account loaded");
         Arc::new(Account {
             slug,
-            record,
+            record: RwLock::new(record),
             tokens,
             feed,
             tasks,

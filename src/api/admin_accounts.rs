@@ -59,10 +59,11 @@ pub struct AccountList {
 }
 
 async fn view(account: &Account, accounts: &Accounts) -> Result<AccountView, ApiError> {
+    let record = account.record();
     Ok(AccountView {
         slug: account.slug.to_string(),
-        label: account.record.label.clone(),
-        created_at: account.record.created_at,
+        label: record.label,
+        created_at: record.created_at,
         default: account.slug == *accounts.default_slug(),
         token: account.tokens.status().await?,
         feed: account.feed.status(),

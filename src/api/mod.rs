@@ -18,6 +18,7 @@ mod images;
 mod metrics;
 mod oauth;
 mod observe;
+mod profile;
 mod rate_limit;
 mod request_limits;
 mod search;
@@ -193,6 +194,12 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
     match limits.search.middleware() {
         Some(limit) => cfg.service(account_search.wrap(limit)),
         None => cfg.service(account_search),
+    };
+    // After the scopes above: this one's prefix would take their paths.
+    let profile = scope("/accounts/{slug}").service(profile::get_profile);
+    match limits.images.middleware() {
+        Some(limit) => cfg.service(profile.wrap(limit)),
+        None => cfg.service(profile),
     };
     cfg.service(assets::get_asset)
         .service(health::check_health)

@@ -4,6 +4,7 @@
 
 mod abuse;
 mod accounts_api;
+mod accounts_profile;
 mod admin;
 mod assets_pipeline;
 mod assets_serving;
