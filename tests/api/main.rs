@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod abuse;
+mod accounts_isolation;
+mod accounts_upgrade;
 mod admin;
 mod assets_pipeline;
 mod assets_serving;
