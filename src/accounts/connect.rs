@@ -15,6 +15,8 @@ use crate::store::{Store, StoreError};
 /// Keys of the single-account version, deleted with the default account's data so that
 /// nothing of a purged account outlives it (see `migrate`).
 const LEGACY_KEYS: [&str; 3] = ["token", "feed:snapshot", "feed:meta"];
+/// What the single-account version stored as the value of every OAuth `state`.
+const LEGACY_STATE_VALUE: &str = "1";
 
 /// A connected account: which one, and its new token.
 pub struct Connected {
@@ -69,10 +71,15 @@ impl Connections {
             .map_err(AuthError::from)?
             .map_err(AuthError::from)?;
         let code = params.code()?;
-        let account = match Slug::parse(&slug) {
-            Ok(slug) => self.accounts.find(slug.as_str())?,
-            // A state issued by the single-account version: its one account is the default.
-            Err(_) => self.accounts.default_account()?,
+        let account = match self.accounts.get(&slug) {
+            Some(account) => account,
+            // A state issued by the single-account version (during a rolling update): its
+            // one account is the default. Its value, `1`, is a valid slug, so it is
+            // recognized as such, not parsed.
+            None if slug == LEGACY_STATE_VALUE || Slug::parse(&slug).is_err() => {
+                self.accounts.default_account()?
+            }
+            None => return Err(AccountError::NotFound(slug)),
         };
         let record = account.tokens.exchange_code(code).await?;
         self.refuse_duplicate(&account, &record).await?;

@@ -64,7 +64,7 @@ impl OAuthStates {
         }
         Ok(match self.store.take(&Self::key(state)).await? {
             // A state of the single-account version (value `1`) was for the default account:
-            // the registry resolves an unknown slug to it.
+            // `Connections::complete` resolves that value to it.
             Some(slug) => Ok(String::from_utf8(slug).unwrap_or_default()),
             None => Err(StateError::Unknown),
         })

@@ -4,7 +4,9 @@
 
 mod abuse;
 mod accounts_api;
+mod accounts_isolation;
 mod accounts_profile;
+mod accounts_upgrade;
 mod admin;
 mod assets_pipeline;
 mod assets_serving;

@@ -324,3 +324,75 @@ where
     }
     panic!("timed out waiting for {what}");
 }
+
+// ---- Several accounts -------------------------------------------------------------------------
+
+impl TestEnv {
+    /// The cipher the apps of this test encrypt tokens with.
+    pub fn cipher(&self) -> Arc<TokenCipher> {
+        let key = base64::engine::general_purpose::STANDARD
+            .decode(&self.token_key)
+            .unwrap();
+        Arc::new(TokenCipher::new(key.try_into().unwrap(), []))
+    }
+
+    /// The token repository of the account `slug` (keys under `acct:<slug>:`).
+    pub fn repository_for(&self, slug: &str) -> TokenRepository {
+        TokenRepository::new(self.store().scoped(&format!("acct:{slug}:")), self.cipher())
+    }
+
+    /// The full Redis key of `slug`'s `key`.
+    pub fn key_of(&self, slug: &str, key: &str) -> String {
+        format!("{}acct:{slug}:{key}", self.prefix)
+    }
+
+    /// Registers accounts the way the service does (the hash, then its version bumped), so that
+    /// running replicas load them within a version poll.
+    pub async fn create_accounts(&self, slugs: &[&str]) {
+        use redis::AsyncCommands as _;
+        let mut redis = self.redis().await;
+        let record = r#"{"label":null,"created_at":"2026-12-01T00:00:00Z"}"#;
+        let fields: Vec<(&str, &str)> = slugs.iter().map(|s| (*s, record)).collect();
+        let _: () = redis
+            .hset_multiple(format!("{}accounts", self.prefix), &fields)
+            .await
+            .unwrap();
+        let _: i64 = redis
+            .incr(format!("{}accounts:version", self.prefix), 1)
+            .await
+            .unwrap();
+    }
+
+    /// [`TestEnv::store_token`] for the account `slug`, with its own access token and user.
+    pub async fn store_token_for(
+        &self,
+        slug: &str,
+        access_token: &str,
+        user_id: &str,
+        username: &str,
+    ) -> TokenRecord {
+        let now = Utc::now();
+        let record = TokenRecord {
+            access_token: access_token.to_owned().into(),
+            user_id: user_id.to_owned(),
+            app_scoped_user_id: None,
+            username: Some(username.to_owned()),
+            scopes: vec!["instagram_business_basic".to_owned()],
+            obtained_at: now - chrono::Duration::days(2),
+            expires_at: now + chrono::Duration::days(58),
+            refreshed_at: None,
+            invalid: false,
+            last_error: None,
+        };
+        assert!(self.repository_for(slug).save(&record, None).await.unwrap());
+        record
+    }
+
+    /// The token record stored for `slug`, if any (and readable).
+    pub async fn stored_token_of(&self, slug: &str) -> Option<TokenRecord> {
+        match self.repository_for(slug).load().await.unwrap() {
+            Stored::Record(r) => Some(r),
+            _ => None,
+        }
+    }
+}
