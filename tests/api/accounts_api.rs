@@ -41,6 +41,7 @@ async fn mount_shop_login(upstream: &MockServer, times: u64) {
         .await;
     Mock::given(method("GET"))
         .and(path("/v25.0/me"))
+        .and(query_param("fields", "user_id,username"))
         .and(query_param("access_token", SHOP_LONG))
         .respond_with(
             ResponseTemplate::new(200).set_body_json(
@@ -452,7 +453,7 @@ async fn an_account_connects_through_its_own_state_and_serves_its_own_media() {
     // One login, one media call per account's sync (the shop's: first + forced).
     assert_eq!(calls_to(&env.upstream, "/oauth/access_token").await, 1);
     assert_eq!(calls_to(&env.upstream, "/access_token").await, 1);
-    assert_eq!(calls_to(&env.upstream, "/v25.0/me").await, 1);
+    assert_eq!(login_me_calls(&env.upstream).await, 1);
     let media_with = |token: &'static str| {
         let upstream = env.upstream.clone();
         async move {

@@ -103,12 +103,17 @@ async fn one_account_failing(failure: ResponseTemplate, calls: usize) -> (TestEn
         "the default was served while the shop's sync was still running"
     );
 
-    eventually("the shop's failure to be recorded", || async {
-        let mut redis = env.redis().await;
-        get_json(&mut redis, &env.key_of(SHOP, "feed:meta"))
-            .await
-            .is_some_and(|meta| meta["last_error"].is_string())
-    })
+    // Three slow attempts with backoff when the failure is transient: seconds, by design.
+    eventually_within(
+        "the shop's failure to be recorded",
+        Duration::from_secs(20),
+        || async {
+            let mut redis = env.redis().await;
+            get_json(&mut redis, &env.key_of(SHOP, "feed:meta"))
+                .await
+                .is_some_and(|meta| meta["last_error"].is_string())
+        },
+    )
     .await;
     let shop_meta = get_json(&mut redis, &env.key_of(SHOP, "feed:meta"))
         .await

@@ -310,13 +310,29 @@ pub fn token_key(base64: &str) -> TokenKey {
     TokenKey::from_base64(base64).expect("a valid key")
 }
 
-/// Waits (bounded) until `check` holds.
+/// Waits (bounded: 100 checks 50 ms apart) until `check` holds.
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
     for _ in 0..100 {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+/// Waits until `check` holds, at most `limit` (for what takes seconds by design).
+pub async fn eventually_within<F, Fut>(what: &str, limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
         if check().await {
             return;
         }

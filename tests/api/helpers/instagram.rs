@@ -115,6 +115,22 @@ pub async fn mount_login(upstream: &MockServer) {
 }
 
 /// Calls made to a path so far.
+/// Reads of `/me` that identify the account at login (not the profile reads of syncs).
+pub async fn login_me_calls(upstream: &MockServer) -> usize {
+    upstream
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| {
+            r.url.path() == "/v25.0/me"
+                && r.url
+                    .query_pairs()
+                    .any(|(k, v)| k == "fields" && v == "user_id,username")
+        })
+        .count()
+}
+
 pub async fn calls_to(upstream: &MockServer, p: &str) -> usize {
     upstream
         .received_requests()
