@@ -1,7 +1,7 @@
 //! What the asset pipeline hears from the accounts: the pictures every account's served
 //! snapshot shows (one merged list), and the pictures of an account whose media was deleted.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{mpsc, watch};
@@ -11,30 +11,33 @@ use crate::assets::{PictureSource, Wanted};
 
 #[derive(Default)]
 struct Shown {
-    by_account: HashMap<Slug, Arc<Vec<PictureSource>>>,
+    /// By slug: the merged list has a stable order.
+    by_account: BTreeMap<Slug, Arc<Vec<PictureSource>>>,
     purges: u64,
 }
 
 pub struct PictureHub {
+    /// Its pictures come first (each account's newest first): the pipeline works in this
+    /// order, and `/images` is what most frontends show.
+    first: Option<Slug>,
     shown: Mutex<Shown>,
     wanted: watch::Sender<Wanted>,
     purges: mpsc::UnboundedSender<Vec<String>>,
     purges_rx: Mutex<Option<mpsc::UnboundedReceiver<Vec<String>>>>,
 }
 
-impl Default for PictureHub {
-    fn default() -> Self {
+impl PictureHub {
+    pub fn new(first: Option<Slug>) -> Self {
         let (purges, purges_rx) = mpsc::unbounded_channel();
         Self {
+            first,
             shown: Mutex::default(),
             wanted: watch::Sender::new(Wanted::default()),
             purges,
             purges_rx: Mutex::new(Some(purges_rx)),
         }
     }
-}
 
-impl PictureHub {
     fn shown(&self) -> std::sync::MutexGuard<'_, Shown> {
         self.shown.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -91,10 +94,16 @@ impl PictureHub {
     fn publish(&self, shown: &Shown) {
         let sources = (!shown.by_account.is_empty()).then(|| {
             let mut seen = HashSet::new();
+            let first = self.first.as_ref().and_then(|f| shown.by_account.get(f));
+            let others = shown
+                .by_account
+                .iter()
+                .filter(|(slug, _)| Some(*slug) != self.first.as_ref())
+                .map(|(_, s)| s);
             Arc::new(
-                shown
-                    .by_account
-                    .values()
+                first
+                    .into_iter()
+                    .chain(others)
                     .flat_map(|s| s.iter())
                     .filter(|p| seen.insert(p.id.as_str()))
                     .cloned()
@@ -123,13 +132,13 @@ mod tests {
 
     #[test]
     fn pictures_are_merged_and_a_purge_spares_what_others_show() {
-        let hub = PictureHub::default();
+        let (a, b) = (Slug::parse("a").unwrap(), Slug::parse("b").unwrap());
+        let hub = PictureHub::new(Some(b.clone()));
         let (wanted, mut purges) = hub.subscribe().unwrap();
         assert!(hub.subscribe().is_none());
-        let (a, b) = (Slug::parse("a").unwrap(), Slug::parse("b").unwrap());
         hub.show(&a, sources(&["1", "2"]));
-        hub.show(&b, sources(&["2", "3"]));
-        let mut ids: Vec<String> = wanted
+        hub.show(&b, sources(&["3", "2"]));
+        let ids: Vec<String> = wanted
             .borrow()
             .sources
             .as_ref()
@@ -137,8 +146,7 @@ mod tests {
             .iter()
             .map(|p| p.id.clone())
             .collect();
-        ids.sort();
-        assert_eq!(ids, ["1", "2", "3"]);
+        assert_eq!(ids, ["3", "2", "1"], "the first account's first, once each");
 
         hub.purge(&a);
         assert_eq!(purges.try_recv().unwrap(), ["1"]);

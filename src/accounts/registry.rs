@@ -2,6 +2,7 @@
 //! dropped as operators add and delete accounts on any replica.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -22,6 +23,9 @@ use crate::feed::Feed;
 use crate::instagram::InstagramClient;
 use crate::metrics::Metrics;
 use crate::store::{Inserted, Store, StoreError};
+
+/// Syncs the scheduler starts per second, at most.
+const SYNC_STARTS_PER_TICK: usize = 4;
 
 /// The version counter outlives any outage; it is only compared, never trusted as a count.
 const VERSION_TTL: Duration = Duration::from_secs(400 * 24 * 3600);
@@ -75,6 +79,8 @@ pub struct Accounts {
     units: RwLock<Arc<Units>>,
     /// [`ACCOUNTS_VERSION_KEY`] as last read (`None`: never read).
     seen_version: Mutex<Option<Option<Vec<u8>>>>,
+    /// Where the scheduler's next round starts.
+    schedule_round: AtomicUsize,
     /// Serializes reloads, so two never build the same account twice.
     reloading: tokio::sync::Mutex<()>,
     pictures: Arc<PictureHub>,
@@ -86,14 +92,16 @@ impl Accounts {
     /// The default account is there from the start, before the store has been read (and
     /// whatever it holds): the single-account routes always have an account to serve.
     pub fn new(parts: AccountParts, default: Slug, max: usize) -> Arc<Self> {
+        let pictures = Arc::new(PictureHub::new(Some(default.clone())));
         let accounts = Arc::new(Self {
             parts,
             default,
             max,
             units: RwLock::default(),
             seen_version: Mutex::default(),
+            schedule_round: AtomicUsize::new(0),
             reloading: tokio::sync::Mutex::const_new(()),
-            pictures: Arc::new(PictureHub::default()),
+            pictures,
             images: watch::Sender::new(Arc::new(Images::new())),
         });
         let unit = accounts.build(
@@ -322,10 +330,25 @@ impl Accounts {
         Ok(())
     }
 
-    /// Starts a sync for each account that is due (once a second).
+    /// Starts the syncs that are due (once a second), at most [`SYNC_STARTS_PER_TICK`] at a
+    /// time: after an outage or a restart, a hundred due accounts are synced over half a
+    /// minute rather than all at once, and stay spread out afterwards (each is due an interval
+    /// after its own last sync). Each tick starts the round one account further, so none waits
+    /// behind the others for long.
     pub async fn schedule(&self) {
-        for account in self.units().values() {
-            account.feed.sync_if_due().await;
+        let units = self.units();
+        if units.is_empty() {
+            return;
+        }
+        let offset = self.schedule_round.fetch_add(1, Ordering::Relaxed) % units.len();
+        let mut started = 0;
+        for account in units.values().cycle().skip(offset).take(units.len()) {
+            if account.feed.sync_if_due().await {
+                started += 1;
+                if started == SYNC_STARTS_PER_TICK {
+                    break;
+                }
+            }
         }
     }
 }
