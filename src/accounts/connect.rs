@@ -2,6 +2,7 @@
 //! API and the sandbox bootstrap.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -10,11 +11,14 @@ use super::error::AccountError;
 use super::registry::{Account, Accounts};
 use super::slug::Slug;
 use crate::auth::{self, AuthError, CallbackParams, OAuthStates, TokenRecord};
-use crate::store::{Store, StoreError};
+use crate::store::{LockGuard, Store, StoreError};
 
 /// Keys of the single-account version, deleted with the default account's data so that
 /// nothing of a purged account outlives it (see `migrate`).
 const LEGACY_KEYS: [&str; 3] = ["token", "feed:snapshot", "feed:meta"];
+const CONNECT_LOCK: &str = "lock:account-connect";
+const CONNECT_LOCK_TTL: Duration = Duration::from_secs(10);
+const CONNECT_LOCK_WAIT: Duration = Duration::from_secs(5);
 /// What the single-account version stored as the value of every OAuth `state`.
 const LEGACY_STATE_VALUE: &str = "1";
 
@@ -82,8 +86,21 @@ impl Connections {
             None => return Err(AccountError::NotFound(slug)),
         };
         let record = account.tokens.exchange_code(code).await?;
-        self.refuse_duplicate(&account, &record).await?;
-        account.tokens.save_connected(&record).await?;
+        // Check and save under one lock: two callbacks of one Instagram account for two slugs
+        // at the same moment must not both pass the check.
+        let guard = self.connect_lock().await?;
+        let saved = match self.refuse_duplicate(&account, &record).await {
+            Ok(()) => account
+                .tokens
+                .save_connected(&record)
+                .await
+                .map_err(AccountError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = self.store.unlock(guard).await {
+            tracing::debug!(error = %e, "could not release the connect lock; it expires on its own");
+        }
+        saved?;
         // The token is stored; the first sync of this account starts in the background.
         if let Err(e) = account.feed.account_connected(&record.user_id).await {
             tracing::warn!(account = %account.slug, error = %e, "could not start the sync of the connected account");
@@ -92,6 +109,21 @@ impl Connections {
             slug: account.slug.clone(),
             record,
         })
+    }
+
+    /// The lock of [`Connections::complete`]'s check and save, waited for a few seconds (the
+    /// holder does two store round trips per account, then releases it).
+    async fn connect_lock(&self) -> Result<LockGuard, AccountError> {
+        let deadline = tokio::time::Instant::now() + CONNECT_LOCK_WAIT;
+        loop {
+            if let Some(guard) = self.store.try_lock(CONNECT_LOCK, CONNECT_LOCK_TTL).await? {
+                return Ok(guard);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(StoreError::Timeout(CONNECT_LOCK_WAIT).into());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// One Instagram account, one slug: two slugs would sync, store and serve it twice.

@@ -37,11 +37,21 @@ pub struct Account {
     record: RwLock<AccountRecord>,
     pub tokens: Arc<TokenService>,
     pub feed: Arc<Feed>,
-    /// Its background tasks (token refresh, pictures shown), stopped with the account.
-    tasks: Vec<JoinHandle<()>>,
+    /// What its feed shows, told to the picture hub; stopped with the account.
+    pictures_task: JoinHandle<()>,
+    /// The token refresh, started once the store has been read (after the upgrade copy, so
+    /// its first check finds the copied token); stopped with the account.
+    refresher: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Account {
+    fn start_refresher(&self, interval: Duration) {
+        let mut slot = self.refresher.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_none() {
+            *slot = Some(auth::spawn_refresher(self.tokens.clone(), interval));
+        }
+    }
+
     pub fn record(&self) -> AccountRecord {
         self.record
             .read()
@@ -52,7 +62,13 @@ impl Account {
 
 impl Drop for Account {
     fn drop(&mut self) {
-        for task in &self.tasks {
+        self.pictures_task.abort();
+        if let Some(task) = self
+            .refresher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             task.abort();
         }
     }
@@ -252,6 +268,9 @@ impl Accounts {
         {
             next.insert(self.default.clone(), unit.clone());
         }
+        for unit in next.values() {
+            unit.start_refresher(self.parts.token_check_interval);
+        }
         for slug in current.keys().filter(|s| !next.contains_key(*s)) {
             tracing::info!(account = %slug, "account deleted; its background work stops");
             self.parts.metrics.forget_account(slug.as_str());
@@ -281,21 +300,19 @@ impl Accounts {
             &p.metrics,
         );
         feed.set_images(self.images.borrow().clone());
-        let tasks = vec![
-            auth::spawn_refresher(tokens.clone(), p.token_check_interval),
-            tokio::spawn(follow_pictures(
-                slug.clone(),
-                feed.wanted(),
-                self.pictures.clone(),
-            )),
-        ];
+        let pictures_task = tokio::spawn(follow_pictures(
+            slug.clone(),
+            feed.wanted(),
+            self.pictures.clone(),
+        ));
         tracing::debug!(account = %slug, "account loaded");
         Arc::new(Account {
             slug,
             record: RwLock::new(record),
             tokens,
             feed,
-            tasks,
+            pictures_task,
+            refresher: Mutex::new(None),
         })
     }
 
