@@ -852,6 +852,7 @@ async function operatorTests(context, service) {
         await page.screenshot({ path: path.join(OUT, "admin.png"), fullPage: true });
       },
     ],
+    ...accountSteps(page, context, service, describe),
     [
       "the token survives a reload of the tab and can be forgotten",
       async () => {
@@ -875,6 +876,271 @@ async function operatorTests(context, service) {
     ],
   ]);
   await page.close();
+}
+
+// The operator page's Accounts card (#10): the sandbox's three accounts, adding one, connecting
+// it (refused while its Instagram user is another slug's, then as a freed user), syncing and
+// removing it with the in-page confirmation. Runs inside the operator section, logged in.
+function accountSteps(page, context, service, describeStatus) {
+  const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+  const SANDBOX = { default: "@sandbox.gallery", cafe: "@sandbox.cafe", shop: "@sandbox.shop" };
+  const q = (testid) => page.getByTestId(testid);
+  const describe = async () => {
+    const rows = await page.evaluate(() =>
+      [...document.querySelectorAll('[data-testid="accounts-rows"] tr')]
+        .map((tr) => {
+          const slug = tr.dataset.slug;
+          const t = (id) => (tr.querySelector(`[data-testid="${id}-${slug}"]`) || {}).textContent;
+          return `${slug}=${t("account-state")}/${t("account-username")}`;
+        })
+        .join(" "),
+    );
+    return `accounts [${rows}]; ${await describeStatus()}`;
+  };
+  const rowState = (slug) =>
+    page.evaluate((s) => {
+      const e = document.querySelector(`[data-testid="account-state-${s}"]`);
+      return e ? e.textContent : null;
+    }, slug);
+  const errorShows = (description, parts) =>
+    waitUntil(
+      page,
+      description,
+      ({ parts }) => {
+        const e = document.querySelector('[data-testid="error"]');
+        return !e.hidden && parts.every((p) => e.textContent.includes(p));
+      },
+      { parts },
+      describe,
+    );
+  const messageShows = (description, parts) =>
+    waitUntil(
+      page,
+      description,
+      ({ parts }) => {
+        const m = document.querySelector('[data-testid="message"]');
+        return !m.hidden && parts.every((p) => m.textContent.includes(p));
+      },
+      { parts },
+      describe,
+    );
+  // The two-step removal: "Remove" arms the row's confirmation, "Yes" deletes.
+  const removeRow = async (slug) => {
+    await q(`account-remove-${slug}`).click();
+    await q(`account-remove-confirmation-${slug}`).waitFor({ state: "visible" });
+    assert(await q(`account-remove-${slug}`).isHidden(), "the Remove button is replaced by the confirmation");
+    const answered = page.waitForResponse(
+      (r) => r.url() === `${service}/admin/accounts/${slug}` && r.request().method() === "DELETE",
+    );
+    await q(`account-remove-confirm-${slug}`).click();
+    assertEqual((await answered).status(), 204, `DELETE /admin/accounts/${slug}`);
+    await q(`account-row-${slug}`).waitFor({ state: "detached" });
+    const res = await fetch(`${service}/admin/accounts/${slug}`, { headers: admin });
+    assertEqual(res.status, 404, `GET /admin/accounts/${slug} after the removal`);
+  };
+
+  return [
+    [
+      "the Accounts card lists the three sandbox accounts, valid, with their usernames",
+      async () => {
+        await waitUntil(
+          page,
+          "rows for default, cafe and shop, all valid",
+          () =>
+            ["default", "cafe", "shop"].every(
+              (s) => document.querySelector(`[data-testid="account-state-${s}"]`)?.textContent === "valid",
+            ),
+          undefined,
+          describe,
+        );
+        const api = await getJson(`${service}/admin/accounts`, admin);
+        for (const [slug, username] of Object.entries(SANDBOX)) {
+          assertEqual(await q(`account-username-${slug}`).textContent(), username, `${slug}'s username`);
+          const account = api.accounts.find((a) => a.slug === slug);
+          assertEqual(await q(`account-items-${slug}`).textContent(), String(account.feed.items), `${slug}'s items`);
+          assertEqual(await q(`account-state-${slug}`).getAttribute("class"), "state state-valid", `${slug}'s badge`);
+          assert(await q(`account-expires-${slug}`).getAttribute("datetime"), `${slug}'s expiry should be shown`);
+          assert(await q(`account-synced-${slug}`).getAttribute("datetime"), `${slug}'s last sync should be shown`);
+          assertEqual(await q(`account-connect-${slug}`).textContent(), "Re-connect", `${slug}'s connect button`);
+          assertEqual(await q(`account-default-${slug}`).isVisible(), slug === "default", `${slug} marked default`);
+          assertEqual(
+            await q(`account-remove-${slug}`).textContent(),
+            slug === "default" ? "Empty" : "Remove",
+            `${slug}'s remove button`,
+          );
+        }
+        assertEqual(await q("default-slug").textContent(), "default", "the default account's heading");
+        assertEqual(await q("accounts-count").textContent(), `3 of at most ${api.max}`, "the count");
+        const headers = await page.locator('[data-testid="accounts-table"] thead th[scope="col"]').allTextContents();
+        assertEqual(headers.slice(0, 3), ["Account", "Instagram", "Token"], "the first column headers");
+      },
+    ],
+    [
+      "an invalid slug and a taken slug are shown in the error area",
+      async () => {
+        await q("account-slug").fill("Bad_Slug");
+        assert(
+          await q("account-slug").evaluate((e) => e.validity.patternMismatch),
+          "the slug input's pattern should refuse Bad_Slug",
+        );
+        await q("account-add").click();
+        await errorShows("the invalid slug message", ["`Bad_Slug` is not a valid account slug"]);
+        assertEqual(await q("account-slug").getAttribute("aria-invalid"), "true", "aria-invalid");
+        await q("account-slug").fill("cafe");
+        const answered = page.waitForResponse((r) => r.url() === `${service}/admin/accounts` && r.request().method() === "POST");
+        await q("account-add").click();
+        assertEqual((await answered).status(), 409, "POST /admin/accounts {slug: cafe}");
+        await errorShows("the account_exists problem", ["Account exists (HTTP 409)", "the account `cafe` already exists"]);
+      },
+    ],
+    [
+      'adding "popup" shows a new row with state missing',
+      async () => {
+        await q("account-slug").fill("popup");
+        await q("account-label").fill("Pop-up store");
+        const answered = page.waitForResponse((r) => r.url() === `${service}/admin/accounts` && r.request().method() === "POST");
+        await q("account-add").click();
+        assertEqual((await answered).status(), 201, "POST /admin/accounts {slug: popup}");
+        await messageShows("the added message", ["Added the account popup"]);
+        await q("account-row-popup").waitFor({ state: "visible" });
+        assertEqual(await rowState("popup"), "missing", "popup's state");
+        assertEqual(await q("account-label-popup").textContent(), "Pop-up store", "popup's label");
+        assertEqual(await q("account-connect-popup").textContent(), "Connect", "popup's connect button");
+        assert(await q("account-sync-popup").isDisabled(), "Sync is disabled until popup is connected");
+        assert(await q("error").isHidden(), "the earlier error should be cleared");
+        assertEqual(await q("account-slug").inputValue(), "", "the form is reset");
+        const order = await page.evaluate(() =>
+          [...document.querySelectorAll('[data-testid="accounts-rows"] tr')].map((tr) => tr.dataset.slug),
+        );
+        assertEqual(order, ["cafe", "default", "popup", "shop"], "rows by slug");
+      },
+    ],
+    [
+      "Connect on popup gives an authorize link; @sandbox.gallery is refused with the conflict shown",
+      async () => {
+        const opened = context.waitForEvent("page", { timeout: TIMEOUT });
+        await q("account-connect-popup").click();
+        const popup = await opened;
+        await popup.waitForURL(/\/oauth\/callback\?code=/, { timeout: TIMEOUT });
+        const link = await q("reauth-link").getAttribute("href");
+        assert(
+          link && link.startsWith(`${service}/sandbox/oauth/authorize?`) && /[?&]state=[^&]+/.test(link),
+          `the authorize link: ${link}`,
+        );
+        await errorShows("the account_conflict problem", [
+          "Connecting popup failed",
+          "Instagram account already connected (HTTP 409)",
+          "@sandbox.gallery is already connected as `default`",
+        ]);
+        assert(await q("reauth-pending").isHidden(), "no more waiting after the refusal");
+        assertEqual(await rowState("popup"), "missing", "popup's state after the refusal");
+        const shown = await popup.evaluate(() => document.body.textContent);
+        assert(shown.includes("account_conflict"), `the callback window shows the problem: ${shown.slice(0, 200)}`);
+        await popup.close();
+        await page.screenshot({ path: path.join(OUT, "admin-accounts-conflict.png"), fullPage: true });
+      },
+    ],
+    [
+      "Remove asks in the page first; removing shop frees @sandbox.shop",
+      async () => {
+        await q("account-remove-shop").click();
+        await q("account-remove-confirmation-shop").waitFor({ state: "visible" });
+        assert(
+          (await q("account-remove-confirmation-shop").textContent()).includes("Remove shop"),
+          "the confirmation names the account",
+        );
+        await q("account-remove-cancel-shop").click();
+        await q("account-remove-shop").waitFor({ state: "visible" });
+        assert(await q("account-remove-confirmation-shop").isHidden(), "Cancel hides the confirmation");
+        assertEqual(await rowState("shop"), "valid", "shop is kept after Cancel");
+        await removeRow("shop");
+        await messageShows("the removed message", ["Removed the account shop"]);
+      },
+    ],
+    [
+      "Connect on popup as @sandbox.shop (sandbox_user) turns the row valid",
+      async () => {
+        // The sandbox logs in as the user `sandbox_user` names; add it to the page's link.
+        const pattern = `${service}/sandbox/oauth/authorize?**`;
+        await context.route(pattern, (route) =>
+          route.continue({ url: `${route.request().url()}&sandbox_user=sandbox.shop` }),
+        );
+        try {
+          const opened = context.waitForEvent("page", { timeout: TIMEOUT });
+          await q("account-connect-popup").click();
+          const popup = await opened;
+          await popup.locator("h1", { hasText: "Instagram connected" }).waitFor({ timeout: TIMEOUT });
+          await popup.close();
+        } finally {
+          await context.unroute(pattern);
+        }
+        await waitUntil(
+          page,
+          "popup valid as @sandbox.shop",
+          () => {
+            const q = (id) => document.querySelector(`[data-testid="${id}"]`);
+            return (
+              q("account-state-popup")?.textContent === "valid" &&
+              q("account-username-popup").textContent === "@sandbox.shop" &&
+              !q("message").hidden &&
+              q("message").textContent.includes("Instagram connected to popup: @sandbox.shop")
+            );
+          },
+          undefined,
+          describe,
+        );
+        assertEqual(await q("account-connect-popup").textContent(), "Re-connect", "popup's connect button");
+        assert(await q("error").isHidden(), "the conflict message should be cleared");
+        const api = await getJson(`${service}/admin/accounts/popup`, admin);
+        assertEqual(api.token.username, "sandbox.shop", "GET /admin/accounts/popup");
+      },
+    ],
+    [
+      "Sync on popup syncs its feed",
+      async () => {
+        await q("account-sync-popup").waitFor({ state: "visible" });
+        await waitUntil(
+          page,
+          "Sync enabled",
+          () => !document.querySelector('[data-testid="account-sync-popup"]').disabled,
+          undefined,
+          describe,
+        );
+        const answered = page.waitForResponse(
+          (r) => r.url() === `${service}/admin/accounts/popup/sync` && r.request().method() === "POST",
+        );
+        await q("account-sync-popup").click();
+        const response = await answered;
+        assertEqual(response.status(), 200, "POST /admin/accounts/popup/sync");
+        const items = (await response.json()).feed.items;
+        assert(items > 0, `popup's items: ${items}`);
+        await messageShows("the sync message", [`Synced popup: ${items} items`]);
+        await waitUntil(
+          page,
+          "the row's items",
+          ({ n }) => document.querySelector('[data-testid="account-items-popup"]').textContent === String(n),
+          { n: items },
+          describe,
+        );
+        await page.screenshot({ path: path.join(OUT, "admin-accounts.png"), fullPage: true });
+        // A narrow screen: the rows become stacked cards, nothing wider than the viewport.
+        await page.setViewportSize({ width: 390, height: 844 });
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        await q("accounts").screenshot({ path: path.join(OUT, "admin-accounts-narrow.png") });
+        await page.setViewportSize({ width: 1280, height: 900 });
+        assert(overflow <= 0, `the page is ${overflow}px wider than a 390px screen`);
+      },
+    ],
+    [
+      "Remove on popup removes its row",
+      async () => {
+        await removeRow("popup");
+        await messageShows("the removed message", ["Removed the account popup"]);
+        assertEqual(await q("accounts-count").textContent(), `2 of at most 100`, "the count");
+        assert(await q("error").isHidden(), "no error after the removal");
+      },
+    ],
+  ];
 }
 
 // ---- /docs ----------------------------------------------------------------------------------

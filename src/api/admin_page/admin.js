@@ -8,6 +8,10 @@
   const STORAGE_KEY = "igw-admin-token";
   const POLL_MS = 30000; // status refresh while the page is visible
   const REAUTH_POLL_MS = 3000; // while waiting for an authorization to complete
+  const WINDOW_CHECK_MS = 500; // looking at the authorization window while waiting
+  const CONFIRM_MS = 15000; // how long an armed "Remove" waits for its confirmation
+  const SLUG_HINT =
+    "1 to 32 characters: lowercase letters, digits and -, not starting with -";
 
   const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
   const els = {
@@ -27,6 +31,16 @@
     pending: $("reauth-pending"),
     pendingLink: $("reauth-link"),
     pendingExpires: $("reauth-expires"),
+    pendingAccount: $("reauth-account"),
+    accounts: $("accounts"),
+    accountsCount: $("accounts-count"),
+    accountRows: $("accounts-rows"),
+    accountsEmpty: $("accounts-empty"),
+    accountForm: $("account-form"),
+    accountSlug: $("account-slug"),
+    accountLabel: $("account-label"),
+    accountAdd: $("account-add"),
+    defaultSlug: $("default-slug"),
   };
 
   const state = {
@@ -34,8 +48,14 @@
     status: null, // last /admin/status body
     busy: 0, // admin calls in flight
     timer: null,
-    // While a re-authorization is under way: the obtained_at it must replace, and its deadline.
+    accounts: null, // last /admin/accounts body; null before it or when the service has none
+    // While a re-authorization is under way: the account (null: the default account through
+    // /admin/status), the obtained_at it must replace, its deadline and the window it runs in.
     waiting: null,
+    windowTimer: null,
+    // The account whose "Remove" was clicked once and waits for its confirmation.
+    confirming: null,
+    confirmTimer: null,
   };
 
   // ---- the admin API ----------------------------------------------------------------------
@@ -47,13 +67,20 @@
     }
   }
 
-  async function api(method, path, token) {
-    const bearer = token === undefined ? state.token : token;
+  async function api(method, path, token, json) {
+    const bearer = token === undefined || token === null ? state.token : token;
+    const headers = { Authorization: `Bearer ${bearer}`, Accept: "application/json" };
+    let payload;
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      payload = JSON.stringify(json);
+    }
     let response;
     try {
       response = await fetch(path, {
         method,
-        headers: { Authorization: `Bearer ${bearer}`, Accept: "application/json" },
+        headers,
+        body: payload,
         cache: "no-store",
         credentials: "omit",
       });
@@ -66,20 +93,28 @@
     } catch {
       body = null;
     }
-    if (response.ok && body) return body;
+    if (response.ok && (body || response.status === 204)) return body;
     if (response.status === 401) {
       throw new ApiProblem(
         401,
         "The service refused this admin token (401 Unauthorized). Paste the value of admin.token.",
       );
     }
-    const title = (body && body.title) || response.statusText || "Error";
-    let text = `${title} (HTTP ${response.status})`;
-    if (body && body.detail) text += `: ${body.detail}`;
-    if (!/[.!?]$/.test(text)) text += ".";
+    let text = problemText(body, response.status, response.statusText);
     const retryAfter = response.headers.get("Retry-After");
     if (retryAfter) text += ` Retry after ${retryAfter} s.`;
-    throw new ApiProblem(response.status, text);
+    const problem = new ApiProblem(response.status, text);
+    problem.type = body && body.type;
+    throw problem;
+  }
+
+  // "Title (HTTP 409): detail." from a problem+json body.
+  function problemText(body, status, statusText) {
+    const title = (body && body.title) || statusText || "Error";
+    let text = `${title} (HTTP ${status})`;
+    if (body && body.detail) text += `: ${body.detail}`;
+    if (!/[.!?]$/.test(text)) text += ".";
+    return text;
   }
 
   // ---- token handling ---------------------------------------------------------------------
@@ -105,7 +140,9 @@
   function forget(reason) {
     storeToken(null);
     state.status = null;
-    state.waiting = null;
+    state.accounts = null;
+    stopWaiting();
+    disarmRemove();
     stopTimer();
     els.status.hidden = true;
     els.session.hidden = true;
@@ -131,6 +168,7 @@
       els.input.value = "";
       showError(null);
       render(status);
+      await loadAccounts().catch((err) => showError(err.message));
       schedule();
     } catch (err) {
       showError(err.message);
@@ -156,24 +194,66 @@
     }
   }
 
+  // The default account's status and every account; while an authorization is under way, only
+  // what it waits for (the admin API is rate-limited per client).
   async function loadStatus() {
     const token = state.token;
-    const status = await api("GET", "/admin/status", token);
+    const waiting = state.waiting;
+    const wantStatus = !waiting || waiting.slug === null;
+    const wantAccounts = !waiting || waiting.slug !== null || state.accounts === null;
+    const [status, accounts] = await Promise.all([
+      wantStatus ? api("GET", "/admin/status", token) : null,
+      wantAccounts ? fetchAccounts(token) : undefined,
+    ]);
     if (state.token !== token) return; // forgotten or replaced meanwhile
-    render(status);
-    if (state.waiting) checkReauthDone(status);
+    if (status) render(status);
+    if (accounts !== undefined) renderAccounts(accounts);
+    if (state.waiting) checkReauthDone();
   }
 
-  function reauthorize() {
+  async function loadAccounts() {
+    const token = state.token;
+    const accounts = await fetchAccounts(token);
+    if (state.token === token) renderAccounts(accounts);
+  }
+
+  // `GET /admin/accounts`; null from a service without accounts (404).
+  async function fetchAccounts(token) {
+    try {
+      return await api("GET", "/admin/accounts", token);
+    } catch (err) {
+      if (err.status === 404 && err.type !== "account_not_found") return null;
+      throw err;
+    }
+  }
+
+  function accountPath(slug) {
+    return `/admin/accounts/${encodeURIComponent(slug)}`;
+  }
+
+  function findAccount(slug) {
+    const list = state.accounts ? state.accounts.accounts : [];
+    return list.find((a) => a.slug === slug) || null;
+  }
+
+  // Starts an authorization: the default account's (slug null, `POST /admin/reauth`) or the
+  // account `slug`'s (`POST /admin/accounts/{slug}/reauth`), in a new window when the browser
+  // allows it; then waits for the account's `token.obtained_at` to change.
+  function reauthorize(slug) {
     // Open the window while the click still counts as a user gesture; point it at Instagram
     // once the URL is known. Without an opener, the authorization page cannot reach this one.
     const win = window.open("", "_blank");
     if (win) win.opener = null;
     action(async () => {
-      const before = state.status ? state.status.token.obtained_at : null;
+      let before = null;
+      if (slug === null) before = state.status ? state.status.token.obtained_at : null;
+      else {
+        const account = findAccount(slug);
+        before = account ? account.token.obtained_at : null;
+      }
       let answer;
       try {
-        answer = await api("POST", "/admin/reauth");
+        answer = await api("POST", slug === null ? "/admin/reauth" : `${accountPath(slug)}/reauth`);
       } catch (err) {
         if (win) win.close();
         throw err;
@@ -186,35 +266,219 @@
       showError(null);
       els.pendingLink.href = url;
       setTime(els.pendingExpires, answer.state_expires_at);
+      els.pendingAccount.textContent = slug === null ? "" : ` of ${slug}`;
       els.pending.hidden = false;
+      let opened = null;
       if (win && !win.closed) {
         win.location.href = url;
+        opened = win;
         showMessage("Log in to Instagram in the new window. This page updates when it is done.");
       } else {
         showMessage("The browser blocked the new window: open the authorization link below.");
       }
-      state.waiting = { before, until: Date.parse(answer.state_expires_at) };
+      stopWaiting();
+      state.waiting = { slug, before, until: Date.parse(answer.state_expires_at), win: opened };
+      if (opened) state.windowTimer = window.setInterval(checkWindow, WINDOW_CHECK_MS);
       schedule();
     });
   }
 
-  function checkReauthDone(status) {
+  function stopWaiting() {
+    if (state.windowTimer !== null) window.clearInterval(state.windowTimer);
+    state.windowTimer = null;
+    state.waiting = null;
+  }
+
+  function checkReauthDone() {
     const waiting = state.waiting;
     if (!waiting) return;
-    const token = status.token;
-    if (token.obtained_at && token.obtained_at !== waiting.before && !token.reauth_required) {
-      state.waiting = null;
+    let token = null;
+    if (waiting.slug === null) token = state.status ? state.status.token : null;
+    else {
+      const account = findAccount(waiting.slug);
+      if (!account && state.accounts) {
+        // Removed meanwhile.
+        stopWaiting();
+        els.pending.hidden = true;
+        return;
+      }
+      token = account ? account.token : null;
+    }
+    if (token && token.obtained_at && token.obtained_at !== waiting.before && !token.reauth_required) {
+      stopWaiting();
+      refreshTheOtherView(waiting.slug);
       els.pending.hidden = true;
       showError(null);
+      const which = waiting.slug === null ? "" : ` to ${waiting.slug}`;
       showMessage(
-        `Instagram connected: @${token.username || "?"}, token valid until ${formatTime(token.expires_at)}.`,
+        `Instagram connected${which}: @${token.username || "?"}, token valid until ${formatTime(token.expires_at)}.`,
       );
     } else if (Date.now() > waiting.until) {
-      state.waiting = null;
+      const again = waiting.slug === null ? "Re-authorize" : "Connect";
+      stopWaiting();
       els.pending.hidden = true;
       showMessage(null);
-      showError("The authorization was not completed in time. Click Re-authorize to start again.");
+      showError(`The authorization was not completed in time. Click ${again} to start again.`);
     }
+  }
+
+  // The authorization window, once it is back on this service (same origin): a problem from
+  // the OAuth callback (an Instagram account already connected to another slug, an expired
+  // state, a refusal) is shown here at once; a success makes the page look now. While the
+  // window is on Instagram (another origin), reading it throws: nothing to do yet.
+  function checkWindow() {
+    const waiting = state.waiting;
+    const win = waiting && waiting.win;
+    if (!win) return;
+    if (win.closed) {
+      waiting.win = null;
+      window.clearInterval(state.windowTimer);
+      state.windowTimer = null;
+      return;
+    }
+    let doc;
+    try {
+      if (win.location.origin !== window.location.origin) return;
+      if (!/\/oauth\/callback$/.test(win.location.pathname)) return;
+      doc = win.document;
+      if (doc.readyState !== "complete") return;
+    } catch {
+      return; // on Instagram's pages
+    }
+    waiting.win = null;
+    window.clearInterval(state.windowTimer);
+    state.windowTimer = null;
+    let problem = null;
+    if (/json/.test(doc.contentType || "")) {
+      try {
+        const pre = doc.querySelector("pre");
+        problem = JSON.parse((pre || doc.body).textContent);
+      } catch {
+        problem = { title: "The authorization failed", detail: "see the authorization window" };
+      }
+    }
+    if (problem) {
+      const which = waiting.slug === null ? "the default account" : waiting.slug;
+      const again = waiting.slug === null ? "Re-authorize" : "Connect";
+      stopWaiting();
+      els.pending.hidden = true;
+      showMessage(null);
+      showError(
+        `Connecting ${which} failed: ${problemText(problem, problem.status || "?", "")} ` +
+          `Click ${again} to start again.`,
+      );
+    } else if (state.busy === 0) {
+      action(loadStatus);
+    }
+  }
+
+  // After the default account's authorization, the table; after an account's, the default
+  // account's cards when it was the default. Best effort: the next poll does it anyway.
+  function refreshTheOtherView(slug) {
+    const token = state.token;
+    if (slug === null) {
+      loadAccounts().catch(() => {});
+    } else {
+      const account = findAccount(slug);
+      if (account && account.default) {
+        api("GET", "/admin/status", token)
+          .then((status) => state.token === token && render(status))
+          .catch(() => {});
+      }
+    }
+  }
+
+  // ---- accounts -----------------------------------------------------------------------------
+
+  function addAccount(event) {
+    event.preventDefault();
+    const slugInput = els.accountSlug;
+    const slug = slugInput.value.trim();
+    slugInput.value = slug;
+    if (!slugInput.checkValidity()) {
+      slugInput.setAttribute("aria-invalid", "true");
+      showMessage(null);
+      showError(
+        slug === ""
+          ? "Enter a slug for the new account."
+          : `\`${slug}\` is not a valid account slug: ${SLUG_HINT}.`,
+      );
+      slugInput.focus();
+      return;
+    }
+    const label = els.accountLabel.value.trim();
+    action(async () => {
+      let created;
+      try {
+        created = await api("POST", "/admin/accounts", null, label ? { slug, label } : { slug });
+      } catch (err) {
+        if (err.status === 400) slugInput.setAttribute("aria-invalid", "true");
+        throw err;
+      }
+      els.accountForm.reset();
+      slugInput.removeAttribute("aria-invalid");
+      showError(null);
+      showMessage(`Added the account ${created.slug}. Click Connect in its row to connect an Instagram account.`);
+      await loadAccounts();
+      const connect = $(`account-connect-${created.slug}`);
+      if (connect) connect.focus();
+    });
+  }
+
+  function syncAccount(slug) {
+    action(async () => {
+      const answer = await api("POST", `${accountPath(slug)}/sync`);
+      showError(null);
+      showMessage(`Synced ${slug}: ${answer.feed.items} items.`);
+      await loadAccounts();
+    });
+  }
+
+  // "Remove" asks once more in the row (no confirm() dialog): the first click arms it.
+  function armRemove(slug) {
+    disarmRemove();
+    state.confirming = slug;
+    state.confirmTimer = window.setTimeout(() => {
+      disarmRemove();
+      if (state.accounts) renderAccounts(state.accounts);
+    }, CONFIRM_MS);
+    renderAccounts(state.accounts);
+    const confirm = $(`account-remove-confirm-${slug}`);
+    if (confirm) confirm.focus();
+  }
+
+  function disarmRemove() {
+    if (state.confirmTimer !== null) window.clearTimeout(state.confirmTimer);
+    state.confirmTimer = null;
+    state.confirming = null;
+  }
+
+  function cancelRemove(slug) {
+    disarmRemove();
+    renderAccounts(state.accounts);
+    const remove = $(`account-remove-${slug}`);
+    if (remove) remove.focus();
+  }
+
+  function removeAccount(slug) {
+    const account = findAccount(slug);
+    const isDefault = Boolean(account && account.default);
+    disarmRemove();
+    action(async () => {
+      await api("DELETE", accountPath(slug));
+      showError(null);
+      showMessage(
+        isDefault
+          ? `Emptied the default account ${slug}: its token, feed and pictures are deleted; connect it again to serve /images.`
+          : `Removed the account ${slug}, with its token, feed and pictures.`,
+      );
+      if (state.waiting && state.waiting.slug === slug) {
+        stopWaiting();
+        els.pending.hidden = true;
+      }
+      if (isDefault) await loadStatus();
+      else await loadAccounts();
+    });
   }
 
   function refreshToken() {
@@ -305,6 +569,168 @@
     renderRateLimit(f.rate_limit);
     renderAssets(status.assets);
     setTime($("status-updated-at"), new Date().toISOString());
+  }
+
+  // The accounts table, row by row keyed by slug: rows (and the focused button) survive a refresh.
+  function renderAccounts(body) {
+    state.accounts = body;
+    els.accounts.hidden = body === null;
+    if (body === null) {
+      disarmRemove();
+      els.accountRows.replaceChildren();
+      return;
+    }
+    const list = body.accounts;
+    if (state.confirming && !list.some((a) => a.slug === state.confirming)) disarmRemove();
+    const rows = new Map([...els.accountRows.children].map((tr) => [tr.dataset.slug, tr]));
+    let previous = null;
+    for (const account of list) {
+      let tr = rows.get(account.slug);
+      rows.delete(account.slug);
+      if (!tr) tr = accountRow(account.slug);
+      updateAccountRow(tr, account);
+      const next = previous ? previous.nextSibling : els.accountRows.firstChild;
+      if (next !== tr) els.accountRows.insertBefore(tr, next);
+      previous = tr;
+    }
+    for (const tr of rows.values()) tr.remove();
+    els.accountsEmpty.hidden = list.length > 0;
+    els.accountsCount.textContent = `${list.length} of at most ${body.max}`;
+    const def = list.find((a) => a.default);
+    els.defaultSlug.textContent = def ? def.slug : "";
+    els.defaultSlug.hidden = !def;
+    setButtons(state.busy > 0);
+  }
+
+  function cell(tr, testid, label, className) {
+    const td = document.createElement("td");
+    td.dataset.label = label;
+    if (className) td.className = className;
+    if (testid) td.dataset.testid = testid;
+    tr.append(td);
+    return td;
+  }
+
+  function button(text, testid, onClick, className) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.dataset.testid = testid;
+    if (className) b.className = className;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function accountRow(slug) {
+    const tr = document.createElement("tr");
+    tr.dataset.slug = slug;
+    tr.dataset.testid = `account-row-${slug}`;
+    const name = document.createElement("th");
+    name.scope = "row";
+    name.dataset.label = "Account";
+    const slugEl = document.createElement("code");
+    slugEl.className = "slug";
+    slugEl.textContent = slug;
+    slugEl.dataset.testid = `account-slug-${slug}`;
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = "default";
+    badge.dataset.testid = `account-default-${slug}`;
+    const label = document.createElement("span");
+    label.className = "label";
+    label.dataset.testid = `account-label-${slug}`;
+    name.append(slugEl, " ", badge, label);
+    tr.append(name);
+    cell(tr, `account-username-${slug}`, "Instagram");
+    const stateTd = cell(tr, null, "Token");
+    const stateEl = document.createElement("span");
+    stateEl.dataset.testid = `account-state-${slug}`;
+    stateTd.append(stateEl);
+    const expires = document.createElement("time");
+    expires.dataset.testid = `account-expires-${slug}`;
+    cell(tr, null, "Expires").append(expires);
+    cell(tr, `account-items-${slug}`, "Items", "num");
+    const synced = document.createElement("time");
+    synced.dataset.testid = `account-synced-${slug}`;
+    cell(tr, null, "Last sync").append(synced);
+    cell(tr, `account-error-${slug}`, "Last error", "last-error");
+
+    const actions = cell(tr, null, "Actions", "row-actions");
+    const normal = document.createElement("div");
+    normal.className = "row-buttons";
+    normal.dataset.part = "buttons";
+    normal.append(
+      button("Connect", `account-connect-${slug}`, () => reauthorize(slug), "primary"),
+      button("Sync", `account-sync-${slug}`, () => syncAccount(slug)),
+      button("Remove", `account-remove-${slug}`, () => armRemove(slug)),
+    );
+    const confirm = document.createElement("div");
+    confirm.className = "confirm";
+    confirm.dataset.part = "confirm";
+    confirm.dataset.testid = `account-remove-confirmation-${slug}`;
+    confirm.setAttribute("role", "group");
+    const question = document.createElement("span");
+    question.dataset.part = "question";
+    question.id = `account-remove-question-${slug}`;
+    confirm.setAttribute("aria-labelledby", question.id);
+    confirm.append(
+      question,
+      button("Yes", `account-remove-confirm-${slug}`, () => removeAccount(slug), "danger"),
+      button("Cancel", `account-remove-cancel-${slug}`, () => cancelRemove(slug)),
+    );
+    actions.append(normal, confirm);
+    return tr;
+  }
+
+  function updateAccountRow(tr, account) {
+    const slug = account.slug;
+    const t = account.token;
+    const f = account.feed;
+    const q = (testid) => tr.querySelector(`[data-testid="${testid}"]`);
+    tr.classList.toggle("is-default", account.default);
+    q(`account-default-${slug}`).hidden = !account.default;
+    const label = q(`account-label-${slug}`);
+    label.textContent = account.label || "";
+    label.hidden = !account.label;
+    const user = q(`account-username-${slug}`);
+    user.textContent = t.username ? `@${t.username}` : "—";
+    user.classList.toggle("none", !t.username);
+    user.title = t.user_id ? `user id ${t.user_id}` : "";
+    const stateEl = q(`account-state-${slug}`);
+    stateEl.textContent = t.state;
+    stateEl.className = `state state-${t.state}`;
+    stateEl.title = t.reauth_required ? "Re-authorization required: click Connect" : "";
+    setTime(q(`account-expires-${slug}`), t.expires_at);
+    q(`account-items-${slug}`).textContent = String(f.items);
+    setTime(q(`account-synced-${slug}`), f.synced_at);
+    const error = q(`account-error-${slug}`);
+    const problems = [t.last_error, f.last_error].filter(Boolean);
+    error.textContent = problems.length ? problems.join(" · ") : "none";
+    error.classList.toggle("none", problems.length === 0);
+
+    const connected = t.state !== "missing";
+    const connect = q(`account-connect-${slug}`);
+    connect.textContent = connected ? "Re-connect" : "Connect";
+    connect.className = t.reauth_required ? "primary" : "";
+    connect.setAttribute("aria-label", `${connected ? "Re-connect" : "Connect"} ${slug}`);
+    const sync = q(`account-sync-${slug}`);
+    sync.dataset.unusable = connected ? "" : "yes";
+    sync.setAttribute("aria-label", `Sync ${slug}`);
+    sync.title = connected ? "" : "Connect the account first";
+    const remove = q(`account-remove-${slug}`);
+    remove.textContent = account.default ? "Empty" : "Remove";
+    remove.setAttribute("aria-label", `${account.default ? "Empty" : "Remove"} ${slug}`);
+    remove.title = account.default
+      ? "The default account stays registered: this deletes its token, feed and pictures"
+      : "Deletes the account with its token, feed and pictures";
+    const armed = state.confirming === slug;
+    tr.querySelector('[data-part="buttons"]').hidden = armed;
+    tr.querySelector('[data-part="confirm"]').hidden = !armed;
+    tr.querySelector('[data-part="question"]').textContent = account.default
+      ? `Empty ${slug}? Its token, feed and pictures are deleted; it stays registered.`
+      : `Remove ${slug} with its token, feed and pictures?`;
+    const yes = q(`account-remove-confirm-${slug}`);
+    yes.textContent = account.default ? "Yes, empty it" : "Yes, remove it";
   }
 
   function renderRateLimit(usage) {
@@ -417,8 +843,11 @@
   }
 
   function setButtons(disabled) {
-    for (const button of [els.reauth, els.refresh, els.sync, els.reload, els.retryAssets]) {
-      button.disabled = disabled;
+    for (const b of [els.reauth, els.refresh, els.sync, els.reload, els.retryAssets, els.accountAdd]) {
+      b.disabled = disabled;
+    }
+    for (const b of els.accountRows.querySelectorAll("button")) {
+      b.disabled = disabled || b.dataset.unusable === "yes";
     }
   }
 
@@ -435,7 +864,9 @@
 
   els.form.addEventListener("submit", login);
   els.forget.addEventListener("click", () => forget(null));
-  els.reauth.addEventListener("click", reauthorize);
+  els.reauth.addEventListener("click", () => reauthorize(null));
+  els.accountForm.addEventListener("submit", addAccount);
+  els.accountSlug.addEventListener("input", () => els.accountSlug.removeAttribute("aria-invalid"));
   els.refresh.addEventListener("click", refreshToken);
   els.sync.addEventListener("click", syncNow);
   els.reload.addEventListener("click", () => action(loadStatus));
