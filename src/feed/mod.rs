@@ -9,6 +9,7 @@ mod render;
 mod service;
 mod snapshot;
 mod sync;
+mod syncer;
 mod tasks;
 mod text;
 

@@ -18,6 +18,7 @@ use super::query::{PageRequest, Search, SearchIndex, page_at, start_of};
 use super::render::Rendered;
 use super::snapshot::Snapshot;
 use super::sync::SyncError;
+use super::syncer::Syncer;
 use crate::assets::{Images, PictureSource, Wanted};
 use crate::auth::TokenService;
 use crate::config::FeedSettings;
@@ -242,6 +243,7 @@ pub struct Feed {
     pub(super) store: Store,
     pub(super) tokens: Arc<TokenService>,
     pub(super) client: Arc<InstagramClient>,
+    pub(super) syncer: Syncer,
     pub(super) config: FeedSettings,
     pub metrics: AccountMetrics,
     pub(super) state: RwLock<State>,
@@ -273,6 +275,7 @@ impl Feed {
             slug: slug.to_owned(),
             store,
             tokens,
+            syncer: Syncer::new(client.clone(), config.page_size, config.max_items),
             client,
             config,
             metrics: metrics.account(slug),

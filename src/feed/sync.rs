@@ -8,11 +8,10 @@ use chrono::{DateTime, Utc};
 use futures_util::FutureExt as _;
 
 use super::meta::SyncMeta;
-use super::profile::Profile;
 use super::service::{Feed, Loaded, META_KEY, SNAPSHOT_KEY};
-use super::snapshot::{AccountRef, Snapshot};
+use super::syncer::Synced;
 use crate::auth::{AuthError, UsableToken};
-use crate::instagram::{MediaBody, UpstreamError};
+use crate::instagram::UpstreamError;
 use crate::store::{LockGuard, StoreError};
 
 const SYNC_LOCK: &str = "lock:feed-sync";
@@ -204,31 +203,20 @@ impl Feed {
         }
 
         let started = std::time::Instant::now();
-        let bodies = match self.fetch_all(token).await {
-            Ok(bodies) => bodies,
-            Err(err) => {
-                self.record_failure(guard, token, &err).await;
-                return Err(err.into());
-            }
-        };
-        let account = AccountRef {
-            user_id: token.user_id.clone(),
-            username: token.username.clone(),
-        };
-        let profile = match self.client.profile(&token.access_token).await {
-            Ok(body) => Some(Profile::from_body(body)),
-            // The media are what matters: keep the profile last read.
-            Err(e) => {
-                tracing::info!(error = %e, "could not read the account's profile; keeping the last one");
-                self.read_state()
-                    .loaded
-                    .as_ref()
-                    .filter(|l| l.raw.account.user_id == token.user_id)
-                    .and_then(|l| l.raw.profile.clone())
-            }
-        };
-        let (snapshot, skipped) = Snapshot::build(account, bodies, Utc::now());
-        let snapshot = snapshot.with_profile(profile);
+        let last_profile = self
+            .read_state()
+            .loaded
+            .as_ref()
+            .filter(|l| l.raw.account.user_id == token.user_id)
+            .and_then(|l| l.raw.profile.clone());
+        let Synced { snapshot, skipped } =
+            match self.syncer.sync(token, last_profile, Utc::now()).await {
+                Ok(synced) => synced,
+                Err(err) => {
+                    self.record_failure(guard, token, &err).await;
+                    return Err(err.into());
+                }
+            };
         if skipped > 0 {
             tracing::info!(
                 skipped,
@@ -269,37 +257,6 @@ impl Feed {
             "feed synced"
         );
         Ok(self.install(snapshot, meta))
-    }
-
-    /// Every page, following the cursor, up to `max_items`.
-    async fn fetch_all(&self, token: &UsableToken) -> Result<Vec<MediaBody>, UpstreamError> {
-        let mut items: Vec<MediaBody> = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let remaining = self.config.max_items - items.len();
-            let page = self
-                .client
-                .media_page(
-                    &token.access_token,
-                    after.as_deref(),
-                    remaining.min(self.config.page_size),
-                )
-                .await?;
-            let empty = page.items.is_empty();
-            items.extend(page.items);
-            match page.next_after {
-                Some(next)
-                    if !empty
-                        && items.len() < self.config.max_items
-                        && Some(&next) != after.as_ref() =>
-                {
-                    after = Some(next);
-                }
-                _ => break,
-            }
-        }
-        items.truncate(self.config.max_items);
-        Ok(items)
     }
 
     /// Notes the failure for every replica and pauses syncing: until Instagram's estimate
