@@ -17,6 +17,7 @@ use super::profile::AccountProfile;
 use super::query::{PageRequest, Search, SearchIndex, page_at, start_of};
 use super::render::Rendered;
 use super::snapshot::Snapshot;
+use super::store::SnapshotStore;
 use super::sync::SyncError;
 use super::syncer::Syncer;
 use crate::assets::{Images, PictureSource, Wanted};
@@ -25,10 +26,6 @@ use crate::config::FeedSettings;
 use crate::instagram::InstagramClient;
 use crate::metrics::{AccountMetrics, Metrics};
 use crate::store::{Store, StoreError};
-
-pub(super) const SNAPSHOT_KEY: &str = "feed:snapshot";
-/// What the version poll reads (with the account's scope in front).
-pub const META_KEY: &str = "feed:meta";
 
 /// A snapshot ready to serve: the data plus what reads need precomputed.
 pub struct Loaded {
@@ -240,7 +237,7 @@ impl State {
 pub struct Feed {
     /// The account's slug, for the bodies that name it.
     slug: String,
-    pub(super) store: Store,
+    pub(super) snapshots: SnapshotStore,
     pub(super) tokens: Arc<TokenService>,
     pub(super) client: Arc<InstagramClient>,
     pub(super) syncer: Syncer,
@@ -273,7 +270,7 @@ impl Feed {
             .build_with_hasher(foldhash::fast::RandomState::default());
         Arc::new(Self {
             slug: slug.to_owned(),
-            store,
+            snapshots: SnapshotStore::new(store),
             tokens,
             syncer: Syncer::new(client.clone(), config.page_size, config.max_items),
             client,
@@ -416,11 +413,11 @@ impl Feed {
 
     /// Loads the stored snapshot if it is newer than what is in memory, and installs it.
     pub(super) async fn load_stored(&self) -> Result<Option<Arc<Loaded>>, StoreError> {
-        let meta = self.store.get(META_KEY).await?;
+        let meta = self.snapshots.meta_bytes().await?;
         self.take_meta(meta).await
     }
 
-    /// The version poll's part: `meta` is what the store holds under [`META_KEY`] (read for
+    /// The version poll's part: `meta` is what the store holds under [`super::META_KEY`] (read for
     /// every account in one round trip); the snapshot is read only when it changed.
     pub async fn take_meta(
         &self,
@@ -453,13 +450,7 @@ impl Feed {
             self.write_state().meta = meta;
             return Ok(self.read_state().loaded.clone());
         }
-        let Some(bytes) = self.store.get(SNAPSHOT_KEY).await? else {
-            return Ok(None);
-        };
-        let Ok(snapshot) = serde_json::from_slice::<Snapshot>(&bytes) else {
-            tracing::warn!(
-                "the stored snapshot is unreadable; it will be replaced by the next sync"
-            );
+        let Some(snapshot) = self.snapshots.snapshot().await? else {
             return Ok(None);
         };
         Ok(Some(self.install(snapshot, meta)))
@@ -521,15 +512,7 @@ impl Feed {
     /// Forgets the account's media everywhere (deauthorize, data deletion, another account).
     /// The other replicas learn of it from the tombstone left in the meta key.
     pub async fn purge(&self) -> Result<(), StoreError> {
-        self.store.delete(SNAPSHOT_KEY).await?;
-        let tombstone = SyncMeta {
-            purged_at: Some(Utc::now()),
-            ..SyncMeta::default()
-        };
-        let json = serde_json::to_vec(&tombstone).unwrap_or_default();
-        self.store
-            .set(META_KEY, &json, Some(super::sync::SNAPSHOT_TTL))
-            .await?;
+        let tombstone = self.snapshots.purge().await?;
         self.forget(tombstone);
         Ok(())
     }
@@ -560,12 +543,11 @@ impl Feed {
             .loaded
             .as_ref()
             .is_some_and(|l| l.snapshot.account.user_id != user_id);
-        let stored_other = match self.store.get(SNAPSHOT_KEY).await? {
-            Some(bytes) => serde_json::from_slice::<Snapshot>(&bytes)
-                .map(|s| s.account.user_id != user_id)
-                .unwrap_or(true),
-            None => false,
-        };
+        let stored_other = self
+            .snapshots
+            .snapshot()
+            .await?
+            .is_some_and(|s| s.account.user_id != user_id);
         if other_account || stored_other {
             self.purge().await?;
         }

@@ -8,15 +8,12 @@ use chrono::{DateTime, Utc};
 use futures_util::FutureExt as _;
 
 use super::meta::SyncMeta;
-use super::service::{Feed, Loaded, META_KEY, SNAPSHOT_KEY};
+use super::service::{Feed, Loaded};
 use super::syncer::Synced;
 use crate::auth::{AuthError, UsableToken};
 use crate::instagram::UpstreamError;
 use crate::store::{LockGuard, StoreError};
 
-const SYNC_LOCK: &str = "lock:feed-sync";
-/// Stored snapshots outlive any sensible outage; every key has a TTL.
-pub(super) const SNAPSHOT_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 const BUSY_POLL: Duration = Duration::from_millis(200);
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -158,15 +155,9 @@ impl Feed {
                 AuthError::Store(s) => SyncError::from(s),
                 other => SyncError::NeedsOperator(Arc::new(other)),
             })?;
-            if let Some(guard) = self
-                .store
-                .try_lock(SYNC_LOCK, self.config.sync_lock_ttl)
-                .await?
-            {
+            if let Some(guard) = self.snapshots.lock(self.config.sync_lock_ttl).await? {
                 let result = self.sync_locked(&guard, &token, force).await;
-                if let Err(e) = self.store.unlock(guard).await {
-                    tracing::debug!(error = %e, "could not release the sync lock; it expires on its own");
-                }
+                self.snapshots.unlock(guard).await;
                 return result;
             }
             if tokio::time::Instant::now() >= deadline {
@@ -233,12 +224,7 @@ impl Feed {
             retry_not_before: None,
             purged_at: None,
         };
-        let snapshot_json = serde_json::to_vec(&snapshot).unwrap_or_default();
-        let written = self
-            .store
-            .set_fenced(guard, SNAPSHOT_KEY, &snapshot_json, Some(SNAPSHOT_TTL))
-            .await?
-            && self.write_meta(guard, &meta).await?;
+        let written = self.snapshots.write(guard, &snapshot, &meta).await?;
         if !written {
             tracing::warn!(
                 "the sync lock expired before the snapshot was stored; a newer sync owns it"
@@ -279,17 +265,10 @@ impl Feed {
         meta.last_error_status = Some(err.forward_status());
         meta.retry_not_before =
             Some(Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default());
-        if let Err(e) = self.write_meta(guard, &meta).await {
+        if let Err(e) = self.snapshots.write_meta(guard, &meta).await {
             tracing::warn!(error = %e, "could not store the sync failure");
         }
         self.write_state().meta = meta;
-    }
-
-    async fn write_meta(&self, guard: &LockGuard, meta: &SyncMeta) -> Result<bool, StoreError> {
-        let json = serde_json::to_vec(meta).unwrap_or_default();
-        self.store
-            .set_fenced(guard, META_KEY, &json, Some(SNAPSHOT_TTL))
-            .await
     }
 }
 
