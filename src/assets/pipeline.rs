@@ -155,6 +155,10 @@ impl Pipeline {
                     self.take_wanted(current);
                 }
                 Some(ids) = purges.recv() => {
+                    // The hub publishes what is shown before it sends a purge: take that
+                    // first, or the purged pictures would be dispatched (fetched) again.
+                    let current = wanted.borrow_and_update().clone();
+                    self.take_wanted(current);
                     if let Err(e) = self.purge(&ids).await {
                         tracing::warn!(error = %e, "could not delete an account's pictures; retried by retention");
                     }
