@@ -499,12 +499,23 @@ impl Feed {
 
     /// New finished pictures: the served snapshot shows them from now on (new bodies, new
     /// ETags).
+    /// Every account's feed hears of every finished picture: only a change to one of its own
+    /// rebuilds what it serves.
     pub fn set_images(&self, images: Arc<Images>) {
         let mut state = self.write_state();
-        if let Some(current) = &state.loaded {
-            state.loaded = Some(Arc::new(Loaded::new(current.raw.clone(), &images)));
-        }
+        let Some(current) = state.loaded.clone() else {
+            state.images = images;
+            return;
+        };
+        let mine_changed = current
+            .raw
+            .picture_sources()
+            .any(|source| state.images.get(&source.id) != images.get(&source.id));
         state.images = images;
+        if !mine_changed {
+            return;
+        }
+        state.loaded = Some(Arc::new(Loaded::new(current.raw.clone(), &state.images)));
         drop(state);
         self.cache.invalidate_all();
     }

@@ -4,7 +4,8 @@ use std::future::Future;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+use deadpool_redis::redis::AsyncConnectionConfig;
+use deadpool_redis::{Manager, Pool, Runtime};
 use redis::{RedisError, Script};
 use secrecy::{ExposeSecret, SecretString};
 
@@ -50,19 +51,21 @@ impl RedisStore {
         timeout: Duration,
         pool_size: usize,
     ) -> Result<Self, StoreError> {
-        let mut config = Config::from_url(url.expose_secret());
-        config.pool = Some(PoolConfig {
-            max_size: pool_size,
-            timeouts: Timeouts {
-                wait: Some(timeout),
-                create: Some(timeout),
-                recycle: Some(timeout),
-            },
-            ..PoolConfig::default()
-        });
-        let pool = config
-            .create_pool(Some(Runtime::Tokio1))
-            // The error text may echo the URL (and its password): say only what kind it was.
+        // The redis crate's own defaults (500 ms per response, 1 s to connect) would fail
+        // commands under load long before `redis.command_timeout_ms` says to.
+        let connection = AsyncConnectionConfig::new()
+            .set_response_timeout(Some(timeout))
+            .set_connection_timeout(Some(timeout));
+        // The error texts may echo the URL (and its password): say only what kind it was.
+        let manager = Manager::new_with_config(url.expose_secret(), connection)
+            .map_err(|_| StoreError::Unavailable("invalid redis.url".to_owned()))?;
+        let pool = Pool::builder(manager)
+            .max_size(pool_size)
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .recycle_timeout(Some(timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
             .map_err(|_| StoreError::Unavailable("invalid redis.url".to_owned()))?;
         Ok(Self {
             pool,
