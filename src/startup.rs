@@ -21,6 +21,7 @@ use crate::api::{
 use crate::assets::{AssetStorage, Assets, HotAssets, Pipeline};
 use crate::auth::{DataDeletions, OAuthStates, TokenCipher, TokenServiceConfig};
 use crate::config::{InstagramMode, Settings};
+use crate::feed::ResponseCache;
 use crate::instagram::{Endpoints, InstagramClient};
 use crate::metrics::Metrics;
 use crate::sandbox::{self, Sandbox};
@@ -114,6 +115,7 @@ impl Application {
                 token_check_interval: settings.token.check_interval,
                 feed: settings.feed.clone(),
                 metrics: metrics.clone(),
+                cache: ResponseCache::new(settings.feed.cache_max_bytes),
             },
             settings.accounts.default.clone(),
             settings.accounts.max,

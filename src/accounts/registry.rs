@@ -19,7 +19,7 @@ use crate::auth::{
     self, OAuthStates, TokenCipher, TokenRepository, TokenService, TokenServiceConfig,
 };
 use crate::config::FeedSettings;
-use crate::feed::Feed;
+use crate::feed::{Feed, ResponseCache};
 use crate::instagram::InstagramClient;
 use crate::metrics::Metrics;
 use crate::store::{Inserted, Store, StoreError};
@@ -84,6 +84,8 @@ pub struct AccountParts {
     pub token_check_interval: Duration,
     pub feed: FeedSettings,
     pub metrics: Arc<Metrics>,
+    /// Every account's ready responses, bounded together.
+    pub cache: ResponseCache,
 }
 
 type Units = BTreeMap<Slug, Arc<Account>>;
@@ -163,6 +165,11 @@ impl Accounts {
     /// Every account, by slug.
     pub fn all(&self) -> Vec<Arc<Account>> {
         self.units().values().cloned().collect()
+    }
+
+    /// Every account's ready responses.
+    pub fn response_cache(&self) -> &ResponseCache {
+        &self.parts.cache
     }
 
     pub fn pictures(&self) -> &Arc<PictureHub> {
@@ -298,6 +305,7 @@ impl Accounts {
             p.client.clone(),
             p.feed.clone(),
             &p.metrics,
+            p.cache.clone(),
         );
         feed.set_images(self.images.borrow().clone());
         let pictures_task = tokio::spawn(follow_pictures(

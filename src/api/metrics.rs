@@ -53,7 +53,6 @@ pub async fn get_metrics(
     accounts: web::Data<Accounts>,
 ) -> HttpResponse {
     let now = Utc::now();
-    let mut cache_bytes = 0u64;
     for account in accounts.all() {
         // A store outage must not break scraping: the token gauges keep their last values.
         if let Ok(status) = account.tokens.status().await {
@@ -67,11 +66,10 @@ pub async fn get_metrics(
                     .set((expires_at - now).num_seconds() as f64);
             }
         }
-        cache_bytes += account.feed.cache_bytes();
     }
     metrics
         .cache_bytes
-        .set(i64::try_from(cache_bytes).unwrap_or(i64::MAX));
+        .set(i64::try_from(accounts.response_cache().bytes()).unwrap_or(i64::MAX));
     // Instagram's usage headers are the app's (and the business's), whichever account's call
     // brought them: the client is shared.
     let usage = accounts

@@ -19,7 +19,7 @@ pub use meta::FeedStatus;
 pub use profile::{AccountProfile, Profile};
 pub use query::{Cursor, MediaPageSchema, PageRequest, Paging, QueryError, Search};
 pub use render::{Rendered, Variant, accepts_gzip, etag_listed};
-pub use service::{Feed, FeedError, FeedQuery, Freshness, Served};
+pub use service::{Feed, FeedError, FeedQuery, Freshness, ResponseCache, Served};
 pub use snapshot::{AccountRef, Snapshot};
 pub use store::META_KEY;
 pub use sync::SyncError;

@@ -248,7 +248,53 @@ pub struct Feed {
     pub(super) sync_ids: std::sync::atomic::AtomicU64,
     /// The pictures the served snapshot shows, for the asset pipeline.
     wanted: watch::Sender<Wanted>,
-    cache: moka::sync::Cache<CacheKey, Rendered, foldhash::fast::RandomState>,
+    /// Shared by every account's feed.
+    cache: ResponseCache,
+}
+
+/// The ready responses of every account's feed, bounded together by `feed.cache_max_bytes`.
+/// Keys carry the generation of the snapshot they were rendered from, unique across feeds, so
+/// one account's entries never answer for another's; a feed that installs a new snapshot
+/// drops its old generation's entries.
+#[derive(Clone)]
+pub struct ResponseCache(moka::sync::Cache<CacheKey, Rendered, foldhash::fast::RandomState>);
+
+impl ResponseCache {
+    pub fn new(max_bytes: u64) -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|key: &CacheKey, value: &Rendered| {
+                    u32::try_from(CACHE_ENTRY_OVERHEAD + key.weight() + value.weight())
+                        .unwrap_or(u32::MAX)
+                })
+                .support_invalidation_closures()
+                // Hashed on every read; the keys are not chosen by clients (see `CacheKey`).
+                .build_with_hasher(foldhash::fast::RandomState::default()),
+        )
+    }
+
+    /// Entries held (after pending evictions).
+    pub fn entries(&self) -> u64 {
+        self.0.run_pending_tasks();
+        self.0.entry_count()
+    }
+
+    /// Bytes held (after pending evictions).
+    pub fn bytes(&self) -> u64 {
+        self.0.run_pending_tasks();
+        self.0.weighted_size()
+    }
+
+    /// Drops the entries of a snapshot no longer served (they could never be hit again).
+    fn forget(&self, loaded: Option<&Loaded>) {
+        if let Some(generation) = loaded.map(|l| l.generation) {
+            // Fails only without `support_invalidation_closures`, set above.
+            let _ = self
+                .0
+                .invalidate_entries_if(move |key, _| key.generation == generation);
+        }
+    }
 }
 
 impl Feed {
@@ -259,15 +305,8 @@ impl Feed {
         client: Arc<InstagramClient>,
         config: FeedSettings,
         metrics: &Metrics,
+        cache: ResponseCache,
     ) -> Arc<Self> {
-        let cache = moka::sync::Cache::builder()
-            .max_capacity(config.cache_max_bytes)
-            .weigher(|key: &CacheKey, value: &Rendered| {
-                u32::try_from(CACHE_ENTRY_OVERHEAD + key.weight() + value.weight())
-                    .unwrap_or(u32::MAX)
-            })
-            // Hashed on every read; the keys are not chosen by clients (see `CacheKey`).
-            .build_with_hasher(foldhash::fast::RandomState::default());
         Arc::new(Self {
             slug: slug.to_owned(),
             snapshots: SnapshotStore::new(store),
@@ -338,7 +377,7 @@ impl Feed {
             }
         };
         let key = CacheKey::new(&loaded, query)?;
-        if let Some(rendered) = self.cache.get(&key) {
+        if let Some(rendered) = self.cache.0.get(&key) {
             return Ok(Served {
                 cache_miss: false,
                 rendered,
@@ -348,6 +387,7 @@ impl Feed {
         // Concurrent misses of one key build the body once.
         let entry = self
             .cache
+            .0
             .entry_by_ref(&key)
             .or_insert_with(|| key.render(&loaded, &self.slug));
         Ok(Served {
@@ -472,14 +512,13 @@ impl Feed {
         self.metrics
             .snapshot_items
             .set(i64::try_from(loaded.snapshot.items.len()).unwrap_or(i64::MAX));
-        state.loaded = Some(loaded.clone());
+        let previous = state.loaded.replace(loaded.clone());
         state.meta = meta;
         state.local_pause_until = None;
         state.failure_reason = None;
         drop(state);
+        self.cache.forget(previous.as_deref());
         if version_changed {
-            // Entries of older versions can never be hit again.
-            self.cache.invalidate_all();
             self.publish_wanted(Some(&loaded.raw));
         }
         loaded
@@ -517,7 +556,7 @@ impl Feed {
         }
         state.loaded = Some(Arc::new(Loaded::new(current.raw.clone(), &state.images)));
         drop(state);
-        self.cache.invalidate_all();
+        self.cache.forget(Some(&current));
     }
 
     /// Forgets the account's media everywhere (deauthorize, data deletion, another account).
@@ -530,16 +569,18 @@ impl Feed {
 
     /// Drops the snapshot held in memory, and tells the asset pipeline to delete its pictures.
     fn forget(&self, meta: SyncMeta) {
-        {
+        let previous = {
             let mut state = self.write_state();
             let images = std::mem::take(&mut state.images);
+            let previous = state.loaded.take();
             *state = State {
                 meta,
                 images,
                 ..State::default()
             };
-        }
-        self.cache.invalidate_all();
+            previous
+        };
+        self.cache.forget(previous.as_deref());
         self.metrics.snapshot_items.set(0);
         self.wanted.send_modify(|wanted| {
             wanted.sources = None;
@@ -576,18 +617,6 @@ impl Feed {
                 .max(0)
                 .unsigned_abs(),
         )
-    }
-
-    /// Entries in the in-process response cache (after pending evictions).
-    pub fn cache_entries(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.entry_count()
-    }
-
-    /// Bytes held by the in-process response cache (after pending evictions).
-    pub fn cache_bytes(&self) -> u64 {
-        self.cache.run_pending_tasks();
-        self.cache.weighted_size()
     }
 
     pub fn status(&self) -> FeedStatus {
