@@ -29,7 +29,12 @@ pub struct NewAccount {
     #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,31}$", example = "shop")]
     slug: String,
     /// A name for operators: 1 to 100 characters, no control characters.
-    #[schema(min_length = 1, max_length = 100, example = "The shop in Lyon")]
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$",
+        example = "The shop in Lyon"
+    )]
     label: Option<String>,
 }
 
