@@ -274,12 +274,6 @@ impl ResponseCache {
         )
     }
 
-    /// Entries held (after pending evictions).
-    pub fn entries(&self) -> u64 {
-        self.0.run_pending_tasks();
-        self.0.entry_count()
-    }
-
     /// Bytes held (after pending evictions).
     pub fn bytes(&self) -> u64 {
         self.0.run_pending_tasks();
