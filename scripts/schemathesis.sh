@@ -5,7 +5,7 @@
 #   1. ensures the pinned tools of scripts/requirements.txt, schemathesis among them, in the
 #      virtualenv ${IGW_VENV:-target/ci-venv} (shared with scripts/lint-deploy.sh; pip runs only
 #      when requirements.txt changed since the last install);
-#   2. uses the already-built binary ${IGW_BIN:-target/debug/instagram-gateway} (it builds nothing,
+#   2. uses the already-built binary ${IGW_BIN:-$CARGO_TARGET_DIR/debug/instagram-gateway} (it builds nothing,
 #      except `cargo build --locked` when the default binary does not exist yet);
 #   3. starts it on a free 127.0.0.1 port: sandbox mode, in-memory store, fixed admin token;
 #   4. waits until GET /images answers 200 (the sandbox connects and syncs at start-up);
@@ -16,7 +16,7 @@
 #      as expected, and why), and always stops the service.
 #
 # Environment:
-#   IGW_BIN                     service binary (default target/debug/instagram-gateway)
+#   IGW_BIN                     service binary (default ${CARGO_TARGET_DIR:-target}/debug/instagram-gateway)
 #   IGW_VENV                    virtualenv (default target/ci-venv)
 #   IGW_SCHEMATHESIS_EXAMPLES   --max-examples (default 300: ~20-40 s on 2 cores)
 #   IGW_SCHEMATHESIS_SEED       --seed (default 1)
@@ -47,7 +47,7 @@ ensure_venv "$venv"
 
 # --- 2. the service binary ---------------------------------------------------------------------
 
-bin="${IGW_BIN:-target/debug/instagram-gateway}"
+bin="${IGW_BIN:-${CARGO_TARGET_DIR:-target}/debug/instagram-gateway}"
 case "$bin" in /*) ;; *) bin="$root/$bin" ;; esac
 if [ ! -x "$bin" ]; then
   [ -z "${IGW_BIN:-}" ] || die "IGW_BIN=$IGW_BIN is not an executable file"
