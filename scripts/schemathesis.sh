@@ -5,7 +5,8 @@
 #   1. ensures the pinned tools of scripts/requirements.txt, schemathesis among them, in the
 #      virtualenv ${IGW_VENV:-target/ci-venv} (shared with scripts/lint-deploy.sh; pip runs only
 #      when requirements.txt changed since the last install);
-#   2. uses the already-built binary ${IGW_BIN:-$CARGO_TARGET_DIR/debug/instagram-gateway} (it builds nothing,
+#   2. uses the already-built binary $IGW_BIN (default: debug/instagram-gateway under the cargo
+#      target directory, CARGO_TARGET_DIR or target/; it builds nothing,
 #      except `cargo build --locked` when the default binary does not exist yet);
 #   3. starts it on a free 127.0.0.1 port: sandbox mode, in-memory store, fixed admin token;
 #   4. waits until GET /images answers 200 (the sandbox connects and syncs at start-up);
