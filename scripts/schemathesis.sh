@@ -161,6 +161,8 @@ cmd=(
   "$venv/bin/schemathesis" --config-file "$config"
   run "$base/openapi.json"
   --checks all
+  # The default account stays registered after DELETE (see schemathesis.toml).
+  --exclude-checks use_after_free
   --phases examples,coverage,fuzzing,stateful
   --seed "$seed"
   --max-examples "$examples"
