@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -95,6 +95,9 @@ pub struct Accounts {
     default: Slug,
     max: usize,
     units: RwLock<Arc<Units>>,
+    /// The default account's unit: built first and never replaced (a reload keeps it), so the
+    /// single-account routes reach it without the lock and the map.
+    default_unit: OnceLock<Arc<Account>>,
     /// [`ACCOUNTS_VERSION_KEY`] as last read (`None`: never read).
     seen_version: Mutex<Option<Option<Vec<u8>>>>,
     /// Where the scheduler's next round starts.
@@ -116,6 +119,7 @@ impl Accounts {
             default,
             max,
             units: RwLock::default(),
+            default_unit: OnceLock::new(),
             seen_version: Mutex::default(),
             schedule_round: AtomicUsize::new(0),
             reloading: tokio::sync::Mutex::const_new(()),
@@ -130,7 +134,8 @@ impl Accounts {
             },
         );
         *accounts.units.write().unwrap_or_else(|p| p.into_inner()) =
-            Arc::new(Units::from([(accounts.default.clone(), unit)]));
+            Arc::new(Units::from([(accounts.default.clone(), unit.clone())]));
+        let _ = accounts.default_unit.set(unit);
         accounts
     }
 
@@ -159,7 +164,10 @@ impl Accounts {
 
     /// The account the single-account routes (`/images`, `/admin/status`, ...) serve.
     pub fn default_account(&self) -> Result<Arc<Account>, AccountError> {
-        self.find(self.default.as_str())
+        self.default_unit
+            .get()
+            .cloned()
+            .ok_or_else(|| AccountError::NotFound(self.default.to_string()))
     }
 
     /// Every account, by slug.
