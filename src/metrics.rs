@@ -64,7 +64,8 @@ fn registered<M: prometheus::core::Collector + Clone + 'static>(
     metric
 }
 
-/// One account's series, resolved once when the account is loaded.
+/// One account's series, resolved once when the account is loaded (clones share them).
+#[derive(Clone)]
 pub struct AccountMetrics {
     pub sync_duration: Histogram,
     pub sync_last_success: Gauge,

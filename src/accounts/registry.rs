@@ -21,7 +21,7 @@ use crate::auth::{
 use crate::config::FeedSettings;
 use crate::feed::{Feed, ResponseCache};
 use crate::instagram::InstagramClient;
-use crate::metrics::Metrics;
+use crate::metrics::{AccountMetrics, Metrics};
 use crate::store::{Inserted, Store, StoreError};
 
 /// Syncs the scheduler starts per second, at most.
@@ -37,6 +37,8 @@ pub struct Account {
     record: RwLock<AccountRecord>,
     pub tokens: Arc<TokenService>,
     pub feed: Arc<Feed>,
+    /// Its series of the metrics with an `account` label.
+    pub metrics: AccountMetrics,
     /// What its feed shows, told to the picture hub; stopped with the account.
     pictures_task: JoinHandle<()>,
     /// The token refresh, started once the store has been read (after the upgrade copy, so
@@ -306,13 +308,14 @@ impl Accounts {
             store.clone(),
             p.token_config.clone(),
         ));
+        let metrics = p.metrics.account(slug.as_str());
         let feed = Feed::new(
             slug.as_str(),
             store,
             tokens.clone(),
             p.client.clone(),
             p.feed.clone(),
-            &p.metrics,
+            metrics.clone(),
             p.cache.clone(),
         );
         feed.set_images(self.images.borrow().clone());
@@ -327,6 +330,7 @@ impl Accounts {
             record: RwLock::new(record),
             tokens,
             feed,
+            metrics,
             pictures_task,
             refresher: Mutex::new(None),
         })

@@ -56,7 +56,7 @@ pub async fn get_metrics(
     for account in accounts.all() {
         // A store outage must not break scraping: the token gauges keep their last values.
         if let Ok(status) = account.tokens.status().await {
-            let series = &account.feed.metrics;
+            let series = &account.metrics;
             series
                 .reauth_required
                 .set(i64::from(status.reauth_required));

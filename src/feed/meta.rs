@@ -1,5 +1,7 @@
 //! What is known about the last sync, shared by all replicas through the store.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -23,6 +25,31 @@ pub struct SyncMeta {
     /// account): every replica drops a snapshot synced before this.
     #[serde(default)]
     pub purged_at: Option<DateTime<Utc>>,
+}
+
+impl SyncMeta {
+    /// How fresh the snapshot this meta describes is at `now`.
+    pub fn freshness(&self, refresh_interval: Duration, now: DateTime<Utc>) -> Freshness {
+        let age = self
+            .synced_at
+            .map_or(0, |t| (now - t).num_seconds().max(0).unsigned_abs());
+        Freshness {
+            stale: age >= refresh_interval.as_secs() || self.last_error.is_some(),
+            failed_status: self.last_error.as_ref().and(self.last_error_status),
+            age_secs: age,
+        }
+    }
+}
+
+/// How fresh what was served is.
+#[derive(Debug, Clone, Copy)]
+pub struct Freshness {
+    /// Older than the refresh interval, or the last sync attempt failed.
+    pub stale: bool,
+    /// What Instagram answered on the failed attempt, if it failed.
+    pub failed_status: Option<u16>,
+    /// Seconds since the snapshot was synced.
+    pub age_secs: u64,
 }
 
 /// `/admin/status` → `feed`.

@@ -163,6 +163,16 @@ pub struct PageRequest {
     pub media_type: Option<MediaType>,
 }
 
+/// A read of the feed.
+#[derive(Debug, Clone)]
+pub enum FeedQuery {
+    Images(PageRequest),
+    Search(Search, PageRequest),
+    One(String),
+    /// `GET /accounts/{slug}`.
+    Profile,
+}
+
 #[derive(Serialize)]
 pub struct PageBody<'a> {
     pub data: Vec<&'a Media>,
