@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::accounts::AccountError;
 use crate::assets::StorageError;
 use crate::auth::AuthError;
+use crate::curation::CurationError;
 use crate::feed::{FeedError, SyncError};
 use crate::instagram::UpstreamError;
 use crate::store::StoreError;
@@ -67,6 +68,8 @@ pub enum ApiError {
     #[error(transparent)]
     Account(AccountError),
     #[error(transparent)]
+    Curation(CurationError),
+    #[error(transparent)]
     Feed(#[from] FeedError),
     #[error(transparent)]
     Sync(#[from] SyncError),
@@ -83,6 +86,15 @@ impl From<AccountError> for ApiError {
             AccountError::Auth(e) => ApiError::Auth(e),
             AccountError::Store(e) => ApiError::Store(e),
             e => ApiError::Account(e),
+        }
+    }
+}
+
+impl From<CurationError> for ApiError {
+    fn from(e: CurationError) -> Self {
+        match e {
+            CurationError::Store(e) => ApiError::Store(e),
+            e => ApiError::Curation(e),
         }
     }
 }
@@ -296,6 +308,30 @@ impl ApiError {
                 ),
                 AccountError::Auth(e) => auth_mapping(e),
                 AccountError::Store(_) => store_unavailable(),
+            },
+            ApiError::Curation(e) => match e {
+                CurationError::Invalid(_) => map(
+                    S::BAD_REQUEST,
+                    "invalid_request",
+                    "Invalid request",
+                    e.to_string(),
+                ),
+                CurationError::HiddenFull(_) => map(
+                    S::CONFLICT,
+                    "curation_full",
+                    "Too many hidden posts",
+                    e.to_string(),
+                ),
+                CurationError::Busy => Mapping {
+                    retry_after: Some(1),
+                    ..map(
+                        S::SERVICE_UNAVAILABLE,
+                        "curation_busy",
+                        "Curation busy",
+                        e.to_string(),
+                    )
+                },
+                CurationError::Store(_) => store_unavailable(),
             },
             ApiError::Auth(e) => auth_mapping(e),
             ApiError::Feed(e) => match e {

@@ -6,6 +6,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod config;
+pub mod curation;
 pub mod error;
 pub mod feed;
 pub mod instagram;

@@ -197,10 +197,11 @@ impl Connections {
         Ok(())
     }
 
-    /// The account's snapshot and pictures, on every replica (and, for the default account,
+    /// The account's snapshot, curation and pictures, on every replica (and, for the default account,
     /// what the single-account version left).
     async fn purge_media(&self, account: &Account) -> Result<(), StoreError> {
         account.feed.purge().await?;
+        account.feed.forget_curation().await?;
         self.accounts.pictures().purge(&account.slug);
         if account.slug == *self.accounts.default_slug() {
             for key in LEGACY_KEYS {

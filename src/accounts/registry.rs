@@ -336,18 +336,17 @@ impl Accounts {
         })
     }
 
-    /// The version poll, for every account in one store round trip: the accounts' version and
-    /// each feed's meta. The accounts are reloaded when their version moved; each feed reads
+    /// The version poll, for every account in one store round trip: the accounts' version,
+    /// each feed's meta and each curation's revision. The accounts are reloaded when their version moved; each feed reads
     /// its snapshot only when its meta says it changed.
     pub async fn poll(&self) -> Result<(), StoreError> {
         let units = self.units();
-        let mut keys = Vec::with_capacity(units.len() + 1);
+        let mut keys = Vec::with_capacity(2 * units.len() + 1);
         keys.push(ACCOUNTS_VERSION_KEY.to_owned());
-        keys.extend(
-            units
-                .keys()
-                .map(|slug| format!("{}{}", slug.scope(), crate::feed::META_KEY)),
-        );
+        for slug in units.keys() {
+            keys.push(format!("{}{}", slug.scope(), crate::feed::META_KEY));
+            keys.push(format!("{}{}", slug.scope(), crate::curation::REVISION_KEY));
+        }
         let mut values = self.parts.store.get_many(&keys).await?.into_iter();
         let version = values.next().flatten();
         let moved = {
@@ -356,7 +355,12 @@ impl Accounts {
             *seen = Some(version);
             moved
         };
-        for (account, meta) in units.values().zip(values) {
+        for account in units.values() {
+            let (meta, curation) = (values.next().flatten(), values.next().flatten());
+            // The curation first: a new snapshot is installed with the current one.
+            if let Err(e) = account.feed.take_curation_revision(curation).await {
+                tracing::debug!(account = %account.slug, error = %e, "version poll could not read a curation");
+            }
             if let Err(e) = account.feed.take_meta(meta).await {
                 tracing::debug!(account = %account.slug, error = %e, "version poll could not read a snapshot");
             }

@@ -403,3 +403,23 @@ pub fn account() -> Value {
 pub fn account_list() -> Value {
     json!({"accounts": [account(), new_account()], "max": 100})
 }
+
+/// `GET /admin/accounts/{slug}/filters`: no giveaways, no stories without words.
+pub fn filters() -> Value {
+    json!({
+        "types": ["IMAGE", "CAROUSEL_ALBUM"],
+        "caption_includes": [],
+        "caption_excludes": ["giveaway", "#ad"],
+        "hide_without_caption": true
+    })
+}
+
+/// `GET /admin/accounts/{slug}/curation`.
+pub fn curation() -> Value {
+    json!({
+        "revision": "q3ZPb1x9V0KAcTmE",
+        "hidden": ["17841400008460056"],
+        "pinned": ["17918195224117851"],
+        "filters": filters()
+    })
+}

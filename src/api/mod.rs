@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod admin_accounts;
+mod admin_curation;
 mod admin_auth;
 mod admin_page;
 mod assets;
@@ -105,6 +106,10 @@ token. Each operation lists its own; besides those, any request can be refused w
         (name = "admin", description = "Operator endpoints: add and delete accounts, connect them to Instagram, \
                                         check or refresh their tokens, force a sync. The admin bearer token is required; responses are \
                                         `Cache-Control: no-store`"),
+        (name = "curation", description = "Operator endpoints: what each account's feed shows. Hide posts, pin up to 12 \
+                                           to lead the feed, filter by type and caption words. Applied when pages are built, \
+                                           on every replica within about `feed.version_poll_ms`; the pages get new ETags. \
+                                           The admin bearer token is required; responses are `Cache-Control: no-store`"),
     )
 )]
 struct ApiDoc;
@@ -230,6 +235,14 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
         .service(admin_accounts::start_account_reauth)
         .service(admin_accounts::refresh_account_token)
         .service(admin_accounts::sync_account)
+        .service(admin_curation::get_curation)
+        .service(admin_curation::list_hidden)
+        .service(admin_curation::hide_post)
+        .service(admin_curation::unhide_post)
+        .service(admin_curation::list_pinned)
+        .service(admin_curation::pin_posts)
+        .service(admin_curation::get_filters)
+        .service(admin_curation::set_filters)
         // The operator page: plain actix routes, outside the OpenAPI document.
         .map(admin_page::mount);
     // The last `wrap` is the outermost: the headers also reach the limiter's 429s.

@@ -38,7 +38,7 @@ impl CacheKey {
     pub fn new(loaded: &Loaded, query: &FeedQuery) -> Result<Self, FeedError> {
         let page = |search: Option<&Search>, p: &super::query::PageRequest| ResolvedRead::Page {
             search: search.cloned(),
-            start: start_of(&loaded.snapshot, p.cursor.as_ref()),
+            start: start_of(&loaded.snapshot.items, loaded.pinned, p.cursor.as_ref()),
             limit: p.limit,
             media_type: p.media_type,
         };
@@ -77,6 +77,7 @@ impl CacheKey {
             } => Rendered::json(&page_at(
                 &loaded.snapshot,
                 &loaded.index,
+                loaded.pinned,
                 *start,
                 *limit,
                 *media_type,

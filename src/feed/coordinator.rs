@@ -3,7 +3,7 @@
 //! status every replica shares through the store. What it syncs or reads from the store, it
 //! installs into the [`View`].
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use super::syncer::{Synced, Syncer};
 use super::view::{Installed, View};
 use crate::auth::{AuthError, TokenService, UsableToken};
 use crate::config::FeedSettings;
+use crate::curation::{Curation, CurationError, CurationStore};
 use crate::instagram::{InstagramClient, UpstreamError};
 use crate::metrics::AccountMetrics;
 use crate::store::{LockGuard, Store, StoreError};
@@ -56,6 +57,9 @@ impl SyncStatus {
 
 pub struct Coordinator {
     snapshots: SnapshotStore,
+    curation: CurationStore,
+    /// Whether the view holds the stored curation (read before any snapshot is installed).
+    curation_loaded: AtomicBool,
     tokens: Arc<TokenService>,
     client: Arc<InstagramClient>,
     syncer: Syncer,
@@ -77,7 +81,9 @@ impl Coordinator {
         view: Arc<View>,
     ) -> Self {
         Self {
-            snapshots: SnapshotStore::new(store),
+            snapshots: SnapshotStore::new(store.clone()),
+            curation: CurationStore::new(store),
+            curation_loaded: AtomicBool::new(false),
             tokens,
             syncer: Syncer::new(client.clone(), config.page_size, config.max_items),
             client,
@@ -307,6 +313,7 @@ impl Coordinator {
                 "the sync lock expired before the snapshot was stored; a newer sync owns it"
             );
         }
+        self.ensure_curation().await?;
         self.metrics
             .sync_duration
             .observe(started.elapsed().as_secs_f64());
@@ -386,7 +393,54 @@ impl Coordinator {
         let Some(snapshot) = self.snapshots.snapshot().await? else {
             return Ok(None);
         };
+        self.ensure_curation().await?;
         Ok(Some(self.install(snapshot, meta)))
+    }
+
+    /// Reads the curation once before the first snapshot is served, so that no hidden post is
+    /// ever shown, not even right after a start.
+    async fn ensure_curation(&self) -> Result<(), StoreError> {
+        if !self.curation_loaded.load(Ordering::Acquire) {
+            self.reload_curation().await?;
+        }
+        Ok(())
+    }
+
+    /// Applies the stored curation.
+    pub async fn reload_curation(&self) -> Result<(), StoreError> {
+        let curation = self.curation.load().await?;
+        self.view.set_curation(Arc::new(curation));
+        self.curation_loaded.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// The version poll's part: `revision` is what the store holds under
+    /// [`crate::curation::REVISION_KEY`]; the curation is read only when it changed.
+    pub async fn take_curation_revision(&self, revision: Option<Vec<u8>>) -> Result<(), StoreError> {
+        let revision = revision.unwrap_or_default();
+        if !self.curation_loaded.load(Ordering::Acquire)
+            || revision != self.view.curation_revision().as_bytes()
+        {
+            self.reload_curation().await?;
+        }
+        Ok(())
+    }
+
+    /// The stored curation (what an operator last set).
+    pub async fn curation(&self) -> Result<Curation, StoreError> {
+        self.curation.load().await
+    }
+
+    /// Changes the curation for every replica, and applies it here at once.
+    pub async fn curate(
+        &self,
+        change: impl FnOnce(&mut Curation) -> Result<(), CurationError>,
+    ) -> Result<Curation, CurationError> {
+        let curation = self.curation.update(change).await?;
+        if let Err(e) = self.reload_curation().await {
+            tracing::warn!(error = %e, "could not apply the new curation here; the version poll will");
+        }
+        Ok(curation)
     }
 
     /// Serves `snapshot` from now on (unless what is served is newer), with its meta.
@@ -408,6 +462,13 @@ impl Coordinator {
     pub async fn purge(&self) -> Result<(), StoreError> {
         let tombstone = self.snapshots.purge().await?;
         self.forget(tombstone);
+        Ok(())
+    }
+
+    /// Forgets the curation everywhere (the account is deleted or its user's data is).
+    pub async fn forget_curation(&self) -> Result<(), StoreError> {
+        self.curation.delete().await?;
+        self.view.set_curation(Arc::default());
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 
 mod cache;
 mod coordinator;
+mod curate;
 mod error;
 mod loaded;
 mod media;

@@ -18,23 +18,31 @@ pub enum QueryError {
     BadCursor,
 }
 
-/// A position in the newest-first order: just after the item with this timestamp and id.
+/// A position in what a feed shows: just after a pinned post, or just after the unpinned post
+/// with this timestamp and id in the newest-first order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    timestamp: i64,
-    id: String,
+pub enum Cursor {
+    After { timestamp: i64, id: String },
+    Pinned { id: String },
 }
 
 impl Cursor {
-    fn after(m: &Media) -> Self {
-        Self {
-            timestamp: m.timestamp.0.timestamp(),
-            id: m.id.clone(),
+    fn after(m: &Media, pinned: bool) -> Self {
+        if pinned {
+            Cursor::Pinned { id: m.id.clone() }
+        } else {
+            Cursor::After {
+                timestamp: m.timestamp.0.timestamp(),
+                id: m.id.clone(),
+            }
         }
     }
 
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}.{}", self.timestamp, self.id))
+        URL_SAFE_NO_PAD.encode(match self {
+            Cursor::After { timestamp, id } => format!("{timestamp}.{id}"),
+            Cursor::Pinned { id } => format!("p.{id}"),
+        })
     }
 
     pub fn decode(raw: &str) -> Result<Self, QueryError> {
@@ -45,21 +53,23 @@ impl Cursor {
             .decode(raw)
             .map_err(|_| QueryError::BadCursor)?;
         let text = String::from_utf8(bytes).map_err(|_| QueryError::BadCursor)?;
-        let (timestamp, id) = text.split_once('.').ok_or(QueryError::BadCursor)?;
+        let (head, id) = text.split_once('.').ok_or(QueryError::BadCursor)?;
         let digits =
             |s: &str| !s.is_empty() && s.len() <= 32 && s.bytes().all(|b| b.is_ascii_digit());
-        let signed = timestamp.strip_prefix('-').unwrap_or(timestamp);
-        if !digits(signed) || !digits(id) {
+        if !digits(id) {
             return Err(QueryError::BadCursor);
         }
-        Ok(Self {
-            timestamp: timestamp.parse().map_err(|_| QueryError::BadCursor)?,
-            id: id.to_owned(),
+        let id = id.to_owned();
+        if head == "p" {
+            return Ok(Cursor::Pinned { id });
+        }
+        if !digits(head.strip_prefix('-').unwrap_or(head)) {
+            return Err(QueryError::BadCursor);
+        }
+        Ok(Cursor::After {
+            timestamp: head.parse().map_err(|_| QueryError::BadCursor)?,
+            id,
         })
-    }
-
-    fn key(&self) -> (i64, usize, &str) {
-        (self.timestamp, self.id.len(), self.id.as_str())
     }
 }
 
@@ -95,6 +105,11 @@ impl Search {
             }
         }
         Self { tags, words }
+    }
+
+    /// Nothing to match (only punctuation or emoji): matches no post.
+    pub fn is_empty(&self) -> bool {
+        self.tags.is_empty() && self.words.is_empty()
     }
 
     /// Heap bytes held (for the response cache's weigher).
@@ -139,7 +154,7 @@ impl SearchIndex {
     }
 
     /// Whether item `index` of the snapshot matches; the index holds all that is compared.
-    fn matches(&self, index: usize, search: &Search) -> bool {
+    pub(super) fn matches(&self, index: usize, search: &Search) -> bool {
         if search.tags.is_empty() && search.words.is_empty() {
             return false;
         }
@@ -197,28 +212,40 @@ pub struct Paging {
     pub next_cursor: Option<String>,
 }
 
-/// Where a page that starts after `cursor` starts: the index of the first item older than
-/// the cursor's position. Any cursor, forged or not, resolves to one of `items.len() + 1`
-/// positions, which is what the response cache is keyed by.
-pub fn start_of(snapshot: &Snapshot, cursor: Option<&Cursor>) -> usize {
+/// Where a page that starts after `cursor` starts, in `items` of which the first `pinned`
+/// are pinned and the rest newest first: just after the cursor's pinned post (the first
+/// unpinned one when that post is no longer pinned), or at the first unpinned post older
+/// than the cursor's position. Any cursor, forged or not, resolves to one of
+/// `items.len() + 1` positions, which is what the response cache is keyed by.
+pub fn start_of(items: &[Media], pinned: usize, cursor: Option<&Cursor>) -> usize {
+    let (pins, rest) = items.split_at(pinned.min(items.len()));
     match cursor {
-        // Items are sorted by `order_key`, newest (greatest) first.
-        Some(c) => snapshot.items.partition_point(|m| order_key(m) >= c.key()),
         None => 0,
+        Some(Cursor::Pinned { id }) => pins
+            .iter()
+            .position(|m| m.id == *id)
+            .map_or(pins.len(), |i| i + 1),
+        // Sorted by `order_key`, newest (greatest) first.
+        Some(Cursor::After { timestamp, id }) => {
+            let key = (*timestamp, id.len(), id.as_str());
+            pins.len() + rest.partition_point(|m| order_key(m) >= key)
+        }
     }
 }
 
-/// One page of the items matching `search` (all items when `None`), newest first, from the
-/// position `start` (see [`start_of`]).
+/// One page of the items matching `search` (all items when `None`) from the position
+/// `start` (see [`start_of`]); the first `pinned` items are pinned.
 pub fn page_at<'a>(
     snapshot: &'a Snapshot,
     index: &SearchIndex,
+    pinned: usize,
     start: usize,
     limit: usize,
     media_type: Option<MediaType>,
     search: Option<&Search>,
 ) -> PageBody<'a> {
     let mut data = Vec::with_capacity(limit);
+    let mut last = 0;
     let mut more = false;
     let candidates = snapshot.items.iter().enumerate().skip(start);
     for (i, item) in candidates {
@@ -233,9 +260,10 @@ pub fn page_at<'a>(
             break;
         }
         data.push(item);
+        last = i;
     }
     let next_cursor = more
-        .then(|| data.last().map(|m| Cursor::after(m).encode()))
+        .then(|| data.last().map(|m| Cursor::after(m, last < pinned).encode()))
         .flatten();
     PageBody {
         data,
@@ -255,10 +283,11 @@ mod tests {
         request: &PageRequest,
         search: Option<&Search>,
     ) -> PageBody<'a> {
-        let start = start_of(snapshot, request.cursor.as_ref());
+        let start = start_of(&snapshot.items, 0, request.cursor.as_ref());
         page_at(
             snapshot,
             index,
+            0,
             start,
             request.limit,
             request.media_type,
@@ -440,10 +469,51 @@ mod tests {
                 "{q:?}"
             );
         }
-        let c = Cursor {
-            timestamp: 1_700_000_000,
-            id: "179".into(),
+        for c in [
+            Cursor::After {
+                timestamp: 1_700_000_000,
+                id: "179".into(),
+            },
+            Cursor::Pinned { id: "179".into() },
+        ] {
+            assert_eq!(Cursor::decode(&c.encode()), Ok(c));
+        }
+        for bad in ["p.", "p.x1", "q.1", "P.1"] {
+            assert_eq!(
+                Cursor::decode(&URL_SAFE_NO_PAD.encode(bad)),
+                Err(QueryError::BadCursor),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn pinned_posts_lead_and_page_with_their_own_cursors() {
+        let mut snap = snapshot(&[("11", 1, ""), ("12", 2, ""), ("13", 3, ""), ("14", 4, "")]);
+        // 13 is pinned: it leads, the rest stay newest first.
+        let pin = snap.items.remove(2);
+        snap.items.insert(0, pin);
+        let index = SearchIndex::build(&snap);
+        let page = |limit: usize, cursor: Option<&str>| {
+            let request = req(limit, cursor);
+            let start = start_of(&snap.items, 1, request.cursor.as_ref());
+            let body = page_at(&snap, &index, 1, start, limit, None, None);
+            (ids(&body), body.paging.next_cursor)
         };
-        assert_eq!(Cursor::decode(&c.encode()), Ok(c));
+        let (first, after_pin) = page(1, None);
+        assert_eq!(first, ["13"]);
+        let after_pin = after_pin.unwrap();
+        assert_eq!(
+            Cursor::decode(&after_pin),
+            Ok(Cursor::Pinned { id: "13".into() })
+        );
+        let (second, next) = page(2, Some(&after_pin));
+        assert_eq!(second, ["11", "12"]);
+        let (third, last) = page(2, Some(&next.unwrap()));
+        assert_eq!(third, ["14"]);
+        assert_eq!(last, None);
+        // A cursor after a post no longer pinned goes on with the unpinned posts.
+        let unpinned = Cursor::Pinned { id: "12".into() }.encode();
+        assert_eq!(page(1, Some(&unpinned)).0, ["11"]);
     }
 }

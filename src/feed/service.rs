@@ -19,6 +19,7 @@ use super::view::View;
 use crate::assets::{Images, Wanted};
 use crate::auth::TokenService;
 use crate::config::FeedSettings;
+use crate::curation::{Curation, CurationError};
 use crate::instagram::InstagramClient;
 use crate::metrics::AccountMetrics;
 use crate::store::{Store, StoreError};
@@ -158,6 +159,30 @@ impl Feed {
     /// for every account in one round trip); the snapshot is read only when it changed.
     pub async fn take_meta(&self, meta: Option<Vec<u8>>) -> Result<(), StoreError> {
         self.coordinator.take_meta(meta).await.map(drop)
+    }
+
+    /// The version poll's part for the curation (see [`Coordinator::take_curation_revision`]).
+    pub async fn take_curation_revision(&self, revision: Option<Vec<u8>>) -> Result<(), StoreError> {
+        self.coordinator.take_curation_revision(revision).await
+    }
+
+    /// The stored curation (what an operator last set).
+    pub async fn curation(&self) -> Result<Curation, StoreError> {
+        self.coordinator.curation().await
+    }
+
+    /// Changes the curation for every replica (under its lock), and applies it here at once;
+    /// returns the new setting.
+    pub async fn curate(
+        &self,
+        change: impl FnOnce(&mut Curation) -> Result<(), CurationError>,
+    ) -> Result<Curation, CurationError> {
+        self.coordinator.curate(change).await
+    }
+
+    /// Forgets the curation everywhere.
+    pub async fn forget_curation(&self) -> Result<(), StoreError> {
+        self.coordinator.forget_curation().await
     }
 
     /// New finished pictures: see [`View::set_images`].

@@ -14,6 +14,7 @@ use super::query::FeedQuery;
 use super::render::Rendered;
 use super::snapshot::Snapshot;
 use crate::assets::{Images, PictureSource, Wanted};
+use crate::curation::Curation;
 
 pub struct View {
     /// The account's slug, for the bodies that name it.
@@ -31,6 +32,8 @@ struct ViewState {
     loaded: Option<Arc<Loaded>>,
     /// The finished re-hosted pictures, applied to every snapshot installed.
     images: Arc<Images>,
+    /// The operator's curation, applied to every snapshot installed.
+    curation: Arc<Curation>,
 }
 
 /// What [`View::install`] did.
@@ -84,7 +87,11 @@ impl View {
             .loaded
             .as_ref()
             .is_none_or(|l| l.snapshot.version != snapshot.version);
-        let loaded = Arc::new(Loaded::new(Arc::new(snapshot), &state.images));
+        let loaded = Arc::new(Loaded::new(
+            Arc::new(snapshot),
+            &state.images,
+            &state.curation,
+        ));
         let previous = state.loaded.replace(loaded.clone());
         drop(state);
         self.snapshot_items
@@ -121,7 +128,33 @@ impl View {
         let Some(current) = previous.filter(|_| changed) else {
             return;
         };
-        state.loaded = Some(Arc::new(Loaded::new(current.raw.clone(), &state.images)));
+        state.loaded = Some(Arc::new(Loaded::new(
+            current.raw.clone(),
+            &state.images,
+            &state.curation,
+        )));
+        drop(state);
+        self.cache.forget(Some(&current));
+    }
+
+    /// The revision of the curation applied; empty before any was set.
+    pub fn curation_revision(&self) -> String {
+        self.read().curation.revision.clone()
+    }
+
+    /// A new curation: the served snapshot is rebuilt with it (new bodies, new ETags; the
+    /// old ones are never served again).
+    pub fn set_curation(&self, curation: Arc<Curation>) {
+        let mut state = self.write();
+        state.curation = curation;
+        let Some(current) = state.loaded.clone() else {
+            return;
+        };
+        state.loaded = Some(Arc::new(Loaded::new(
+            current.raw.clone(),
+            &state.images,
+            &state.curation,
+        )));
         drop(state);
         self.cache.forget(Some(&current));
     }

@@ -74,6 +74,14 @@ impl MemoryStore {
         Self::insert(&mut self.lock(), key, value, ttl, Instant::now());
     }
 
+    pub fn set_many(&self, entries: &[(String, &[u8])]) {
+        let now = Instant::now();
+        let mut map = self.lock();
+        for (key, value) in entries {
+            Self::insert(&mut map, key, value, None, now);
+        }
+    }
+
     pub fn set_new(&self, key: &str, value: &[u8], ttl: Option<Duration>) -> bool {
         let now = Instant::now();
         let mut map = self.lock();

@@ -172,6 +172,22 @@ impl Store {
         }
     }
 
+    /// Writes every `(key, value)` at once (`MSET`), kept until deleted: readers see all of
+    /// them or none.
+    pub async fn set_many(&self, entries: &[(&str, &[u8])]) -> Result<(), StoreError> {
+        let entries: Vec<(String, &[u8])> = entries
+            .iter()
+            .map(|(k, v)| (self.key(k).into_owned(), *v))
+            .collect();
+        match &self.backend {
+            Backend::Redis(s) => s.set_many(&entries).await,
+            Backend::Memory(s) => {
+                s.set_many(&entries);
+                Ok(())
+            }
+        }
+    }
+
     /// Copies `from` to `to` with its TTL, unless `to` exists; true when copied. Atomic, so
     /// replicas racing to copy cannot overwrite what another wrote to `to`.
     pub async fn copy_if_absent(&self, from: &str, to: &str) -> Result<bool, StoreError> {

@@ -192,6 +192,18 @@ impl RedisStore {
             .await
     }
 
+    pub async fn set_many(&self, entries: &[(String, &[u8])]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut cmd = redis::cmd("MSET");
+        for (key, value) in entries {
+            cmd.arg(self.key(key)).arg(*value);
+        }
+        self.run(|mut c| async move { cmd.query_async(&mut c).await })
+            .await
+    }
+
     pub async fn copy_if_absent(&self, from: &str, to: &str) -> Result<bool, StoreError> {
         let mut cmd = redis::cmd("COPY");
         cmd.arg(self.key(from)).arg(self.key(to));

@@ -1,0 +1,180 @@
+//! The curation of one account, and the rules its settings must follow.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::error::CurationError;
+use crate::feed::{MediaType, Search};
+
+/// Pinned posts, at most.
+pub const MAX_PINS: usize = 12;
+/// Entries of `caption_includes` and `caption_excludes` together, at most.
+pub const MAX_FILTER_WORDS: usize = 100;
+/// Hidden posts per account, at most (the whole setting is one value in the store).
+pub const MAX_HIDDEN: usize = 1000;
+/// Characters of one filter entry, at most.
+const MAX_WORD_CHARS: usize = 100;
+
+/// As stored (one JSON value per account). Fields added later must default, so that an older
+/// replica and a newer one read each other's.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Curation {
+    /// New (random) with every change; what the version poll compares. Random rather than a
+    /// counter, so a setting deleted and written again never repeats one a replica has seen.
+    #[serde(default)]
+    pub revision: String,
+    #[serde(default)]
+    pub hidden: BTreeSet<String>,
+    #[serde(default)]
+    pub pinned: Vec<String>,
+    #[serde(default)]
+    pub filters: Filters,
+}
+
+/// Which posts an account shows at all. Empty lists and `false` filter nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(default)]
+pub struct Filters {
+    /// Only posts of these types; empty: every type.
+    pub types: Vec<MediaType>,
+    /// Only posts whose caption matches at least one entry; empty: no such condition. An
+    /// entry matches as `/search` does: every word whole, case- and accent-insensitive;
+    /// `#tag` entries match hashtags.
+    #[schema(example = json!(["coffee", "#latteart"]))]
+    pub caption_includes: Vec<String>,
+    /// No post whose caption matches any entry (matched like `caption_includes`).
+    #[schema(example = json!(["giveaway"]))]
+    pub caption_excludes: Vec<String>,
+    /// No post without a caption.
+    pub hide_without_caption: bool,
+}
+
+impl Curation {
+    pub fn is_empty(&self) -> bool {
+        self.hidden.is_empty() && self.pinned.is_empty() && self.filters == Filters::default()
+    }
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        *self == Filters::default()
+    }
+
+    /// Checks the entries and drops duplicates (of types and of entries), keeping the order.
+    pub fn validated(mut self) -> Result<Self, CurationError> {
+        let words = self.caption_includes.len() + self.caption_excludes.len();
+        if words > MAX_FILTER_WORDS {
+            return Err(CurationError::Invalid(format!(
+                "{words} filter entries; at most {MAX_FILTER_WORDS} (caption_includes and caption_excludes together)"
+            )));
+        }
+        for entry in self.caption_includes.iter().chain(&self.caption_excludes) {
+            if entry.chars().count() > MAX_WORD_CHARS {
+                return Err(CurationError::Invalid(format!(
+                    "a filter entry is longer than {MAX_WORD_CHARS} characters"
+                )));
+            }
+            if Search::parse(entry).is_empty() {
+                return Err(CurationError::Invalid(format!(
+                    "the filter entry {entry:?} has no word or #tag to match"
+                )));
+            }
+        }
+        dedup(&mut self.types);
+        dedup(&mut self.caption_includes);
+        dedup(&mut self.caption_excludes);
+        Ok(self)
+    }
+}
+
+fn dedup<T: PartialEq + Clone>(items: &mut Vec<T>) {
+    let mut seen: Vec<T> = Vec::with_capacity(items.len());
+    items.retain(|item| {
+        let new = !seen.contains(item);
+        if new {
+            seen.push(item.clone());
+        }
+        new
+    });
+}
+
+/// Instagram media ids are digits; anything else cannot name a post.
+pub fn check_media_id(id: &str) -> Result<(), CurationError> {
+    if !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(CurationError::Invalid(
+            "a media id is 1 to 32 digits (the `id` of a post in /images)".to_owned(),
+        ))
+    }
+}
+
+/// Checks a list of pins: ids, at most [`MAX_PINS`], none twice.
+pub fn check_pins(ids: &[String]) -> Result<(), CurationError> {
+    if ids.len() > MAX_PINS {
+        return Err(CurationError::Invalid(format!(
+            "{} posts to pin; at most {MAX_PINS}",
+            ids.len()
+        )));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        check_media_id(id)?;
+        if ids[..i].contains(id) {
+            return Err(CurationError::Invalid(format!("{id} is pinned twice")));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_ids_are_digits() {
+        assert!(check_media_id("17918195224117851").is_ok());
+        for bad in ["", "abc", "12a", "../1", &"1".repeat(33)] {
+            assert!(check_media_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn pins_are_bounded_and_unique() {
+        let ids = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>();
+        assert!(check_pins(&ids(MAX_PINS)).is_ok());
+        assert!(check_pins(&ids(MAX_PINS + 1)).is_err());
+        assert!(check_pins(&["1".to_owned(), "1".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn filters_bound_entries_and_refuse_empty_ones() {
+        let many = Filters {
+            caption_includes: (0..60).map(|i| format!("w{i}")).collect(),
+            caption_excludes: (0..41).map(|i| format!("x{i}")).collect(),
+            ..Filters::default()
+        };
+        assert!(many.validated().is_err());
+        for empty in ["", "  ", "#", "🙂"] {
+            let filters = Filters {
+                caption_excludes: vec![empty.to_owned()],
+                ..Filters::default()
+            };
+            assert!(filters.validated().is_err(), "{empty:?}");
+        }
+    }
+
+    #[test]
+    fn filters_drop_duplicates_in_order() {
+        let filters = Filters {
+            types: vec![MediaType::Video, MediaType::Image, MediaType::Video],
+            caption_includes: vec!["b".into(), "a".into(), "b".into()],
+            ..Filters::default()
+        }
+        .validated()
+        .unwrap();
+        assert_eq!(filters.types, [MediaType::Video, MediaType::Image]);
+        assert_eq!(filters.caption_includes, ["b", "a"]);
+    }
+}
