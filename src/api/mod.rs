@@ -4,8 +4,8 @@
 mod account;
 mod admin;
 mod admin_accounts;
-mod admin_curation;
 mod admin_auth;
+mod admin_curation;
 mod admin_page;
 mod assets;
 mod cors;

@@ -416,7 +416,10 @@ impl Coordinator {
 
     /// The version poll's part: `revision` is what the store holds under
     /// [`crate::curation::REVISION_KEY`]; the curation is read only when it changed.
-    pub async fn take_curation_revision(&self, revision: Option<Vec<u8>>) -> Result<(), StoreError> {
+    pub async fn take_curation_revision(
+        &self,
+        revision: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
         let revision = revision.unwrap_or_default();
         if !self.curation_loaded.load(Ordering::Acquire)
             || revision != self.view.curation_revision().as_bytes()

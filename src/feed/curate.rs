@@ -49,8 +49,8 @@ impl<'a> Shown<'a> {
         let parse = |entries: &[String]| entries.iter().map(|e| Search::parse(e)).collect();
         let includes: Vec<Search> = parse(&filters.caption_includes);
         let excludes: Vec<Search> = parse(&filters.caption_excludes);
-        let index = (!includes.is_empty() || !excludes.is_empty())
-            .then(|| SearchIndex::build(snapshot));
+        let index =
+            (!includes.is_empty() || !excludes.is_empty()).then(|| SearchIndex::build(snapshot));
         Self {
             snapshot,
             filters,
@@ -67,7 +67,8 @@ impl<'a> Shown<'a> {
         if !filters.types.is_empty() && !filters.types.contains(&item.media_type) {
             return false;
         }
-        if filters.hide_without_caption && item.caption.as_deref().is_none_or(|c| c.trim().is_empty())
+        if filters.hide_without_caption
+            && item.caption.as_deref().is_none_or(|c| c.trim().is_empty())
         {
             return false;
         }
@@ -153,7 +154,10 @@ mod tests {
                 ..Curation::default()
             };
             let (items, _) = curate(&posts(), &curation);
-            ids(&items).into_iter().map(str::to_owned).collect::<Vec<_>>()
+            ids(&items)
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
         };
         assert_eq!(
             curate_with(Filters {

@@ -263,7 +263,10 @@ pub fn page_at<'a>(
         last = i;
     }
     let next_cursor = more
-        .then(|| data.last().map(|m| Cursor::after(m, last < pinned).encode()))
+        .then(|| {
+            data.last()
+                .map(|m| Cursor::after(m, last < pinned).encode())
+        })
         .flatten();
     PageBody {
         data,

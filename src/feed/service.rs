@@ -162,7 +162,10 @@ impl Feed {
     }
 
     /// The version poll's part for the curation (see [`Coordinator::take_curation_revision`]).
-    pub async fn take_curation_revision(&self, revision: Option<Vec<u8>>) -> Result<(), StoreError> {
+    pub async fn take_curation_revision(
+        &self,
+        revision: Option<Vec<u8>>,
+    ) -> Result<(), StoreError> {
         self.coordinator.take_curation_revision(revision).await
     }
 

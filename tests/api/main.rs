@@ -12,6 +12,7 @@ mod assets_pipeline;
 mod assets_serving;
 mod assets_storage;
 mod config;
+mod curation;
 mod deauthorize;
 mod docs;
 mod faults;
