@@ -67,7 +67,8 @@ impl CurationStore {
         let mut curation = self.load().await?;
         change(&mut curation)?;
         curation.revision = crate::random::token_urlsafe(12);
-        let body = serde_json::to_vec(&curation).expect("curation serializes");
+        // Strings, lists and booleans: serializing cannot fail.
+        let body = serde_json::to_vec(&curation).unwrap_or_default();
         self.store
             .set_many(&[
                 (CURATION_KEY, body.as_slice()),
