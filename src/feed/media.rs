@@ -37,6 +37,8 @@ impl MediaType {
     "permalink": "https://www.instagram.com/p/C1a2b3c4d5e/",
     "timestamp": "2026-09-26T22:36:43Z",
     "username": "acme.coffee",
+    "like_count": 177,
+    "comments_count": 84,
     "media_url": "https://scontent.cdninstagram.com/v/t51/1.jpg?oe=6A1B2C3D",
     "thumbnail_url": null,
     "display_url": "https://gateway.example.com/assets/0d4b8f2a6e1c3b5d7f9a0c2e4b6d8f1a.webp",
@@ -81,6 +83,14 @@ pub struct Media {
     pub timestamp: Timestamp,
     #[schema(required = true)]
     pub username: Option<String>,
+    /// Likes; null when the owner hides them (or a snapshot from before they were synced).
+    #[serde(default)]
+    #[schema(required = true, example = 177)]
+    pub like_count: Option<u64>,
+    /// Comments, replies included; null when Instagram does not say.
+    #[serde(default)]
+    #[schema(required = true, example = 84)]
+    pub comments_count: Option<u64>,
     /// As Instagram gives it (albums carry their cover's); null when withheld, e.g. for
     /// copyrighted audio. A signed URL that expires: do not store it.
     #[schema(required = true)]
@@ -217,6 +227,8 @@ impl Media {
             permalink: non_empty(body.permalink),
             timestamp,
             username: non_empty(body.username),
+            like_count: body.like_count,
+            comments_count: body.comments_count,
             media_url,
             thumbnail_url,
             display_url,

@@ -20,7 +20,7 @@ use crate::metrics::Metrics;
 const MAX_ATTEMPTS: u32 = 3;
 
 /// The fields the feed needs; children are expanded in the same call.
-const MEDIA_FIELDS: &str = "id,caption,media_type,media_url,permalink,thumbnail_url,timestamp,username,children{id,media_type,media_url,thumbnail_url}";
+const MEDIA_FIELDS: &str = "id,caption,media_type,media_url,permalink,thumbnail_url,timestamp,username,like_count,comments_count,children{id,media_type,media_url,thumbnail_url}";
 
 /// Where the upstream lives: the real Instagram, a wiremock server in tests, or the sandbox.
 #[derive(Debug, Clone)]

@@ -236,6 +236,11 @@ pub struct MediaBody {
     pub timestamp: Option<String>,
     #[serde(default)]
     pub username: Option<String>,
+    /// Omitted when the owner hides like counts.
+    #[serde(default, deserialize_with = "opt_count")]
+    pub like_count: Option<u64>,
+    #[serde(default, deserialize_with = "opt_count")]
+    pub comments_count: Option<u64>,
     #[serde(default)]
     pub children: Option<ChildrenBody>,
 }

@@ -143,6 +143,17 @@ fn render_post(post: &Post, username: &str, fields: &Fields, origin: &Origin) ->
     let timestamp = post.timestamp.format("%Y-%m-%dT%H:%M:%S%z").to_string();
     put(&mut item, fields, "timestamp", Some(timestamp.into()));
     put(&mut item, fields, "username", Some(username.into()));
+    // Counts as stable as the posts; one post in seven hides its likes (Instagram then omits
+    // `like_count`).
+    let seed = super::posts::hash64(&post.media.id);
+    let likes = (!seed.is_multiple_of(7)).then(|| Value::from(12 + seed % 900));
+    put(&mut item, fields, "like_count", likes);
+    put(
+        &mut item,
+        fields,
+        "comments_count",
+        Some((seed / 7 % 60).into()),
+    );
     let children = post.media.children();
     if !children.is_empty() {
         let inner = fields.nested("children");
@@ -181,7 +192,8 @@ mod tests {
     use super::*;
 
     const ALL_FIELDS: &str = "id,caption,media_type,media_url,permalink,thumbnail_url,timestamp,\
-                              username,children{id,media_type,media_url,thumbnail_url}";
+                              username,like_count,comments_count,\
+                              children{id,media_type,media_url,thumbnail_url}";
     const BASE: &str = "http://localhost:8080";
     const PATH: &str = "/sandbox/graph/v25.0/me/media";
     /// Long-lived tokens of the default account and of the café (the digit after the prefix).
@@ -358,9 +370,20 @@ mod tests {
             assert!(
                 permalink.starts_with("https://www.instagram.com/p/") && permalink.ends_with('/')
             );
-            let mut expected = vec!["id", "media_type", "permalink", "timestamp", "username"];
+            let mut expected = vec![
+                "id",
+                "media_type",
+                "permalink",
+                "timestamp",
+                "username",
+                "comments_count",
+            ];
             if item.get("caption").is_some() {
                 expected.push("caption");
+            }
+            // Hidden likes: the field is omitted, as Instagram does.
+            if item.get("like_count").is_some() {
+                expected.push("like_count");
             }
             match item["media_type"].as_str().unwrap() {
                 "IMAGE" => expected.push("media_url"),
@@ -391,6 +414,7 @@ mod tests {
             .filter(|i| i["media_type"] == "VIDEO" && i.get("media_url").is_none());
         assert!(withheld.count() >= 1);
         assert!(items.iter().any(|i| i.get("caption").is_none()));
+        assert!(items.iter().any(|i| i.get("like_count").is_none()));
     }
 
     #[test]

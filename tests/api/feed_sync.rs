@@ -42,6 +42,8 @@ async fn a_250_item_account_costs_exactly_its_pages() {
         "thumbnail_url",
         "timestamp",
         "username",
+        "like_count",
+        "comments_count",
         "children{id,media_type,media_url,thumbnail_url}",
     ] {
         assert!(
