@@ -11,7 +11,7 @@ use super::admin_auth::AdminAuth;
 use super::examples;
 use crate::curation::{self, Curation, CurationError, Filters, MAX_HIDDEN};
 use crate::error::{ApiError, Problem};
-use crate::feed::MediaType;
+use crate::feed::{CuratedPost, FeedError, MediaType};
 
 /// The errors every operation here may answer besides its own.
 #[derive(IntoResponses)]
@@ -120,6 +120,47 @@ pub async fn get_curation(
     SlugAccount(account): SlugAccount,
 ) -> Result<web::Json<CurationView>, ApiError> {
     Ok(web::Json(account.feed.curation().await?.into()))
+}
+
+/// Every post of the account's last sync, with what the curation does to it.
+#[derive(Serialize, ToSchema)]
+pub struct CuratedPosts {
+    /// Newest first, as synced: hidden and filtered posts too.
+    data: Vec<CuratedPost>,
+}
+
+/// Every synced post of the account, shown or not, with its curation.
+///
+/// For curating: each post with a small still, whether it is hidden, its place among the pins
+/// and whether the feed shows it. Newest first, as synced, up to `feed.max_items`.
+///
+/// Requires the admin bearer token. Never cached (`Cache-Control: no-store`).
+///
+/// **Errors.** `503 feed_unavailable`: no snapshot is held yet (the account is not connected or
+/// not synced). `404 account_not_found`. `401`, `429`.
+#[utoipa::path(
+    tag = "curation",
+    security(("admin_bearer" = [])),
+    params(super::account::SlugPath),
+    responses(
+        (status = 200, description = "Every synced post with its curation", body = CuratedPosts,
+         example = json!(examples::curated_posts())),
+        CurationErrors,
+    )
+)]
+#[get("/accounts/{slug}/posts")]
+pub async fn list_posts(
+    _: AdminAuth,
+    SlugAccount(account): SlugAccount,
+) -> Result<web::Json<CuratedPosts>, ApiError> {
+    let data = account
+        .feed
+        .curated_posts()
+        .ok_or_else(|| FeedError::Unavailable {
+            reason: "the account has no synced posts yet".to_owned(),
+            retry_after: std::time::Duration::from_secs(5),
+        })?;
+    Ok(web::Json(CuratedPosts { data }))
 }
 
 /// The account's hidden posts.

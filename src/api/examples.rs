@@ -435,3 +435,27 @@ pub fn curation() -> Value {
         "filters": filters()
     })
 }
+
+/// `GET /admin/accounts/{slug}/posts`: one pinned post, one hidden, one filtered out.
+pub fn curated_posts() -> Value {
+    json!({"data": [
+        {"id": "17950000000857678", "media_type": "IMAGE",
+         "caption": "First frost on the terrace. #winter #garden",
+         "timestamp": "2026-11-01T12:34:59Z",
+         "thumbnail_url": "https://gateway.example.com/assets/3f9a5be04c1d27e8a0b6f1c2d3e4f5a6.webp",
+         "hidden": false, "pinned": null, "shown": true},
+        {"id": "17948765432584007", "media_type": "CAROUSEL_ALBUM",
+         "caption": "Giveaway! Win a mug #ad",
+         "timestamp": "2026-10-30T23:37:20Z",
+         "thumbnail_url": "https://gateway.example.com/assets/7c2e9d41b0a3f5e6d7c8b9a0e1f2a3b4.webp",
+         "hidden": false, "pinned": null, "shown": false},
+        {"id": "17841400008460056", "media_type": "VIDEO", "caption": null,
+         "timestamp": "2026-10-12T08:00:00Z",
+         "thumbnail_url": "https://gateway.example.com/assets/0d4b8f2a6e1c3b5d7f9a0c2e4b6d8f1a.webp",
+         "hidden": true, "pinned": null, "shown": false},
+        {"id": "17918195224117851", "media_type": "IMAGE", "caption": "Our shop in Lyon",
+         "timestamp": "2026-09-26T22:36:43Z",
+         "thumbnail_url": "https://gateway.example.com/assets/9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b.webp",
+         "hidden": false, "pinned": 1, "shown": true}
+    ]})
+}

@@ -236,6 +236,7 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
         .service(admin_accounts::refresh_account_token)
         .service(admin_accounts::sync_account)
         .service(admin_curation::get_curation)
+        .service(admin_curation::list_posts)
         .service(admin_curation::list_hidden)
         .service(admin_curation::hide_post)
         .service(admin_curation::unhide_post)

@@ -3,7 +3,11 @@
 
 use std::collections::HashSet;
 
-use super::media::Media;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::media::{Media, MediaType};
 use super::query::{Search, SearchIndex};
 use super::snapshot::Snapshot;
 use crate::curation::{Curation, Filters};
@@ -32,6 +36,64 @@ pub fn curate(snapshot: &Snapshot, curation: &Curation) -> (Vec<Media>, usize) {
             .map(|(_, m)| m.clone()),
     );
     (items, pinned)
+}
+
+/// A synced post as an operator curating the feed sees it, shown or not.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CuratedPost {
+    #[schema(example = "17918195224117851")]
+    pub id: String,
+    pub media_type: MediaType,
+    #[schema(required = true)]
+    pub caption: Option<String>,
+    pub timestamp: DateTime<Utc>,
+    /// A small still to recognize the post by: the narrowest re-hosted size once ready, else
+    /// what `display_url` is.
+    #[schema(required = true)]
+    pub thumbnail_url: Option<String>,
+    pub hidden: bool,
+    /// Its place among the pins (1 = first); null when not pinned.
+    #[schema(required = true, example = 1)]
+    pub pinned: Option<usize>,
+    /// Whether the feed shows it (not hidden, and pinned or passing the filters).
+    pub shown: bool,
+}
+
+/// Every post of `snapshot` (as synced, newest first) with what `curation` does to it; `served`
+/// are the posts the feed shows (with their pictures).
+pub fn curated_posts(
+    snapshot: &Snapshot,
+    served: &[Media],
+    curation: &Curation,
+) -> Vec<CuratedPost> {
+    let shown: std::collections::HashMap<&str, &Media> =
+        served.iter().map(|m| (m.id.as_str(), m)).collect();
+    snapshot
+        .items
+        .iter()
+        .map(|m| {
+            let decorated = shown.get(m.id.as_str()).copied().unwrap_or(m);
+            let thumbnail_url = decorated
+                .image
+                .as_ref()
+                .and_then(|image| image.sizes.first().map(|size| size.url.clone()))
+                .or_else(|| decorated.display_url.clone());
+            CuratedPost {
+                id: m.id.clone(),
+                media_type: m.media_type,
+                caption: m.caption.clone(),
+                timestamp: m.timestamp.0,
+                thumbnail_url,
+                hidden: curation.hidden.contains(&m.id),
+                pinned: curation
+                    .pinned
+                    .iter()
+                    .position(|p| *p == m.id)
+                    .map(|i| i + 1),
+                shown: shown.contains_key(m.id.as_str()),
+            }
+        })
+        .collect()
 }
 
 /// The filters, resolved against one snapshot.

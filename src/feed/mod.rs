@@ -24,6 +24,7 @@ mod text;
 mod view;
 
 pub use cache::ResponseCache;
+pub use curate::CuratedPost;
 pub use error::{FeedError, SyncError};
 pub use media::{Child, Media, MediaType};
 pub use meta::{FeedStatus, Freshness};

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use super::cache::ResponseCache;
 use super::coordinator::{Coordinator, SyncFuture};
+use super::curate::CuratedPost;
 use super::error::FeedError;
 use super::loaded::Loaded;
 use super::meta::{FeedStatus, Freshness};
@@ -181,6 +182,12 @@ impl Feed {
         change: impl FnOnce(&mut Curation) -> Result<(), CurationError>,
     ) -> Result<Curation, CurationError> {
         self.coordinator.curate(change).await
+    }
+
+    /// Every synced post with what the curation does to it (for operators); `None` before a
+    /// snapshot is held.
+    pub fn curated_posts(&self) -> Option<Vec<CuratedPost>> {
+        self.view.curated_posts()
     }
 
     /// Forgets the curation everywhere.

@@ -8,6 +8,7 @@ use prometheus::IntGauge;
 use tokio::sync::watch;
 
 use super::cache::{CacheKey, ResponseCache};
+use super::curate::{CuratedPost, curated_posts};
 use super::error::FeedError;
 use super::loaded::Loaded;
 use super::query::FeedQuery;
@@ -135,6 +136,17 @@ impl View {
         )));
         drop(state);
         self.cache.forget(Some(&current));
+    }
+
+    /// Every synced post with what the curation does to it; `None` before a snapshot is held.
+    pub fn curated_posts(&self) -> Option<Vec<CuratedPost>> {
+        let state = self.read();
+        let loaded = state.loaded.as_ref()?;
+        Some(curated_posts(
+            &loaded.raw,
+            &loaded.snapshot.items,
+            &state.curation,
+        ))
     }
 
     /// The revision of the curation applied; empty before any was set.

@@ -257,6 +257,83 @@ async fn filters_choose_which_posts_show() {
 }
 
 #[tokio::test]
+async fn operators_see_every_post_with_its_curation() {
+    let (_env, app) = app_with(&captioned()).await;
+    assert_eq!(
+        put(
+            &app,
+            &format!("/admin/accounts/default/hidden/{}", id(1)),
+            None
+        )
+        .await
+        .status(),
+        204
+    );
+    let pins = json!({"media_ids": [id(5), id(3)]});
+    assert_eq!(
+        put(&app, "/admin/accounts/default/pinned", Some(pins))
+            .await
+            .status(),
+        200
+    );
+    let filters = json!({"caption_excludes": ["kenya", "giveaway"], "hide_without_caption": true});
+    assert_eq!(
+        put(&app, "/admin/accounts/default/filters", Some(filters))
+            .await
+            .status(),
+        200
+    );
+
+    let response = app.admin_get("/admin/accounts/default/posts").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let body: Value = response.json().await.unwrap();
+    let posts = body["data"].as_array().unwrap();
+    // Every synced post, newest first, hidden and filtered ones too.
+    let listed: Vec<&str> = posts.iter().map(|p| p["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, [id(0), id(1), id(2), id(3), id(4), id(5)]);
+    let state = |n: usize| {
+        let p = &posts[n];
+        (
+            p["hidden"].as_bool().unwrap(),
+            p["pinned"].as_u64(),
+            p["shown"].as_bool().unwrap(),
+        )
+    };
+    assert_eq!(state(0), (false, None, true));
+    assert_eq!(state(1), (true, None, false), "hidden");
+    assert_eq!(state(2), (false, None, false), "no caption");
+    assert_eq!(
+        state(3),
+        (false, Some(2), true),
+        "pinned, so exempt from the filter"
+    );
+    assert_eq!(state(5), (false, Some(1), true));
+    assert!(
+        posts[0]["thumbnail_url"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/{}.jpg", id(0)))
+    );
+    assert_eq!(posts[0]["caption"], "Latte art at the café #coffee");
+    // The feed agrees.
+    assert_eq!(
+        ids(&page(&app, "/images").await),
+        [id(5), id(3), id(0), id(4)]
+    );
+
+    // An account not synced yet has nothing to curate.
+    let env2 = TestEnv::new().await;
+    let empty = env2.spawn_with(quiet_feed).await;
+    assert_problem(
+        empty.admin_get("/admin/accounts/default/posts").await,
+        503,
+        "feed_unavailable",
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn bad_curation_input_is_refused_with_problems() {
     let (_env, app) = app_with(&captioned()).await;
     assert_problem(
