@@ -854,6 +854,7 @@ async function operatorTests(context, service) {
       },
     ],
     ...accountSteps(page, context, service, describe),
+    ...curationSteps(page, service, describe),
     [
       "the token survives a reload of the tab and can be forgotten",
       async () => {
@@ -1139,6 +1140,161 @@ function accountSteps(page, context, service, describeStatus) {
         await messageShows("the removed message", ["Removed the account popup"]);
         assertEqual(await q("accounts-count").textContent(), `2 of at most 100`, "the count");
         assert(await q("error").isHidden(), "no error after the removal");
+      },
+    ],
+  ];
+}
+
+// The operator page's Curation card (#12): the default account's posts with their state,
+// hiding, pinning and filtering them, each checked against the public /images, and another
+// account's posts. Runs inside the operator section, logged in.
+function curationSteps(page, service, describeStatus) {
+  const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+  const q = (testid) => page.getByTestId(testid);
+  const feedIds = async (slug) => {
+    const path = slug === "default" ? "/images" : `/accounts/${slug}/images`;
+    const body = await getJson(`${service}${path}?limit=100`);
+    return body.data.map((m) => m.id);
+  };
+  const badges = (id) => q(`post-state-${id}`).textContent();
+  const describe = async () => {
+    const posts = await page.evaluate(() =>
+      [...document.querySelectorAll('[data-testid="curation-posts"] li')]
+        .slice(0, 6)
+        .map((li) => `${li.dataset.id}:${li.querySelector(".badges").textContent || "-"}`)
+        .join(" "),
+    );
+    return `posts [${posts}]; ${await describeStatus()}`;
+  };
+  const waitBadges = (id, text) =>
+    waitUntil(
+      page,
+      `post ${id}'s badges to read "${text}"`,
+      ({ id, text }) => document.querySelector(`[data-testid="post-state-${id}"]`)?.textContent === text,
+      { id, text },
+      describe,
+    );
+  const answered = (method, pathEnd) =>
+    page.waitForResponse((r) => r.request().method() === method && r.url().endsWith(pathEnd));
+
+  return [
+    [
+      "the Curation card lists every synced post of the default account, all shown",
+      async () => {
+        const api = await getJson(`${service}/admin/accounts/default/posts`, admin);
+        assert(api.data.length >= 6, `the sandbox has posts to curate: ${api.data.length}`);
+        await waitUntil(
+          page,
+          "one item per synced post",
+          ({ n }) => document.querySelectorAll('[data-testid="curation-posts"] li').length === n,
+          { n: api.data.length },
+          describe,
+        );
+        assertEqual(await q("curation-account").inputValue(), "default", "the selected account");
+        const listed = await page.evaluate(() =>
+          [...document.querySelectorAll('[data-testid="curation-posts"] li')].map((li) => li.dataset.id),
+        );
+        assertEqual(listed, api.data.map((p) => p.id), "the posts, newest first");
+        assertEqual(await badges(api.data[0].id), "", "no badge on a shown post");
+        assertEqual(await q(`post-hide-${api.data[0].id}`).textContent(), "Hide", "the Hide button");
+        assertEqual(await q(`post-pin-${api.data[0].id}`).textContent(), "Pin", "the Pin button");
+        // Same-origin thumbnails (re-hosted, or the sandbox CDN) load under the page's CSP.
+        await q(`post-${api.data[0].id}`).scrollIntoViewIfNeeded();
+        await waitUntil(
+          page,
+          "the first post's thumbnail to load",
+          () => {
+            const img = document.querySelector('[data-testid="curation-posts"] li img');
+            return Boolean(img && img.complete && img.naturalWidth > 0);
+          },
+          undefined,
+          describe,
+        );
+      },
+    ],
+    [
+      "Hide takes a post out of /images; Show brings it back",
+      async () => {
+        const [first] = await feedIds("default");
+        let done = answered("PUT", `/admin/accounts/default/hidden/${first}`);
+        await q(`post-hide-${first}`).click();
+        assertEqual((await done).status(), 204, "PUT hidden");
+        await waitBadges(first, "Hidden");
+        assertEqual(await q(`post-hide-${first}`).textContent(), "Show", "the button after hiding");
+        assert(!(await feedIds("default")).includes(first), `${first} should have left /images`);
+        done = answered("DELETE", `/admin/accounts/default/hidden/${first}`);
+        await q(`post-hide-${first}`).click();
+        assertEqual((await done).status(), 204, "DELETE hidden");
+        await waitBadges(first, "");
+        assertEqual((await feedIds("default"))[0], first, "shown again, first");
+      },
+    ],
+    [
+      "Pin makes a post lead /images; Unpin restores the order",
+      async () => {
+        const before = await feedIds("default");
+        const third = before[2];
+        const done = answered("PUT", "/admin/accounts/default/pinned");
+        await q(`post-pin-${third}`).click();
+        assertEqual((await done).status(), 200, "PUT pinned");
+        await waitBadges(third, "Pinned 1");
+        assertEqual(await q(`post-pin-${third}`).textContent(), "Unpin", "the button after pinning");
+        assertEqual((await feedIds("default"))[0], third, "the pinned post leads /images");
+        await q(`post-pin-${third}`).click();
+        await waitBadges(third, "");
+        assertEqual(await feedIds("default"), before, "the order after unpinning");
+      },
+    ],
+    [
+      "a caption filter marks posts Filtered out and leaves them out of /images",
+      async () => {
+        const body = await getJson(`${service}/images?limit=100`);
+        const tagged = body.data.find((m) => m.hashtags.length > 0);
+        assert(tagged, "a sandbox post with a hashtag");
+        const tag = `#${tagged.hashtags[0]}`;
+        const dropped = body.data.filter((m) => m.hashtags.includes(tagged.hashtags[0])).map((m) => m.id);
+        await q("filter-excludes").fill(`${tag}, `);
+        const done = answered("PUT", "/admin/accounts/default/filters");
+        await q("filters-save").click();
+        assertEqual((await done).status(), 200, "PUT filters");
+        await waitBadges(tagged.id, "Filtered out");
+        const shown = await feedIds("default");
+        assertEqual(shown.filter((id) => dropped.includes(id)), [], `posts with ${tag} in /images`);
+        assertEqual(shown.length, body.data.length - dropped.length, "what /images still shows");
+        const message = await q("message").textContent();
+        assert(message.includes(`shows ${shown.length} of`), `the message: ${message}`);
+        await q("filter-excludes").fill("");
+        await q("filters-save").click();
+        await waitBadges(tagged.id, "");
+        assertEqual((await feedIds("default")).length, body.data.length, "every post after clearing the filter");
+      },
+    ],
+    [
+      "choosing another account shows its posts",
+      async () => {
+        await q("curation-account").selectOption("cafe");
+        const api = await getJson(`${service}/admin/accounts/cafe/posts`, admin);
+        await waitUntil(
+          page,
+          "the cafe's posts",
+          ({ first }) =>
+            document.querySelector('[data-testid="curation-posts"] li')?.dataset.id === first,
+          { first: api.data[0].id },
+          describe,
+        );
+        await q("curation").scrollIntoViewIfNeeded();
+        await waitUntil(
+          page,
+          "the cafe's first thumbnails to load",
+          () =>
+            [...document.querySelectorAll('[data-testid="curation-posts"] li img')]
+              .slice(0, 6)
+              .every((img) => img.complete && img.naturalWidth > 0),
+          undefined,
+          describe,
+        );
+        await q("curation").screenshot({ path: path.join(OUT, "admin-curation.png") });
+        await q("curation-account").selectOption("default");
       },
     ],
   ];

@@ -10,6 +10,7 @@
   const REAUTH_POLL_MS = 3000; // while waiting for an authorization to complete
   const WINDOW_CHECK_MS = 500; // looking at the authorization window while waiting
   const CONFIRM_MS = 15000; // how long an armed "Remove" waits for its confirmation
+  const MAX_PINS = 12;
   const SLUG_HINT =
     "1 to 32 characters: lowercase letters, digits and -, not starting with -";
 
@@ -41,6 +42,15 @@
     accountLabel: $("account-label"),
     accountAdd: $("account-add"),
     defaultSlug: $("default-slug"),
+    curation: $("curation"),
+    curationAccount: $("curation-account"),
+    filtersForm: $("filters-form"),
+    filterIncludes: $("filter-includes"),
+    filterExcludes: $("filter-excludes"),
+    filterNoCaption: $("filter-no-caption"),
+    filtersSave: $("filters-save"),
+    curationPosts: $("curation-posts"),
+    curationEmpty: $("curation-empty"),
   };
 
   const state = {
@@ -56,6 +66,9 @@
     // The account whose "Remove" was clicked once and waits for its confirmation.
     confirming: null,
     confirmTimer: null,
+    // The account the Curation card shows, and its posts (`GET …/posts`) once loaded.
+    curationSlug: null,
+    posts: null,
   };
 
   // ---- the admin API ----------------------------------------------------------------------
@@ -141,6 +154,10 @@
     storeToken(null);
     state.status = null;
     state.accounts = null;
+    state.curationSlug = null;
+    state.posts = null;
+    els.curationPosts.replaceChildren();
+    els.curationAccount.replaceChildren();
     stopWaiting();
     disarmRemove();
     stopTimer();
@@ -514,6 +531,197 @@
     });
   }
 
+  // ---- curation -----------------------------------------------------------------------------
+
+  // The account selector follows the accounts; the first time (or when the selected account
+  // went away) it selects the default account and loads its posts.
+  function renderCurationAccounts(list, def) {
+    els.curation.hidden = list.length === 0;
+    const options = new Map([...els.curationAccount.options].map((o) => [o.value, o]));
+    for (const account of list) {
+      let option = options.get(account.slug);
+      options.delete(account.slug);
+      if (!option) {
+        option = document.createElement("option");
+        option.value = account.slug;
+        els.curationAccount.append(option);
+      }
+      option.textContent = account.default ? `${account.slug} (default)` : account.slug;
+    }
+    for (const option of options.values()) option.remove();
+    if (!list.some((a) => a.slug === state.curationSlug)) {
+      const first = def || list[0];
+      state.curationSlug = first ? first.slug : null;
+      state.posts = null;
+      if (state.curationSlug) {
+        els.curationAccount.value = state.curationSlug;
+        loadCuration().catch((err) => showError(err.message));
+      }
+    }
+  }
+
+  // The selected account's posts and filters.
+  async function loadCuration() {
+    const slug = state.curationSlug;
+    const token = state.token;
+    if (!slug) return;
+    const [posts, filters] = await Promise.all([
+      api("GET", `${accountPath(slug)}/posts`, token).catch((err) => {
+        if (err.status === 503) return { data: [] }; // not synced yet
+        throw err;
+      }),
+      api("GET", `${accountPath(slug)}/filters`, token),
+    ]);
+    if (state.token !== token || state.curationSlug !== slug) return;
+    state.posts = posts.data;
+    renderFilters(filters);
+    renderPosts();
+  }
+
+  function renderFilters(filters) {
+    for (const box of els.filtersForm.querySelectorAll('input[name="types"]')) {
+      box.checked = filters.types.includes(box.value);
+    }
+    els.filterIncludes.value = filters.caption_includes.join(", ");
+    els.filterExcludes.value = filters.caption_excludes.join(", ");
+    els.filterNoCaption.checked = filters.hide_without_caption;
+  }
+
+  function renderPosts() {
+    const posts = state.posts || [];
+    els.curationEmpty.hidden = posts.length > 0;
+    els.curationPosts.replaceChildren(...posts.map(postItem));
+    setButtons(state.busy > 0);
+  }
+
+  function postItem(post) {
+    const li = document.createElement("li");
+    li.className = post.shown ? "post" : "post off";
+    li.dataset.id = post.id;
+    li.dataset.testid = `post-${post.id}`;
+    const caption = post.caption || "(no caption)";
+    const url = post.thumbnail_url && httpUrl(post.thumbnail_url);
+    if (url) {
+      const img = document.createElement("img");
+      img.src = url;
+      img.alt = caption;
+      img.loading = "lazy";
+      img.decoding = "async";
+      // Instagram's CDN is another origin, which this page's CSP does not load.
+      img.addEventListener("error", () => img.replaceWith(stillPlaceholder(post)));
+      li.append(img);
+    } else {
+      li.append(stillPlaceholder(post));
+    }
+    const text = document.createElement("p");
+    text.className = "caption";
+    text.textContent = caption;
+    text.title = `${caption}\n${post.media_type} · ${formatTime(post.timestamp)} · ${post.id}`;
+    li.append(text);
+    const badges = document.createElement("div");
+    badges.className = "badges";
+    badges.dataset.testid = `post-state-${post.id}`;
+    if (post.pinned) badges.append(badge(`Pinned ${post.pinned}`, "pinned"));
+    if (post.hidden) badges.append(badge("Hidden", "hidden-post"));
+    else if (!post.shown) badges.append(badge("Filtered out", "filtered"));
+    li.append(badges);
+    const buttons = document.createElement("div");
+    buttons.className = "buttons";
+    buttons.append(
+      postButton(post.hidden ? "Show" : "Hide", `post-hide-${post.id}`, () => toggleHidden(post)),
+      postButton(post.pinned ? "Unpin" : "Pin", `post-pin-${post.id}`, () => togglePinned(post)),
+    );
+    li.append(buttons);
+    return li;
+  }
+
+  function stillPlaceholder(post) {
+    const still = document.createElement("div");
+    still.className = "still";
+    still.setAttribute("role", "img");
+    still.setAttribute("aria-label", post.caption || "(no caption)");
+    return still;
+  }
+
+  function badge(text, className) {
+    const span = document.createElement("span");
+    span.className = `badge ${className}`;
+    span.textContent = text;
+    return span;
+  }
+
+  function postButton(label, testid, run) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = label;
+    button.dataset.testid = testid;
+    button.addEventListener("click", run);
+    return button;
+  }
+
+  function toggleHidden(post) {
+    const slug = state.curationSlug;
+    action(async () => {
+      await api(post.hidden ? "DELETE" : "PUT", `${accountPath(slug)}/hidden/${encodeURIComponent(post.id)}`);
+      showError(null);
+      showMessage(post.hidden ? `Showing post ${post.id} again.` : `Hid post ${post.id} from ${slug}'s feed.`);
+      await loadCuration();
+    });
+  }
+
+  function togglePinned(post) {
+    const slug = state.curationSlug;
+    const pins = (state.posts || [])
+      .filter((p) => p.pinned)
+      .sort((a, b) => a.pinned - b.pinned)
+      .map((p) => p.id);
+    const next = post.pinned ? pins.filter((id) => id !== post.id) : [...pins, post.id];
+    if (next.length > MAX_PINS) {
+      showMessage(null);
+      showError(`At most ${MAX_PINS} posts can be pinned; unpin one first.`);
+      return;
+    }
+    action(async () => {
+      await api("PUT", `${accountPath(slug)}/pinned`, null, { media_ids: next });
+      showError(null);
+      showMessage(post.pinned ? `Unpinned post ${post.id}.` : `Pinned post ${post.id} as number ${next.length}.`);
+      await loadCuration();
+    });
+  }
+
+  // Comma-separated entries, trimmed, empty ones dropped.
+  function entries(text) {
+    return text
+      .split(",")
+      .map((e) => e.trim())
+      .filter((e) => e !== "");
+  }
+
+  function saveFilters(event) {
+    event.preventDefault();
+    const slug = state.curationSlug;
+    const filters = {
+      types: [...els.filtersForm.querySelectorAll('input[name="types"]:checked')].map((b) => b.value),
+      caption_includes: entries(els.filterIncludes.value),
+      caption_excludes: entries(els.filterExcludes.value),
+      hide_without_caption: els.filterNoCaption.checked,
+    };
+    action(async () => {
+      await api("PUT", `${accountPath(slug)}/filters`, null, filters);
+      showError(null);
+      await loadCuration();
+      const shown = (state.posts || []).filter((p) => p.shown).length;
+      showMessage(`Saved the filters of ${slug}: its feed shows ${shown} of ${(state.posts || []).length} posts.`);
+    });
+  }
+
+  function selectCurationAccount() {
+    state.curationSlug = els.curationAccount.value;
+    state.posts = null;
+    renderPosts();
+    action(loadCuration);
+  }
+
   // ---- polling ------------------------------------------------------------------------------
 
   function stopTimer() {
@@ -599,6 +807,7 @@
     const def = list.find((a) => a.default);
     els.defaultSlug.textContent = def ? def.slug : "";
     els.defaultSlug.hidden = !def;
+    renderCurationAccounts(list, def);
     setButtons(state.busy > 0);
   }
 
@@ -849,6 +1058,8 @@
     for (const b of els.accountRows.querySelectorAll("button")) {
       b.disabled = disabled || b.dataset.unusable === "yes";
     }
+    for (const b of els.curationPosts.querySelectorAll("button")) b.disabled = disabled;
+    els.filtersSave.disabled = disabled;
   }
 
   function httpUrl(value) {
@@ -871,6 +1082,8 @@
   els.sync.addEventListener("click", syncNow);
   els.reload.addEventListener("click", () => action(loadStatus));
   els.retryAssets.addEventListener("click", retryAssets);
+  els.curationAccount.addEventListener("change", selectCurationAccount);
+  els.filtersForm.addEventListener("submit", saveFilters);
   // Coming back from the authorization tab: look at once instead of waiting for the next poll.
   window.addEventListener("focus", () => {
     if (state.token && state.status && state.busy === 0) action(loadStatus);
