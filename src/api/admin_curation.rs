@@ -9,7 +9,7 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use super::account::SlugAccount;
 use super::admin_auth::AdminAuth;
 use super::examples;
-use crate::curation::{self, Curation, CurationError, Filters, MAX_HIDDEN};
+use crate::curation::{self, Curation, CurationError, FilterEntry, Filters, MAX_HIDDEN};
 use crate::error::{ApiError, Problem};
 use crate::feed::{CuratedPost, FeedError, MediaType};
 
@@ -31,7 +31,7 @@ pub enum CurationErrors {
                headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
                example = json!(examples::rate_limited()))]
     RateLimited(Problem),
-    #[response(status = 503, description = "The store is unavailable, or another change to this account's curation is under way",
+    #[response(status = 503, description = "The store is unavailable, another change to this account's curation is under way (`curation_busy`), or, for `…/posts`, no snapshot is held yet (`feed_unavailable`)",
                content_type = "application/problem+json",
                headers(("Retry-After" = u64, description = "Seconds to wait before retrying")),
                example = json!(examples::store_unavailable()))]
@@ -52,20 +52,36 @@ pub struct MediaPath {
 }
 
 /// A list of posts: hidden ones, or pinned ones in order.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Serialize, ToSchema)]
 pub struct MediaIds {
-    /// Media ids (digits), as in `/images`.
-    #[schema(example = json!(["17918195224117851", "17841400008460056"]))]
+    /// Media ids, as in `/images`.
+    #[schema(value_type = BTreeSet<MediaId>, example = json!(["17918195224117851", "17841400008460056"]))]
     media_ids: Vec<String>,
 }
 
-/// `PUT /admin/accounts/{slug}/filters`: every field optional (missing: no such filter).
+/// `PUT /admin/accounts/{slug}/pinned`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pins {
+    /// The posts to pin, in order: at most 12, none twice; `[]` unpins all.
+    #[schema(value_type = BTreeSet<MediaId>, max_items = 12, example = json!(["17918195224117851", "17841400008460056"]))]
+    media_ids: Vec<String>,
+}
+
+/// A post's id: digits, as in `/images`.
+#[derive(ToSchema)]
+#[schema(pattern = "^[0-9]{1,32}$", example = "17918195224117851")]
+pub struct MediaId(#[expect(dead_code, reason = "documented only")] String);
+
+/// `PUT /admin/accounts/{slug}/filters`: every field optional (missing: no such filter); see
+/// `Filters`.
 #[derive(Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct FiltersBody {
     types: Vec<MediaType>,
+    #[schema(value_type = Vec<FilterEntry>, max_items = 100)]
     caption_includes: Vec<String>,
+    #[schema(value_type = Vec<FilterEntry>, max_items = 100)]
     caption_excludes: Vec<String>,
     hide_without_caption: bool,
 }
@@ -309,7 +325,7 @@ pub async fn list_pinned(
     tag = "curation",
     security(("admin_bearer" = [])),
     params(super::account::SlugPath),
-    request_body(content = MediaIds, content_type = "application/json",
+    request_body(content = Pins, content_type = "application/json",
                  example = json!({"media_ids": ["17918195224117851", "17841400008460056"]})),
     responses(
         (status = 200, description = "The new pins, in order", body = MediaIds,
@@ -327,7 +343,7 @@ pub async fn list_pinned(
 pub async fn pin_posts(
     _: AdminAuth,
     SlugAccount(account): SlugAccount,
-    body: web::Json<MediaIds>,
+    body: web::Json<Pins>,
 ) -> Result<web::Json<MediaIds>, ApiError> {
     let ids = body.into_inner().media_ids;
     curation::check_pins(&ids)?;
@@ -372,13 +388,13 @@ pub async fn get_filters(
 /// no post whose caption matches any entry. `hide_without_caption`: no post without a caption.
 /// An entry matches as `/search` does: each of its words whole, case- and accent-insensitive
 /// (`cafe` matches `Café`, not `cafeteria`); a `#tag` entry matches the hashtag. At most 100
-/// entries in all, each at most 100 characters. Pinned posts are exempt from filters; hidden
+/// entries per list, each at most 100 characters; entries without a word or tag are dropped. Pinned posts are exempt from filters; hidden
 /// ones are not shown whatever the filters.
 ///
 /// Requires the admin bearer token. Never cached (`Cache-Control: no-store`).
 ///
-/// **Errors.** `400 invalid_request`: more than 100 entries, an entry without a word or tag,
-/// an unknown type or field, or not JSON. `404 account_not_found`. `401`, `429`, `503`.
+/// **Errors.** `400 invalid_request`: more than 100 entries in a list, an entry over 100
+/// characters, an unknown type or field, or not JSON. `404 account_not_found`. `401`, `429`, `503`.
 #[utoipa::path(
     tag = "curation",
     security(("admin_bearer" = [])),
@@ -386,8 +402,8 @@ pub async fn get_filters(
     request_body(content = FiltersBody, content_type = "application/json", example = json!(examples::filters())),
     responses(
         (status = 200, description = "The new filters", body = Filters, example = json!(examples::filters())),
-        (status = 400, description = "Too many entries, an empty entry, an unknown type or field, or not JSON", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::invalid_request("101 filter entries; at most 100 (caption_includes and caption_excludes together)"))),
+        (status = 400, description = "Too many or too long entries, an unknown type or field, or not JSON", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::invalid_request("101 entries in `caption_excludes`; at most 100"))),
         (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json",
          example = json!(examples::problem("payload_too_large", "Payload too large", 413, "request bodies are limited to 16384 bytes"))),
         (status = 415, description = "The body is not `application/json`", body = Problem, content_type = "application/problem+json",

@@ -8,6 +8,7 @@ mod store;
 
 pub use error::CurationError;
 pub use model::{
-    Curation, Filters, MAX_FILTER_WORDS, MAX_HIDDEN, MAX_PINS, check_media_id, check_pins,
+    Curation, FilterEntry, Filters, MAX_FILTER_WORDS, MAX_HIDDEN, MAX_PINS, check_media_id,
+    check_pins,
 };
 pub use store::{CurationStore, REVISION_KEY};

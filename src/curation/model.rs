@@ -10,7 +10,7 @@ use crate::feed::{MediaType, Search};
 
 /// Pinned posts, at most.
 pub const MAX_PINS: usize = 12;
-/// Entries of `caption_includes` and `caption_excludes` together, at most.
+/// Entries of `caption_includes`, and of `caption_excludes`, at most.
 pub const MAX_FILTER_WORDS: usize = 100;
 /// Hidden posts per account, at most (the whole setting is one value in the store).
 pub const MAX_HIDDEN: usize = 1000;
@@ -41,15 +41,21 @@ pub struct Filters {
     pub types: Vec<MediaType>,
     /// Only posts whose caption matches at least one entry; empty: no such condition. An
     /// entry matches as `/search` does: every word whole, case- and accent-insensitive;
-    /// `#tag` entries match hashtags.
-    #[schema(example = json!(["coffee", "#latteart"]))]
+    /// `#tag` entries match hashtags. Entries without a word or tag (blank, only punctuation
+    /// or emoji) are dropped. At most 100.
+    #[schema(value_type = Vec<FilterEntry>, max_items = 100, example = json!(["coffee", "#latteart"]))]
     pub caption_includes: Vec<String>,
-    /// No post whose caption matches any entry (matched like `caption_includes`).
-    #[schema(example = json!(["giveaway"]))]
+    /// No post whose caption matches any entry (matched like `caption_includes`). At most 100.
+    #[schema(value_type = Vec<FilterEntry>, max_items = 100, example = json!(["giveaway"]))]
     pub caption_excludes: Vec<String>,
     /// No post without a caption.
     pub hide_without_caption: bool,
 }
+
+/// One filter entry: words and `#tags`, up to 100 characters.
+#[derive(ToSchema)]
+#[schema(max_length = 100, example = "coffee")]
+pub struct FilterEntry(#[expect(dead_code, reason = "documented only")] String);
 
 impl Curation {
     pub fn is_empty(&self) -> bool {
@@ -62,29 +68,28 @@ impl Filters {
         *self == Filters::default()
     }
 
-    /// Checks the entries and drops duplicates (of types and of entries), keeping the order.
+    /// Checks the entries; drops those with nothing to match and duplicates (of types and of
+    /// entries), keeping the order.
     pub fn validated(mut self) -> Result<Self, CurationError> {
-        let words = self.caption_includes.len() + self.caption_excludes.len();
-        if words > MAX_FILTER_WORDS {
-            return Err(CurationError::Invalid(format!(
-                "{words} filter entries; at most {MAX_FILTER_WORDS} (caption_includes and caption_excludes together)"
-            )));
-        }
-        for entry in self.caption_includes.iter().chain(&self.caption_excludes) {
-            if entry.chars().count() > MAX_WORD_CHARS {
+        for (name, list) in [
+            ("caption_includes", &mut self.caption_includes),
+            ("caption_excludes", &mut self.caption_excludes),
+        ] {
+            if list.len() > MAX_FILTER_WORDS {
                 return Err(CurationError::Invalid(format!(
-                    "a filter entry is longer than {MAX_WORD_CHARS} characters"
+                    "{} entries in `{name}`; at most {MAX_FILTER_WORDS}",
+                    list.len()
                 )));
             }
-            if Search::parse(entry).is_empty() {
+            if list.iter().any(|e| e.chars().count() > MAX_WORD_CHARS) {
                 return Err(CurationError::Invalid(format!(
-                    "the filter entry {entry:?} has no word or #tag to match"
+                    "an entry of `{name}` is longer than {MAX_WORD_CHARS} characters"
                 )));
             }
+            list.retain(|entry| !Search::parse(entry).is_empty());
+            dedup(list);
         }
         dedup(&mut self.types);
-        dedup(&mut self.caption_includes);
-        dedup(&mut self.caption_excludes);
         Ok(self)
     }
 }
@@ -149,20 +154,31 @@ mod tests {
     }
 
     #[test]
-    fn filters_bound_entries_and_refuse_empty_ones() {
+    fn filters_bound_entries_and_drop_empty_ones() {
+        let words = |n: usize| (0..n).map(|i| format!("w{i}")).collect::<Vec<_>>();
         let many = Filters {
-            caption_includes: (0..60).map(|i| format!("w{i}")).collect(),
-            caption_excludes: (0..41).map(|i| format!("x{i}")).collect(),
+            caption_excludes: words(MAX_FILTER_WORDS + 1),
             ..Filters::default()
         };
         assert!(many.validated().is_err());
-        for empty in ["", "  ", "#", "🙂"] {
-            let filters = Filters {
-                caption_excludes: vec![empty.to_owned()],
-                ..Filters::default()
-            };
-            assert!(filters.validated().is_err(), "{empty:?}");
+        let full = Filters {
+            caption_includes: words(MAX_FILTER_WORDS),
+            caption_excludes: words(MAX_FILTER_WORDS),
+            ..Filters::default()
+        };
+        assert!(full.validated().is_ok());
+        let long = Filters {
+            caption_includes: vec!["a".repeat(MAX_WORD_CHARS + 1)],
+            ..Filters::default()
+        };
+        assert!(long.validated().is_err());
+        let blanks = Filters {
+            caption_excludes: ["", "  ", "#", "🙂", "ok"].map(str::to_owned).to_vec(),
+            ..Filters::default()
         }
+        .validated()
+        .unwrap();
+        assert_eq!(blanks.caption_excludes, ["ok"]);
     }
 
     #[test]
