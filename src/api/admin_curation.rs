@@ -9,6 +9,7 @@ use utoipa::{IntoParams, IntoResponses, ToSchema};
 use super::account::SlugAccount;
 use super::admin_auth::AdminAuth;
 use super::examples;
+use crate::accounts::Account;
 use crate::curation::{self, Curation, CurationError, FilterEntry, Filters, MAX_HIDDEN};
 use crate::error::{ApiError, Problem};
 use crate::feed::{CuratedPost, FeedError, MediaType};
@@ -36,6 +37,16 @@ pub enum CurationErrors {
                headers(("Retry-After" = u64, description = "Seconds to wait before retrying")),
                example = json!(examples::store_unavailable()))]
     Unavailable(Problem),
+}
+
+/// What `…/hidden/{media_id}` answers to an id that cannot name a post.
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documented only: ApiError builds this response")]
+pub enum MediaIdErrors {
+    #[response(status = 400, description = "Not a media id",
+               content_type = "application/problem+json",
+               example = json!(examples::invalid_request("a media id is 1 to 32 digits (the `id` of a post in /images)")))]
+    BadRequest(Problem),
 }
 
 /// The `{slug}` and `{media_id}` path parameters.
@@ -110,9 +121,29 @@ impl From<Curation> for CurationView {
     }
 }
 
-fn media_id(path: &web::Path<MediaPath>) -> Result<String, ApiError> {
+/// Hides or shows `{media_id}` (idempotent either way).
+async fn set_hidden(
+    account: &Account,
+    path: &MediaPath,
+    hidden: bool,
+) -> Result<HttpResponse, ApiError> {
     curation::check_media_id(&path.media_id)?;
-    Ok(path.media_id.clone())
+    let id = path.media_id.clone();
+    account
+        .feed
+        .curate(|c| {
+            if !hidden {
+                c.hidden.remove(&id);
+            } else if !c.hidden.contains(&id) {
+                if c.hidden.len() >= MAX_HIDDEN {
+                    return Err(CurationError::HiddenFull(MAX_HIDDEN));
+                }
+                c.hidden.insert(id);
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The account's curation: hidden posts, pins and filters.
@@ -222,8 +253,7 @@ pub async fn list_hidden(
     params(MediaPath),
     responses(
         (status = 204, description = "Hidden"),
-        (status = 400, description = "Not a media id", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::invalid_request("a media id is 1 to 32 digits (the `id` of a post in /images)"))),
+        MediaIdErrors,
         (status = 409, description = "1000 posts are hidden already", body = Problem, content_type = "application/problem+json",
          example = json!(examples::problem("curation_full", "Too many hidden posts", 409, "1000 posts are hidden already, the most an account may hide; unhide some first"))),
         CurationErrors,
@@ -235,18 +265,7 @@ pub async fn hide_post(
     SlugAccount(account): SlugAccount,
     path: web::Path<MediaPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = media_id(&path)?;
-    account
-        .feed
-        .curate(|c| {
-            if !c.hidden.contains(&id) && c.hidden.len() >= MAX_HIDDEN {
-                return Err(CurationError::HiddenFull(MAX_HIDDEN));
-            }
-            c.hidden.insert(id);
-            Ok(())
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    set_hidden(&account, &path, true).await
 }
 
 /// Shows a hidden post again.
@@ -263,8 +282,7 @@ pub async fn hide_post(
     params(MediaPath),
     responses(
         (status = 204, description = "Shown again"),
-        (status = 400, description = "Not a media id", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::invalid_request("a media id is 1 to 32 digits (the `id` of a post in /images)"))),
+        MediaIdErrors,
         CurationErrors,
     )
 )]
@@ -274,15 +292,7 @@ pub async fn unhide_post(
     SlugAccount(account): SlugAccount,
     path: web::Path<MediaPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = media_id(&path)?;
-    account
-        .feed
-        .curate(|c| {
-            c.hidden.remove(&id);
-            Ok(())
-        })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+    set_hidden(&account, &path, false).await
 }
 
 /// The account's pinned posts, in order.

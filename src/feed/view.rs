@@ -126,7 +126,15 @@ impl View {
             .as_ref()
             .is_some_and(|current| current.pictures_changed(&state.images, &images));
         state.images = images;
-        let Some(current) = previous.filter(|_| changed) else {
+        if changed {
+            self.rebuild(state);
+        }
+    }
+
+    /// Builds the served snapshot again from the synced one, with the current pictures and
+    /// curation, and drops the responses of the one it replaces.
+    fn rebuild(&self, mut state: RwLockWriteGuard<'_, ViewState>) {
+        let Some(current) = state.loaded.clone() else {
             return;
         };
         state.loaded = Some(Arc::new(Loaded::new(
@@ -159,16 +167,7 @@ impl View {
     pub fn set_curation(&self, curation: Arc<Curation>) {
         let mut state = self.write();
         state.curation = curation;
-        let Some(current) = state.loaded.clone() else {
-            return;
-        };
-        state.loaded = Some(Arc::new(Loaded::new(
-            current.raw.clone(),
-            &state.images,
-            &state.curation,
-        )));
-        drop(state);
-        self.cache.forget(Some(&current));
+        self.rebuild(state);
     }
 
     /// Which pictures the served snapshot shows (and purges of the account's media).
