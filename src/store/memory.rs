@@ -24,6 +24,8 @@ pub struct MemoryStore {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
     /// Hashes (Redis `HSET` and friends) live apart: they never expire.
     hashes: Arc<Mutex<HashMap<String, Hash>>>,
+    /// Sorted sets (Redis `ZADD` and friends), member -> score; they never expire either.
+    sorted: Arc<Mutex<HashMap<String, HashMap<String, i64>>>>,
 }
 
 /// A hash's fields and values.
@@ -186,10 +188,107 @@ impl MemoryStore {
         }
     }
 
-    /// Deletes a plain key or a hash.
+    /// Deletes a plain key, a hash or a sorted set.
     pub fn delete(&self, key: &str) {
         self.lock().remove(key);
         self.hashes().remove(key);
+        self.sorted().remove(key);
+    }
+
+    fn sorted(&self) -> MutexGuard<'_, HashMap<String, HashMap<String, i64>>> {
+        self.sorted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Members by score, then by name (Redis's order).
+    fn ordered(set: &HashMap<String, i64>) -> Vec<(String, i64)> {
+        let mut members: Vec<(String, i64)> = set.iter().map(|(m, s)| (m.clone(), *s)).collect();
+        members.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        members
+    }
+
+    pub fn sorted_put(&self, key: &str, member: &str, score: i64) {
+        self.sorted()
+            .entry(key.to_owned())
+            .or_default()
+            .insert(member.to_owned(), score);
+    }
+
+    pub fn sorted_remove(&self, key: &str, member: &str) {
+        let mut sorted = self.sorted();
+        if let Some(set) = sorted.get_mut(key) {
+            set.remove(member);
+            if set.is_empty() {
+                sorted.remove(key);
+            }
+        }
+    }
+
+    pub fn sorted_claim(
+        &self,
+        key: &str,
+        due_by: i64,
+        lease_until: i64,
+        max: usize,
+    ) -> Vec<String> {
+        let mut sorted = self.sorted();
+        let Some(set) = sorted.get_mut(key) else {
+            return Vec::new();
+        };
+        let due: Vec<String> = Self::ordered(set)
+            .into_iter()
+            .take_while(|(_, score)| *score <= due_by)
+            .take(max)
+            .map(|(member, _)| member)
+            .collect();
+        for member in &due {
+            set.insert(member.clone(), lease_until);
+        }
+        due
+    }
+
+    pub fn sorted_settle(&self, key: &str, member: &str, claimed: i64, next: Option<i64>) -> bool {
+        let mut sorted = self.sorted();
+        let Some(set) = sorted.get_mut(key) else {
+            return false;
+        };
+        if set.get(member) != Some(&claimed) {
+            return false;
+        }
+        match next {
+            Some(score) => set.insert(member.to_owned(), score),
+            None => set.remove(member),
+        };
+        true
+    }
+
+    pub fn sorted_stats(&self, key: &str) -> (u64, Option<i64>) {
+        self.sorted().get(key).map_or((0, None), |set| {
+            (set.len() as u64, set.values().min().copied())
+        })
+    }
+
+    pub fn sorted_newest(&self, key: &str, count: usize) -> Vec<String> {
+        self.sorted().get(key).map_or_else(Vec::new, |set| {
+            let mut members = Self::ordered(set);
+            members.reverse();
+            members.into_iter().take(count).map(|(m, _)| m).collect()
+        })
+    }
+
+    pub fn sorted_trim(&self, key: &str, keep: usize) -> Vec<String> {
+        let mut sorted = self.sorted();
+        let Some(set) = sorted.get_mut(key) else {
+            return Vec::new();
+        };
+        let members = Self::ordered(set);
+        let excess = members.len().saturating_sub(keep);
+        let removed: Vec<String> = members.into_iter().take(excess).map(|(m, _)| m).collect();
+        for member in &removed {
+            set.remove(member);
+        }
+        removed
     }
 
     pub fn incr(&self, key: &str, ttl: Duration) -> i64 {

@@ -33,6 +33,22 @@ return 1
 ";
 static HASH_INSERT_BOUNDED_SCRIPT: LazyLock<Script> =
     LazyLock::new(|| Script::new(HASH_INSERT_BOUNDED));
+/// Due members (score <= ARGV[1]), at most ARGV[3], each moved to the lease's end (ARGV[2]):
+/// whoever runs this owns them until then.
+const SORTED_CLAIM: &str = r"
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
+return due
+";
+static SORTED_CLAIM_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SORTED_CLAIM));
+/// Moves (ARGV[3] set) or removes a member only while it still has the claimed score.
+const SORTED_SETTLE: &str = r"
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1])
+else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
+return 1
+";
+static SORTED_SETTLE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SORTED_SETTLE));
 static DELETE_IF_EQUALS_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(DELETE_IF_EQUALS));
 
 #[derive(Clone)]
@@ -309,6 +325,120 @@ impl RedisStore {
         })
         .await
         .map(drop)
+    }
+}
+
+impl RedisStore {
+    pub async fn hash_put(&self, key: &str, field: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("HSET");
+        cmd.arg(self.key(key)).arg(field).arg(value);
+        self.run(|mut c| async move { cmd.query_async::<()>(&mut c).await })
+            .await
+    }
+
+    pub async fn sorted_put(&self, key: &str, member: &str, score: i64) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("ZADD");
+        cmd.arg(self.key(key)).arg(score).arg(member);
+        self.run(|mut c| async move { cmd.query_async::<()>(&mut c).await })
+            .await
+    }
+
+    pub async fn sorted_remove(&self, key: &str, member: &str) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("ZREM");
+        cmd.arg(self.key(key)).arg(member);
+        self.run(|mut c| async move { cmd.query_async::<()>(&mut c).await })
+            .await
+    }
+
+    pub async fn sorted_claim(
+        &self,
+        key: &str,
+        due_by: i64,
+        lease_until: i64,
+        max: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let key = self.key(key);
+        self.run(|mut c| async move {
+            SORTED_CLAIM_SCRIPT
+                .key(key)
+                .arg(due_by)
+                .arg(lease_until)
+                .arg(max)
+                .invoke_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    pub async fn sorted_settle(
+        &self,
+        key: &str,
+        member: &str,
+        claimed: i64,
+        next: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let key = self.key(key);
+        let member = member.to_owned();
+        let next = next.map(|n| n.to_string()).unwrap_or_default();
+        let settled: i64 = self
+            .run(|mut c| async move {
+                SORTED_SETTLE_SCRIPT
+                    .key(key)
+                    .arg(member)
+                    .arg(claimed)
+                    .arg(next)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(settled == 1)
+    }
+
+    pub async fn sorted_stats(&self, key: &str) -> Result<(u64, Option<i64>), StoreError> {
+        let key = self.key(key);
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZCARD")
+            .arg(&key)
+            .cmd("ZRANGE")
+            .arg(&key)
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES");
+        let (len, first): (u64, Vec<(String, i64)>) = self
+            .run(|mut c| async move { pipe.query_async(&mut c).await })
+            .await?;
+        Ok((len, first.first().map(|(_, score)| *score)))
+    }
+
+    pub async fn sorted_newest(&self, key: &str, count: usize) -> Result<Vec<String>, StoreError> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(self.key(key)).arg(0).arg(count - 1).arg("REV");
+        self.run(|mut c| async move { cmd.query_async(&mut c).await })
+            .await
+    }
+
+    pub async fn sorted_trim(&self, key: &str, keep: usize) -> Result<Vec<String>, StoreError> {
+        let key = self.key(key);
+        // Everything below the `keep` highest scores, read and removed in one transaction.
+        let last = -i64::try_from(keep).unwrap_or(i64::MAX) - 1;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("ZRANGE")
+            .arg(&key)
+            .arg(0)
+            .arg(last)
+            .cmd("ZREMRANGEBYRANK")
+            .arg(&key)
+            .arg(0)
+            .arg(last)
+            .ignore();
+        let (removed,): (Vec<String>,) = self
+            .run(|mut c| async move { pipe.query_async(&mut c).await })
+            .await?;
+        Ok(removed)
     }
 }
 
