@@ -38,6 +38,25 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub assets: AssetSettings,
     pub accounts: AccountSettings,
+    pub webhooks: WebhookSettings,
+}
+
+/// `[webhooks]`: outbound events (see `crate::webhooks`).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Allow `http://` endpoint URLs (else https only).
+    pub allow_insecure: bool,
+    /// Allow endpoints on private, loopback and link-local addresses.
+    pub allow_private_networks: bool,
+    /// One delivery attempt's time limit, connecting included.
+    pub timeout: Duration,
+    /// Attempts in flight on one replica.
+    pub max_concurrency: usize,
+    /// Attempts in flight to one endpoint, on one replica.
+    pub max_concurrency_per_endpoint: usize,
+    /// How often each replica looks for due deliveries.
+    pub poll_interval: Duration,
+    pub max_endpoints: usize,
 }
 
 /// Upper bound of `accounts.max`: every account costs a snapshot in memory and background work.

@@ -1,0 +1,364 @@
+//! Outbound webhooks (Standard Webhooks): operators register endpoints, the service signs and
+//! delivers events to them from a durable queue in Redis, retrying on the specification's
+//! schedule. The rest of the service only calls [`Events::emit`].
+
+mod clock;
+mod delivery;
+mod endpoint;
+mod error;
+mod event;
+mod schedule;
+mod secret;
+mod signer;
+mod url_guard;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use tokio::sync::Notify;
+
+pub use clock::Clock;
+pub use delivery::{Delivery, DeliveryStatus, HISTORY_LEN};
+pub use endpoint::Endpoint;
+pub use error::WebhookError;
+pub use event::{DisconnectReason, Event, EventType, MAX_PAYLOAD_BYTES};
+pub use schedule::RETRY_DELAYS;
+pub use url_guard::{MAX_URL_CHARS, UrlPolicy, is_public};
+pub use worker::Deliverer;
+
+use crate::accounts::Slug;
+use crate::auth::TokenCipher;
+use crate::config::WebhookSettings;
+use crate::store::{Store, StoreError};
+use delivery::Queue;
+use endpoint::{EndpointRecord, EndpointStore};
+
+/// How long the previous secret still signs after a rotation.
+pub const ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+const MAX_DESCRIPTION_CHARS: usize = 200;
+
+struct Inner {
+    endpoints: EndpointStore,
+    queue: Queue,
+    policy: UrlPolicy,
+    clock: Clock,
+    /// Wakes this replica's worker when an event is queued.
+    wake: Notify,
+}
+
+/// Endpoints and their deliveries: what the admin API works with.
+#[derive(Clone)]
+pub struct Webhooks {
+    inner: Arc<Inner>,
+}
+
+/// Emitting events: cheap to clone, for whatever notices something happen.
+#[derive(Clone)]
+pub struct Events {
+    inner: Arc<Inner>,
+}
+
+/// `POST /admin/webhooks`, validated by [`Webhooks::create`].
+pub struct NewEndpoint {
+    pub url: String,
+    pub events: Vec<String>,
+    pub accounts: Option<Vec<String>>,
+    pub description: Option<String>,
+}
+
+/// `PATCH /admin/webhooks/{id}`: what is `Some` changes. `accounts: Some(None)` clears the
+/// account filter.
+#[derive(Default)]
+pub struct EndpointChanges {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub accounts: Option<Option<Vec<String>>>,
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+}
+
+impl Webhooks {
+    pub fn new(
+        store: Store,
+        cipher: Arc<TokenCipher>,
+        settings: &WebhookSettings,
+        clock: Clock,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                endpoints: EndpointStore::new(store.clone(), cipher, settings.max_endpoints),
+                queue: Queue::new(store),
+                policy: UrlPolicy {
+                    allow_insecure: settings.allow_insecure,
+                    allow_private_networks: settings.allow_private_networks,
+                },
+                clock,
+                wake: Notify::new(),
+            }),
+        }
+    }
+
+    pub fn events(&self) -> Events {
+        Events {
+            inner: self.inner.clone(),
+        }
+    }
+
+    pub fn max_endpoints(&self) -> usize {
+        self.inner.endpoints.max()
+    }
+
+    /// Registers an endpoint; returns it with its secret, which is never shown again.
+    pub async fn create(&self, new: NewEndpoint) -> Result<(Endpoint, SecretString), WebhookError> {
+        let url = self.inner.policy.check(&new.url)?;
+        let now = self.inner.clock.now();
+        let record = EndpointRecord {
+            endpoint: Endpoint {
+                id: format!("ep_{}", crate::random::alphanumeric(24)),
+                url: url.to_string(),
+                events: parse_events(&new.events)?,
+                accounts: parse_accounts(new.accounts)?,
+                description: check_description(new.description)?,
+                enabled: true,
+                disabled_reason: None,
+                created_at: now,
+                updated_at: now,
+                previous_secret_expires_at: None,
+            },
+            secret: secret::generate(),
+            previous_secret: None,
+        };
+        self.inner.endpoints.insert(&record).await?;
+        tracing::info!(webhook = %record.endpoint.id, "webhook endpoint created");
+        Ok((record.endpoint, record.secret))
+    }
+
+    pub async fn list(&self) -> Result<Vec<Endpoint>, StoreError> {
+        Ok(self
+            .inner
+            .endpoints
+            .all()
+            .await?
+            .into_iter()
+            .map(|r| r.endpoint)
+            .collect())
+    }
+
+    pub async fn get(&self, id: &str) -> Result<Endpoint, WebhookError> {
+        Ok(self.inner.endpoints.find(id).await?.endpoint)
+    }
+
+    pub async fn update(
+        &self,
+        id: &str,
+        changes: EndpointChanges,
+    ) -> Result<Endpoint, WebhookError> {
+        let mut record = self.inner.endpoints.find(id).await?;
+        let endpoint = &mut record.endpoint;
+        if let Some(url) = changes.url {
+            endpoint.url = self.inner.policy.check(&url)?.to_string();
+        }
+        if let Some(events) = changes.events {
+            endpoint.events = parse_events(&events)?;
+        }
+        if let Some(accounts) = changes.accounts {
+            endpoint.accounts = parse_accounts(accounts)?;
+        }
+        if let Some(description) = changes.description {
+            endpoint.description = check_description(description)?;
+        }
+        if let Some(enabled) = changes.enabled {
+            endpoint.enabled = enabled;
+            if enabled {
+                endpoint.disabled_reason = None;
+            }
+        }
+        endpoint.updated_at = self.inner.clock.now();
+        self.inner.endpoints.save(&record).await?;
+        Ok(record.endpoint)
+    }
+
+    /// Deletes the endpoint; deliveries still queued for it are dropped.
+    pub async fn delete(&self, id: &str) -> Result<(), WebhookError> {
+        self.inner.endpoints.find(id).await?;
+        self.inner.endpoints.delete(id).await?;
+        self.inner.queue.forget(id).await?;
+        tracing::info!(webhook = %id, "webhook endpoint deleted");
+        Ok(())
+    }
+
+    /// A new secret; the current one keeps signing for [`ROTATION_OVERLAP`].
+    pub async fn rotate_secret(&self, id: &str) -> Result<(Endpoint, SecretString), WebhookError> {
+        let mut record = self.inner.endpoints.find(id).await?;
+        let now = self.inner.clock.now();
+        let new = secret::generate();
+        record.previous_secret = Some(std::mem::replace(&mut record.secret, new.clone()));
+        record.endpoint.previous_secret_expires_at =
+            Some(now + chrono::Duration::from_std(ROTATION_OVERLAP).unwrap_or_default());
+        record.endpoint.updated_at = now;
+        self.inner.endpoints.save(&record).await?;
+        tracing::info!(webhook = %id, "webhook secret rotated");
+        Ok((record.endpoint, new))
+    }
+
+    /// Queues a `webhook.test` event for this endpoint alone; returns its event id.
+    pub async fn send_test(&self, id: &str) -> Result<String, WebhookError> {
+        let record = self.inner.endpoints.find(id).await?;
+        if !record.endpoint.enabled {
+            return Err(WebhookError::Disabled(id.to_owned()));
+        }
+        let events = self.events();
+        let event = Event::test(id);
+        let body = event
+            .envelope(self.inner.clock.now())
+            .ok_or_else(|| WebhookError::Invalid("test event too large".to_owned()))?;
+        let event_id = new_event_id();
+        events
+            .queue_for(&[&record.endpoint], &event, &event_id, body)
+            .await?;
+        Ok(event_id)
+    }
+
+    pub async fn deliveries(&self, id: &str) -> Result<Vec<Delivery>, WebhookError> {
+        self.inner.endpoints.find(id).await?;
+        Ok(self.inner.queue.history(id).await?)
+    }
+}
+
+impl Events {
+    /// Queues `event` for every enabled endpoint that subscribes to its type (and to
+    /// `account`, when it filters by account). Returns once the deliveries are in the store;
+    /// sending happens in the background. Never fails the caller: a store error is logged
+    /// (the event is then lost; use [`Events::try_emit`] to handle it).
+    pub async fn emit(&self, account: Option<&Slug>, event: Event) {
+        let kind = event.kind;
+        if let Err(e) = self.try_emit(account, event).await {
+            tracing::warn!(event = kind.name(), error = %e, "could not queue a webhook event");
+        }
+    }
+
+    /// [`Events::emit`], saying how many deliveries were queued.
+    pub async fn try_emit(&self, account: Option<&Slug>, event: Event) -> Result<usize, EmitError> {
+        let records = self.inner.endpoints.all().await?;
+        let targets: Vec<&Endpoint> = records
+            .iter()
+            .map(|r| &r.endpoint)
+            .filter(|e| e.wants(event.kind, account))
+            .collect();
+        if targets.is_empty() {
+            return Ok(0);
+        }
+        let body = event
+            .envelope(self.inner.clock.now())
+            .ok_or(EmitError::TooLarge)?;
+        self.queue_for(&targets, &event, &new_event_id(), body)
+            .await?;
+        Ok(targets.len())
+    }
+
+    async fn queue_for(
+        &self,
+        targets: &[&Endpoint],
+        event: &Event,
+        event_id: &str,
+        body: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let body = String::from_utf8(body).unwrap_or_default();
+        let now = self.inner.clock.now();
+        for endpoint in targets {
+            let delivery = Delivery {
+                event_id: event_id.to_owned(),
+                endpoint_id: endpoint.id.clone(),
+                kind: event.kind,
+                body: body.clone(),
+                created_at: now,
+                status: DeliveryStatus::Pending,
+                attempts: 0,
+                last_status: None,
+                last_error: None,
+                last_attempt_at: None,
+                next_attempt_at: Some(now),
+            };
+            self.inner.queue.enqueue(&delivery).await?;
+        }
+        tracing::debug!(
+            event = event.kind.name(),
+            event_id,
+            endpoints = targets.len(),
+            "webhook event queued"
+        );
+        self.inner.wake.notify_one();
+        Ok(())
+    }
+}
+
+/// Why [`Events::try_emit`] queued nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum EmitError {
+    #[error("the event's envelope is over {MAX_PAYLOAD_BYTES} bytes")]
+    TooLarge,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn new_event_id() -> String {
+    format!("msg_{}", crate::random::alphanumeric(24))
+}
+
+fn parse_events(names: &[String]) -> Result<Vec<EventType>, WebhookError> {
+    if names.is_empty() {
+        return Err(WebhookError::Invalid(
+            "`events` must name at least one event type".to_owned(),
+        ));
+    }
+    let mut events = Vec::new();
+    for name in names {
+        let kind = EventType::parse(name).ok_or_else(|| {
+            let known: Vec<&str> = EventType::ALL.iter().map(|t| t.name()).collect();
+            WebhookError::Invalid(format!(
+                "unknown event type `{name}`; expected one of {}",
+                known.join(", ")
+            ))
+        })?;
+        if !events.contains(&kind) {
+            events.push(kind);
+        }
+    }
+    Ok(events)
+}
+
+fn parse_accounts(accounts: Option<Vec<String>>) -> Result<Option<Vec<String>>, WebhookError> {
+    let Some(accounts) = accounts else {
+        return Ok(None);
+    };
+    if accounts.is_empty() {
+        return Err(WebhookError::Invalid(
+            "`accounts` must name at least one account, or be left out for every account"
+                .to_owned(),
+        ));
+    }
+    let mut slugs = Vec::new();
+    for account in accounts {
+        let slug =
+            Slug::parse(&account).map_err(|e| WebhookError::Invalid(format!("`accounts`: {e}")))?;
+        if !slugs.iter().any(|s| s == slug.as_str()) {
+            slugs.push(slug.as_str().to_owned());
+        }
+    }
+    Ok(Some(slugs))
+}
+
+fn check_description(description: Option<String>) -> Result<Option<String>, WebhookError> {
+    let Some(text) = description else {
+        return Ok(None);
+    };
+    let chars = text.chars().count();
+    if chars == 0 || chars > MAX_DESCRIPTION_CHARS || text.chars().any(char::is_control) {
+        return Err(WebhookError::Invalid(format!(
+            "`description` must be 1 to {MAX_DESCRIPTION_CHARS} characters, without control characters"
+        )));
+    }
+    Ok(Some(text))
+}
