@@ -6,6 +6,7 @@ mod admin;
 mod admin_accounts;
 mod admin_auth;
 mod admin_page;
+mod admin_webhooks;
 mod assets;
 mod cors;
 mod docs;
@@ -103,7 +104,7 @@ token. Each operation lists its own; besides those, any request can be refused w
         (name = "oauth", description = "Instagram Login callbacks, called by Instagram (through the operator's \
                                         browser) and by Meta, never by frontends. Responses are `Cache-Control: no-store`"),
         (name = "admin", description = "Operator endpoints: add and delete accounts, connect them to Instagram, \
-                                        check or refresh their tokens, force a sync. The admin bearer token is required; responses are \
+                                        check or refresh their tokens, force a sync, register webhook endpoints. The admin bearer token is required; responses are \
                                         `Cache-Control: no-store`"),
     )
 )]
@@ -230,6 +231,14 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
         .service(admin_accounts::start_account_reauth)
         .service(admin_accounts::refresh_account_token)
         .service(admin_accounts::sync_account)
+        .service(admin_webhooks::create_webhook)
+        .service(admin_webhooks::list_webhooks)
+        .service(admin_webhooks::get_webhook)
+        .service(admin_webhooks::update_webhook)
+        .service(admin_webhooks::delete_webhook)
+        .service(admin_webhooks::rotate_webhook_secret)
+        .service(admin_webhooks::test_webhook)
+        .service(admin_webhooks::list_webhook_deliveries)
         // The operator page: plain actix routes, outside the OpenAPI document.
         .map(admin_page::mount);
     // The last `wrap` is the outermost: the headers also reach the limiter's 429s.
