@@ -145,18 +145,11 @@ impl Deliverer {
             inner.queue.settle(claim, None).await?;
             return Ok(());
         };
-        let Some(mut endpoint) = inner.endpoints.get(&claim.endpoint_id).await? else {
-            // Deleted meanwhile.
-            self.metrics
-                .webhook_deliveries
-                .with_label_values(&["dropped"])
-                .inc();
-            inner.queue.settle(claim, None).await?;
-            return Ok(());
-        };
-        if !endpoint.endpoint.enabled {
+        let endpoint = inner.endpoints.get(&claim.endpoint_id).await?;
+        let Some(mut endpoint) = endpoint.filter(|e| e.endpoint.enabled) else {
+            // Deleted or disabled since the event was queued.
             delivery.status = DeliveryStatus::Failed;
-            delivery.last_error = Some("the endpoint is disabled".to_owned());
+            delivery.last_error = Some("the endpoint was deleted or disabled".to_owned());
             delivery.next_attempt_at = None;
             inner.queue.save(&delivery).await?;
             self.metrics
@@ -165,7 +158,7 @@ impl Deliverer {
                 .inc();
             inner.queue.settle(claim, None).await?;
             return Ok(());
-        }
+        };
 
         let now = inner.clock.now();
         let secrets: Vec<&SecretString> = endpoint.signing_secrets(now);
