@@ -321,6 +321,31 @@ mod tests {
     }
 
     #[test]
+    fn sorted_sets_claim_due_members_once_and_settle_only_while_claimed() {
+        let store = MemoryStore::new();
+        store.sorted_put("q", "late", 30);
+        store.sorted_put("q", "b", 10);
+        store.sorted_put("q", "a", 10);
+        assert_eq!(store.sorted_stats("q"), (3, Some(10)));
+        // Due by 20: `a` and `b` (score, then name), leased until 100.
+        assert_eq!(store.sorted_claim("q", 20, 100, 5), ["a", "b"]);
+        assert!(
+            store.sorted_claim("q", 20, 200, 5).is_empty(),
+            "claimed once"
+        );
+        assert!(!store.sorted_settle("q", "a", 99, None), "not this claim");
+        assert!(store.sorted_settle("q", "a", 100, Some(50)));
+        assert!(store.sorted_settle("q", "b", 100, None));
+        assert_eq!(store.sorted_stats("q"), (2, Some(30)));
+        // A lease that runs out makes the member due again.
+        assert_eq!(store.sorted_claim("q", 60, 70, 1), ["late"]);
+        assert_eq!(store.sorted_claim("q", 70, 80, 5), ["a", "late"]);
+        assert_eq!(store.sorted_newest("q", 1), ["late"]);
+        assert_eq!(store.sorted_trim("q", 1), ["a"]);
+        assert_eq!(store.sorted_stats("q"), (1, Some(80)));
+    }
+
+    #[test]
     fn hashes_and_counters() {
         let store = MemoryStore::new();
         store.hash_set("h", "a", b"1");
