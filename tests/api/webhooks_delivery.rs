@@ -203,12 +203,7 @@ async fn gone_disables_the_endpoint_and_other_client_errors_fail_at_once() {
         .await;
     assert_eq!(delivery["last_status"], 410);
     assert_eq!(delivery["attempts"], 1);
-    let endpoint: Value = app
-        .admin_get(&format!("/admin/webhooks/{gone_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let endpoint = app.webhook(&gone_id).await;
     assert_eq!(endpoint["enabled"], false);
     assert!(
         endpoint["disabled_reason"]
@@ -247,12 +242,7 @@ async fn gone_disables_the_endpoint_and_other_client_errors_fail_at_once() {
     assert_eq!(delivery["attempts"], 1);
     assert_eq!(delivery["last_status"], 400);
     assert_eq!(delivery["next_attempt_at"], Value::Null);
-    let endpoint: Value = app
-        .admin_get(&format!("/admin/webhooks/{refused_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let endpoint = app.webhook(&refused_id).await;
     assert_eq!(endpoint["enabled"], true, "only 410 disables");
     // Nothing left in the queue: no retry will come.
     let mut redis = env.redis().await;
@@ -372,5 +362,90 @@ async fn internal_addresses_are_refused_at_delivery_time() {
     assert!(
         received(&receiver).await.is_empty(),
         "nothing reached the internal address"
+    );
+}
+
+#[tokio::test]
+async fn three_replicas_deliver_every_event_once() {
+    let env = TestEnv::new().await;
+    let receiver = start_receiver(200).await;
+    let mut replicas = Vec::new();
+    for _ in 0..3 {
+        replicas.push(env.spawn_with(local_webhooks).await);
+    }
+    let (id, _) = replicas[0]
+        .create_webhook(&hook_url(&receiver), &["feed.updated"])
+        .await;
+    let mut sent = std::collections::BTreeSet::new();
+    for i in 0..30 {
+        sent.insert(replicas[i % 3].send_test_event(&id).await);
+    }
+    wait_for_requests(&receiver, 30).await;
+    let all_done = || async {
+        let deliveries = replicas[1].deliveries(&id).await;
+        deliveries.len() == 30 && deliveries.iter().all(|d| d["status"] == "succeeded")
+    };
+    eventually("every delivery recorded as succeeded", all_done).await;
+
+    let requests = received(&receiver).await;
+    let ids: std::collections::BTreeSet<String> = requests
+        .iter()
+        .map(|r| header(r, "webhook-id").to_owned())
+        .collect();
+    assert_eq!(ids, sent, "every event delivered");
+    assert_eq!(requests.len(), 30, "none twice");
+    for delivery in replicas[2].deliveries(&id).await {
+        assert_eq!(delivery["attempts"], 1, "{delivery}");
+    }
+}
+
+/// On the sandbox and the in-memory store, as `cargo run` starts: a receiver that never
+/// answers holds its own share of the workers (`webhooks.max_concurrency_per_endpoint`), no
+/// more, while other endpoints get their events and the feed is served.
+#[tokio::test]
+async fn a_slow_receiver_holds_up_neither_other_endpoints_nor_reads() {
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_with(|s| {
+            s.instagram.mode = instagram_gateway::config::InstagramMode::Sandbox;
+            s.redis.url = None;
+            local_webhooks(s);
+            s.webhooks.max_concurrency = 4;
+            s.webhooks.max_concurrency_per_endpoint = 2;
+        })
+        .await;
+    let slow = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+        .mount(&slow)
+        .await;
+    let (slow_id, _) = app
+        .create_webhook(&format!("{}/hook", slow.uri()), &["feed.updated"])
+        .await;
+    for _ in 0..6 {
+        app.send_test_event(&slow_id).await;
+    }
+    wait_for_requests(&slow, 2).await;
+
+    let fast = start_receiver(204).await;
+    let (fast_id, fast_secret) = app
+        .create_webhook(&hook_url(&fast), &["account.connected"])
+        .await;
+    app.send_test_event(&fast_id).await;
+    app.wait_for_delivery(&fast_id, "the fast endpoint served", |d| {
+        d["status"] == "succeeded"
+    })
+    .await;
+    assert!(verified_by_standardwebhooks(
+        &fast_secret,
+        &received(&fast).await[0]
+    ));
+
+    let images = app.get("/images?limit=1").await;
+    assert_eq!(images.status(), 200);
+    assert_eq!(
+        received(&slow).await.len(),
+        2,
+        "the slow endpoint never had more than its share in flight"
     );
 }

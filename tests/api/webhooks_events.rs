@@ -102,24 +102,15 @@ async fn a_deauthorize_emits_account_disconnected_to_endpoints_of_that_account()
         })
         .await;
     let receiver = start_receiver(200).await;
-    let response = app
-        .admin_send(
-            Method::POST,
-            "/admin/webhooks",
-            Some(json!({"url": hook_url(&receiver), "events": ["account.disconnected"], "accounts": ["default"]})),
-        )
+    let (id, _) = app
+        .create_webhook_with(json!({"url": hook_url(&receiver), "events": ["account.disconnected"], "accounts": ["default"]}))
         .await;
-    assert_eq!(response.status(), 201);
     // Filtered on another account: gets nothing.
     let other = start_receiver(200).await;
-    let response = app
-        .admin_send(
-            Method::POST,
-            "/admin/webhooks",
-            Some(json!({"url": hook_url(&other), "events": ["account.disconnected"], "accounts": ["shop"]})),
-        )
-        .await;
-    assert_eq!(response.status(), 201);
+    app.create_webhook_with(
+        json!({"url": hook_url(&other), "events": ["account.disconnected"], "accounts": ["shop"]}),
+    )
+    .await;
 
     let response = app
         .post_signed_request("/oauth/deauthorize", &signed(&env.user_id))
@@ -136,8 +127,6 @@ async fn a_deauthorize_emits_account_disconnected_to_endpoints_of_that_account()
         .post_signed_request("/oauth/deauthorize", &signed(&env.user_id))
         .await;
     assert_eq!(response.status(), 200);
-    let listed: Value = app.admin_get("/admin/webhooks").await.json().await.unwrap();
-    let id = listed["webhooks"][0]["id"].as_str().unwrap().to_owned();
     app.send_test_event(&id).await;
     let requests = wait_for_requests(&receiver, 2).await;
     assert_eq!(body(&requests[1])["type"], "webhook.test");

@@ -77,12 +77,14 @@ impl TestApp {
 
     /// Registers an endpoint; returns its id and secret.
     pub async fn create_webhook(&self, url: &str, events: &[&str]) -> (String, String) {
+        self.create_webhook_with(json!({"url": url, "events": events}))
+            .await
+    }
+
+    /// Registers the endpoint `body` describes; returns its id and secret.
+    pub async fn create_webhook_with(&self, body: Value) -> (String, String) {
         let response = self
-            .admin_send(
-                reqwest::Method::POST,
-                "/admin/webhooks",
-                Some(json!({"url": url, "events": events})),
-            )
+            .admin_send(reqwest::Method::POST, "/admin/webhooks", Some(body))
             .await;
         assert_eq!(response.status(), 201);
         let body: Value = response.json().await.unwrap();
@@ -90,6 +92,13 @@ impl TestApp {
             body["id"].as_str().unwrap().to_owned(),
             body["secret"].as_str().unwrap().to_owned(),
         )
+    }
+
+    /// `GET /admin/webhooks/{id}` → the endpoint.
+    pub async fn webhook(&self, id: &str) -> Value {
+        let response = self.admin_get(&format!("/admin/webhooks/{id}")).await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
     }
 
     /// `GET /admin/webhooks/{id}/deliveries` → the list.
