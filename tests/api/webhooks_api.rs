@@ -226,3 +226,44 @@ async fn endpoints_are_bounded() {
     .await;
     assert_problem(response, 409, "webhooks_full").await;
 }
+
+#[tokio::test]
+async fn signing_secrets_appear_in_no_log_line_and_not_in_the_store_in_clear() {
+    let env = TestEnv::new().await;
+    let app = env.spawn_with(local_webhooks).await;
+    let receiver = start_receiver(200).await;
+    let (id, first) = app
+        .create_webhook(&hook_url(&receiver), &["feed.updated"])
+        .await;
+    let rotated: Value = app
+        .admin_post(&format!("/admin/webhooks/{id}/rotate-secret"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let second = rotated["secret"].as_str().unwrap().to_owned();
+    app.send_test_event(&id).await;
+    app.wait_for_delivery(&id, "the test event delivered", |d| {
+        d["status"] == "succeeded"
+    })
+    .await;
+
+    let logs = captured_logs();
+    assert!(
+        logs.contains("webhook delivery attempted"),
+        "logs were captured"
+    );
+    let mut redis = env.redis().await;
+    let stored: String = redis::cmd("HGET")
+        .arg(format!("{}webhooks:endpoints", env.prefix))
+        .arg(&id)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    assert!(stored.contains(&id), "the record was read");
+    for secret in [&first, &second] {
+        let key = secret.strip_prefix("whsec_").unwrap();
+        assert!(!logs.contains(key), "a signing secret leaked into the logs");
+        assert!(!stored.contains(key), "a signing secret is stored in clear");
+    }
+}
