@@ -108,6 +108,8 @@ impl Application {
         );
 
         let states = Arc::new(OAuthStates::new(store.clone(), settings.oauth.state_ttl));
+        // Before the accounts: whatever emits events (`webhooks.events()`) can be given it.
+        let webhooks = Webhooks::new(store.clone(), cipher.clone(), &settings.webhooks, clock);
         let accounts = Accounts::new(
             AccountParts {
                 store: store.clone(),
@@ -130,7 +132,6 @@ impl Application {
             settings.accounts.max,
         );
         load_accounts(&accounts, &store).await;
-        let webhooks = Webhooks::new(store.clone(), cipher, &settings.webhooks, clock);
         let deliverer = Arc::new(
             Deliverer::new(webhooks.clone(), &settings.webhooks, metrics.clone())
                 .map_err(|e| StartupError::Setup(format!("webhooks: {e}")))?,

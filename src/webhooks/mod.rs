@@ -1,6 +1,19 @@
 //! Outbound webhooks (Standard Webhooks): operators register endpoints, the service signs and
 //! delivers events to them from a durable queue in Redis, retrying on the specification's
 //! schedule. The rest of the service only calls [`Events::emit`].
+//!
+//! Emitting, from anything that holds an [`Events`] (`Webhooks::events()`, built in
+//! `startup.rs` before the accounts; cheap to clone):
+//!
+//! ```ignore
+//! events.emit(Some(&slug), Event::account_connected(&slug, Some("acme.shop"))).await;
+//! events.emit(Some(&slug), Event::feed_updated(&slug, &version, &added_ids, &removed_ids)).await;
+//! events.emit(Some(&slug), Event::about_account(EventType::SyncFailing, &slug, extra)).await;
+//! ```
+//!
+//! `emit` returns once the deliveries are stored (a few Redis round trips, none when no
+//! endpoint wants the event); it never fails the caller, logging a store error instead
+//! (`try_emit` returns it). Call it after the change is committed, at most once per change.
 
 mod clock;
 mod delivery;
