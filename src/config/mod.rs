@@ -685,6 +685,47 @@ mod tests {
     }
 
     #[test]
+    fn webhooks_are_open_locally_and_guarded_in_production() {
+        let local = Settings::load_defaults(&dir())
+            .expect("defaults load")
+            .webhooks;
+        assert!(local.allow_insecure && local.allow_private_networks);
+        assert_eq!(local.timeout, Duration::from_secs(15));
+        let production = load(Environment::Production, PRODUCTION)
+            .expect("complete production")
+            .settings
+            .webhooks;
+        assert!(!production.allow_insecure && !production.allow_private_networks);
+        for (var, value, expected) in [
+            ("IGW__WEBHOOKS__TIMEOUT_SECS", "0", "from 1 to 60"),
+            (
+                "IGW__WEBHOOKS__MAX_CONCURRENCY",
+                "0",
+                "webhooks.max_concurrency",
+            ),
+            (
+                "IGW__WEBHOOKS__MAX_CONCURRENCY_PER_ENDPOINT",
+                "64",
+                "webhooks.max_concurrency_per_endpoint",
+            ),
+            ("IGW__WEBHOOKS__POLL_INTERVAL_MS", "1", "from 10 to 60000"),
+            (
+                "IGW__WEBHOOKS__MAX_ENDPOINTS",
+                "0",
+                "webhooks.max_endpoints",
+            ),
+            (
+                "IGW__WEBHOOKS__ALLOW_INSECURE",
+                "maybe",
+                "webhooks.allow_insecure",
+            ),
+        ] {
+            let err = error(Environment::Local, &[(var, value)]);
+            assert!(err.contains(expected), "{var}={value}: {err}");
+        }
+    }
+
+    #[test]
     fn asset_values_are_checked() {
         for (var, value, expected) in [
             ("IGW__ASSETS__WIDTHS", "0", "between 16 and 4096"),
