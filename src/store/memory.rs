@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::Inserted;
+use super::{CLAIM_SCAN_LIMIT, ClaimLimits, Inserted, member_group};
 
 struct Entry {
     value: Vec<u8>,
@@ -230,22 +230,35 @@ impl MemoryStore {
         key: &str,
         due_by: i64,
         lease_until: i64,
-        max: usize,
+        limits: ClaimLimits<'_>,
     ) -> Vec<String> {
         let mut sorted = self.sorted();
         let Some(set) = sorted.get_mut(key) else {
             return Vec::new();
         };
-        let due: Vec<String> = Self::ordered(set)
+        let mut room: HashMap<String, usize> = HashMap::new();
+        let mut claimed = Vec::new();
+        for (member, _) in Self::ordered(set)
             .into_iter()
             .take_while(|(_, score)| *score <= due_by)
-            .take(max)
-            .map(|(member, _)| member)
-            .collect();
-        for member in &due {
+            .take(CLAIM_SCAN_LIMIT)
+        {
+            let group = member_group(&member);
+            let left = room
+                .entry(group.to_owned())
+                .or_insert_with(|| limits.room_of(group));
+            if *left > 0 {
+                *left -= 1;
+                claimed.push(member);
+                if claimed.len() >= limits.max {
+                    break;
+                }
+            }
+        }
+        for member in &claimed {
             set.insert(member.clone(), lease_until);
         }
-        due
+        claimed
     }
 
     pub fn sorted_settle(&self, key: &str, member: &str, claimed: i64, next: Option<i64>) -> bool {
@@ -320,6 +333,42 @@ mod tests {
         assert!(!store.set_new("b", b"4", None));
     }
 
+    fn limits(max: usize) -> ClaimLimits<'static> {
+        ClaimLimits {
+            max,
+            per_group: max,
+            room: &[],
+        }
+    }
+
+    #[test]
+    fn claims_skip_groups_without_room_and_take_later_members() {
+        let store = MemoryStore::new();
+        for (member, score) in [
+            ("slow/1", 1),
+            ("slow/2", 2),
+            ("slow/3", 3),
+            ("fast/1", 4),
+            ("other/1", 5),
+        ] {
+            store.sorted_put("q", member, score);
+        }
+        let room = [("other".to_owned(), 0)];
+        let claimed = store.sorted_claim(
+            "q",
+            10,
+            100,
+            ClaimLimits {
+                max: 3,
+                per_group: 1,
+                room: &room,
+            },
+        );
+        assert_eq!(claimed, ["slow/1", "fast/1"]);
+        // What was skipped keeps its place in the queue.
+        assert_eq!(store.sorted_stats("q"), (5, Some(2)));
+    }
+
     #[test]
     fn sorted_sets_claim_due_members_once_and_settle_only_while_claimed() {
         let store = MemoryStore::new();
@@ -328,9 +377,9 @@ mod tests {
         store.sorted_put("q", "a", 10);
         assert_eq!(store.sorted_stats("q"), (3, Some(10)));
         // Due by 20: `a` and `b` (score, then name), leased until 100.
-        assert_eq!(store.sorted_claim("q", 20, 100, 5), ["a", "b"]);
+        assert_eq!(store.sorted_claim("q", 20, 100, limits(5)), ["a", "b"]);
         assert!(
-            store.sorted_claim("q", 20, 200, 5).is_empty(),
+            store.sorted_claim("q", 20, 200, limits(5)).is_empty(),
             "claimed once"
         );
         assert!(!store.sorted_settle("q", "a", 99, None), "not this claim");
@@ -338,8 +387,8 @@ mod tests {
         assert!(store.sorted_settle("q", "b", 100, None));
         assert_eq!(store.sorted_stats("q"), (2, Some(30)));
         // A lease that runs out makes the member due again.
-        assert_eq!(store.sorted_claim("q", 60, 70, 1), ["late"]);
-        assert_eq!(store.sorted_claim("q", 70, 80, 5), ["a", "late"]);
+        assert_eq!(store.sorted_claim("q", 60, 70, limits(1)), ["late"]);
+        assert_eq!(store.sorted_claim("q", 70, 80, limits(5)), ["a", "late"]);
         assert_eq!(store.sorted_newest("q", 1), ["late"]);
         assert_eq!(store.sorted_trim("q", 1), ["a"]);
         assert_eq!(store.sorted_stats("q"), (1, Some(80)));

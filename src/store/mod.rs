@@ -34,6 +34,35 @@ pub enum Inserted {
     Full,
 }
 
+/// How many members [`Store::sorted_claim`] takes. Members are named `<group>/<rest>` (a
+/// member without `/` is a group of its own): at most `per_group` of one group, fewer for the
+/// groups listed in `room` (group, members it may still take), at most `max` in all.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimLimits<'a> {
+    pub max: usize,
+    pub per_group: usize,
+    pub room: &'a [(String, usize)],
+}
+
+impl ClaimLimits<'_> {
+    /// The room a group starts with.
+    fn room_of(&self, group: &str) -> usize {
+        self.room
+            .iter()
+            .find(|(g, _)| g == group)
+            .map_or(self.per_group, |(_, room)| *room)
+    }
+}
+
+/// The group of a sorted-set member (see [`ClaimLimits`]).
+fn member_group(member: &str) -> &str {
+    member.split_once('/').map_or(member, |(group, _)| group)
+}
+
+/// How many due members one claim looks at, at most: the work of one call stays bounded when
+/// many of them belong to groups without room.
+const CLAIM_SCAN_LIMIT: usize = 10_000;
+
 /// A held lock: its key and the random value (fencing token) only the holder knows.
 #[derive(Debug, Clone)]
 pub struct LockGuard {
@@ -298,20 +327,24 @@ impl Store {
         }
     }
 
-    /// Claims up to `max` members whose score is at most `due_by`, lowest first, by moving
-    /// them to `lease_until`, atomically: a member is claimed by one caller at a time, and
-    /// comes due again if its claimer never settles it.
+    /// Claims members whose score is at most `due_by`, lowest first, within `limits` (members
+    /// of a group without room are skipped, not taken), by moving them to `lease_until`,
+    /// atomically: a member is claimed by one caller at a time, and comes due again if its
+    /// claimer never settles it.
     pub async fn sorted_claim(
         &self,
         key: &str,
         due_by: i64,
         lease_until: i64,
-        max: usize,
+        limits: ClaimLimits<'_>,
     ) -> Result<Vec<String>, StoreError> {
+        if limits.max == 0 {
+            return Ok(Vec::new());
+        }
         let key = &*self.key(key);
         match &self.backend {
-            Backend::Redis(s) => s.sorted_claim(key, due_by, lease_until, max).await,
-            Backend::Memory(s) => Ok(s.sorted_claim(key, due_by, lease_until, max)),
+            Backend::Redis(s) => s.sorted_claim(key, due_by, lease_until, limits).await,
+            Backend::Memory(s) => Ok(s.sorted_claim(key, due_by, lease_until, limits)),
         }
     }
 

@@ -9,7 +9,7 @@ use deadpool_redis::{Manager, Pool, Runtime};
 use redis::{RedisError, Script};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Inserted, LockGuard, StoreError};
+use super::{CLAIM_SCAN_LIMIT, ClaimLimits, Inserted, LockGuard, StoreError};
 
 // Compare-and-write for fencing: only the current lock holder may write.
 const SET_IF_LOCKED: &str = r"
@@ -33,12 +33,31 @@ return 1
 ";
 static HASH_INSERT_BOUNDED_SCRIPT: LazyLock<Script> =
     LazyLock::new(|| Script::new(HASH_INSERT_BOUNDED));
-/// Due members (score <= ARGV[1]), at most ARGV[3], each moved to the lease's end (ARGV[2]):
-/// whoever runs this owns them until then.
+/// Due members (score <= ARGV[1]), lowest first, each moved to the lease's end (ARGV[2]):
+/// whoever runs this owns them until then. At most ARGV[3] in all and ARGV[4] per group (the
+/// part of a member before `/`), less for the groups given as (group, room) pairs after that;
+/// members of a group without room are skipped. At most ARGV[5] due members are looked at.
 const SORTED_CLAIM: &str = r"
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
-return due
+local max, per_group, scan = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local room = {}
+for i = 6, #ARGV, 2 do room[ARGV[i]] = tonumber(ARGV[i + 1]) end
+local claimed, offset = {}, 0
+while #claimed < max and offset < scan do
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', offset, 200)
+  if #due == 0 then break end
+  for _, member in ipairs(due) do
+    local group = string.match(member, '^([^/]*)/') or member
+    local left = room[group] or per_group
+    if left > 0 then
+      room[group] = left - 1
+      claimed[#claimed + 1] = member
+      if #claimed >= max then break end
+    end
+  end
+  offset = offset + #due
+end
+for _, member in ipairs(claimed) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
+return claimed
 ";
 static SORTED_CLAIM_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SORTED_CLAIM));
 /// Moves (ARGV[3] set) or removes a member only while it still has the claimed score.
@@ -355,19 +374,21 @@ impl RedisStore {
         key: &str,
         due_by: i64,
         lease_until: i64,
-        max: usize,
+        limits: ClaimLimits<'_>,
     ) -> Result<Vec<String>, StoreError> {
-        let key = self.key(key);
-        self.run(|mut c| async move {
-            SORTED_CLAIM_SCRIPT
-                .key(key)
-                .arg(due_by)
-                .arg(lease_until)
-                .arg(max)
-                .invoke_async(&mut c)
-                .await
-        })
-        .await
+        let mut invocation = SORTED_CLAIM_SCRIPT.prepare_invoke();
+        invocation
+            .key(self.key(key))
+            .arg(due_by)
+            .arg(lease_until)
+            .arg(limits.max)
+            .arg(limits.per_group)
+            .arg(CLAIM_SCAN_LIMIT);
+        for (group, room) in limits.room {
+            invocation.arg(group).arg(*room);
+        }
+        self.run(|mut c| async move { invocation.invoke_async(&mut c).await })
+            .await
     }
 
     pub async fn sorted_settle(

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::event::EventType;
-use crate::store::{Store, StoreError};
+use crate::store::{ClaimLimits, Store, StoreError};
 
 pub const QUEUE: &str = "webhooks:queue";
 pub const HISTORY_LEN: usize = 100;
@@ -127,19 +127,26 @@ impl Queue {
             .and_then(|bytes| serde_json::from_slice(&bytes).ok()))
     }
 
-    /// Up to `max` due deliveries (due at `now_ms` or before), each leased until `lease_until`.
+    /// Due deliveries (due at `now_ms` or before), oldest first, each leased until
+    /// `lease_until`: at most `max`, and at most `per_endpoint` of one endpoint, or what
+    /// `room` says is left for the endpoints listed there. Deliveries of an endpoint without
+    /// room stay where they are, so a busy endpoint holds up no other.
     pub async fn claim(
         &self,
         now_ms: i64,
         lease_until: i64,
         max: usize,
+        per_endpoint: usize,
+        room: &[(String, usize)],
     ) -> Result<Vec<Claim>, StoreError> {
-        if max == 0 {
-            return Ok(Vec::new());
-        }
+        let limits = ClaimLimits {
+            max,
+            per_group: per_endpoint,
+            room,
+        };
         let members = self
             .store
-            .sorted_claim(QUEUE, now_ms, lease_until, max)
+            .sorted_claim(QUEUE, now_ms, lease_until, limits)
             .await?;
         Ok(members
             .into_iter()

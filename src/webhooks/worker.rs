@@ -102,14 +102,20 @@ impl Deliverer {
 
         let free = self.total.available_permits();
         let lease_until = now + i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
-        for claim in inner.queue.claim(now, lease_until, free).await? {
+        let room = self.endpoint_room();
+        let claims = inner
+            .queue
+            .claim(now, lease_until, free, self.per_endpoint_limit, &room)
+            .await?;
+        for claim in claims {
             let permits = self.total.clone().try_acquire_owned().ok().zip(
                 self.endpoint_limit(&claim.endpoint_id)
                     .try_acquire_owned()
                     .ok(),
             );
             let Some(permits) = permits else {
-                // This endpoint is at its limit: due again at once, for the next tick.
+                // Only this loop takes permits, and the claim stayed within what was free:
+                // not expected. Due again at once, for the next tick.
                 inner.queue.settle(&claim, Some(now)).await?;
                 continue;
             };
@@ -122,6 +128,18 @@ impl Deliverer {
             });
         }
         Ok(())
+    }
+
+    /// The endpoints with attempts in flight on this replica, and how many more each may have.
+    fn endpoint_room(&self) -> Vec<(String, usize)> {
+        let map = self
+            .per_endpoint
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        map.iter()
+            .map(|(id, limit)| (id.clone(), limit.available_permits()))
+            .filter(|(_, room)| *room < self.per_endpoint_limit)
+            .collect()
     }
 
     fn endpoint_limit(&self, endpoint_id: &str) -> Arc<Semaphore> {

@@ -422,7 +422,8 @@ async fn a_slow_receiver_holds_up_neither_other_endpoints_nor_reads() {
     let (slow_id, _) = app
         .create_webhook(&format!("{}/hook", slow.uri()), &["feed.updated"])
         .await;
-    for _ in 0..6 {
+    // More than the replica's whole share (4): the slow endpoint may use 2 of them.
+    for _ in 0..10 {
         app.send_test_event(&slow_id).await;
     }
     wait_for_requests(&slow, 2).await;
@@ -443,9 +444,77 @@ async fn a_slow_receiver_holds_up_neither_other_endpoints_nor_reads() {
 
     let images = app.get("/images?limit=1").await;
     assert_eq!(images.status(), 200);
+    let in_flight: Vec<String> = received(&slow)
+        .await
+        .iter()
+        .map(|r| header(r, "webhook-id").to_owned())
+        .collect();
     assert_eq!(
-        received(&slow).await.len(),
+        in_flight.len(),
         2,
         "the slow endpoint never had more than its share in flight"
     );
+}
+
+/// The deliveries a busy endpoint cannot take yet are not claimed at all: they keep their
+/// place in the queue (a dead receiver's backlog never stands before other endpoints' events).
+#[tokio::test]
+async fn a_busy_endpoints_waiting_deliveries_stay_unclaimed() {
+    let env = TestEnv::new().await;
+    let app = env
+        .spawn_with(|s| {
+            local_webhooks(s);
+            s.webhooks.max_concurrency = 4;
+            s.webhooks.max_concurrency_per_endpoint = 2;
+        })
+        .await;
+    let slow = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+        .mount(&slow)
+        .await;
+    let (slow_id, _) = app
+        .create_webhook(&format!("{}/hook", slow.uri()), &["feed.updated"])
+        .await;
+    for _ in 0..10 {
+        app.send_test_event(&slow_id).await;
+    }
+    wait_for_requests(&slow, 2).await;
+    let fast = start_receiver(204).await;
+    let (fast_id, _) = app
+        .create_webhook(&hook_url(&fast), &["feed.updated"])
+        .await;
+    app.send_test_event(&fast_id).await;
+    app.wait_for_delivery(&fast_id, "the fast endpoint served", |d| {
+        d["status"] == "succeeded"
+    })
+    .await;
+
+    let in_flight: Vec<String> = received(&slow)
+        .await
+        .iter()
+        .map(|r| header(r, "webhook-id").to_owned())
+        .collect();
+    assert_eq!(in_flight.len(), 2);
+    let mut redis = env.redis().await;
+    let mut waiting = 0;
+    for delivery in app.deliveries(&slow_id).await {
+        let event_id = delivery["event_id"].as_str().unwrap();
+        if in_flight.iter().any(|id| id == event_id) {
+            continue;
+        }
+        waiting += 1;
+        let score: i64 = redis::cmd("ZSCORE")
+            .arg(format!("{}webhooks:queue", env.prefix))
+            .arg(format!("{slow_id}/{event_id}"))
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        assert_eq!(
+            score,
+            at(&delivery["created_at"]).timestamp_millis(),
+            "claimed or moved: {delivery}"
+        );
+    }
+    assert_eq!(waiting, 8);
 }
