@@ -187,6 +187,7 @@ impl Application {
         let metrics_state = MetricsState {
             metrics: web::Data::from(metrics.clone()),
             accounts: web::Data::from(accounts.clone()),
+            webhooks: web::Data::new(webhooks.clone()),
         };
         let state = AppState {
             accounts: web::Data::from(accounts.clone()),
@@ -356,6 +357,7 @@ async fn drain_on_signal(server: ServerHandle, draining: Draining, drain: Durati
 struct MetricsState {
     metrics: web::Data<Metrics>,
     accounts: web::Data<Accounts>,
+    webhooks: web::Data<Webhooks>,
 }
 
 impl MetricsState {
@@ -373,6 +375,7 @@ impl MetricsState {
         App::new()
             .app_data(self.metrics.clone())
             .app_data(self.accounts)
+            .app_data(self.webhooks)
             .service(api::get_metrics)
             .default_service(web::to(api::not_found))
             .wrap(SecurityHeaders)

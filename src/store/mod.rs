@@ -364,6 +364,15 @@ impl Store {
         }
     }
 
+    /// The lowest score of the sorted set (one `ZRANGE`): when its first member is due.
+    pub async fn sorted_min(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.sorted_min(key).await,
+            Backend::Memory(s) => Ok(s.sorted_stats(key).1),
+        }
+    }
+
     /// How many members the sorted set has, and the lowest score.
     pub async fn sorted_stats(&self, key: &str) -> Result<(u64, Option<i64>), StoreError> {
         let key = &*self.key(key);

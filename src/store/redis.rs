@@ -415,6 +415,15 @@ impl RedisStore {
         Ok(settled == 1)
     }
 
+    pub async fn sorted_min(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(self.key(key)).arg(0).arg(0).arg("WITHSCORES");
+        let first: Vec<(String, i64)> = self
+            .run(|mut c| async move { cmd.query_async(&mut c).await })
+            .await?;
+        Ok(first.first().map(|(_, score)| *score))
+    }
+
     pub async fn sorted_stats(&self, key: &str) -> Result<(u64, Option<i64>), StoreError> {
         let key = self.key(key);
         let mut pipe = redis::pipe();

@@ -194,6 +194,11 @@ impl Queue {
         self.store.delete(&history_key(endpoint_id)).await
     }
 
+    /// When the earliest delivery is due (Unix ms), if any: one cheap read per poll.
+    pub async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+        self.store.sorted_min(QUEUE).await
+    }
+
     /// Deliveries in the queue (due, leased or waiting for a retry), and the earliest due time.
     pub async fn stats(&self) -> Result<(u64, Option<i64>), StoreError> {
         self.store.sorted_stats(QUEUE).await

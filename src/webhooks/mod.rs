@@ -234,6 +234,25 @@ impl Webhooks {
         Ok(event_id)
     }
 
+    /// Sets the queue's gauges (at scrape time): depth, and how late the most overdue
+    /// delivery is.
+    pub async fn refresh_metrics(
+        &self,
+        metrics: &crate::metrics::Metrics,
+    ) -> Result<(), StoreError> {
+        let (depth, earliest) = self.inner.queue.stats().await?;
+        let now = self.inner.clock.now_ms();
+        metrics
+            .webhook_queue_depth
+            .set(i64::try_from(depth).unwrap_or(i64::MAX));
+        let overdue_ms = earliest.map_or(0, |due| (now - due).max(0));
+        #[expect(clippy::cast_precision_loss, reason = "seconds, for a gauge")]
+        metrics
+            .webhook_oldest_due_seconds
+            .set(overdue_ms as f64 / 1000.0);
+        Ok(())
+    }
+
     pub async fn deliveries(&self, id: &str) -> Result<Vec<Delivery>, WebhookError> {
         self.inner.endpoints.find(id).await?;
         Ok(self.inner.queue.history(id).await?)

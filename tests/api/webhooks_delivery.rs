@@ -173,6 +173,9 @@ async fn failures_are_retried_on_the_specification_schedule_then_given_up() {
             .await
             .unwrap();
         assert_eq!(due, at(&delivery["next_attempt_at"]).timestamp_millis());
+        let metrics = app.get("/metrics").await.text().await.unwrap();
+        assert!(metrics.contains("igw_webhook_queue_depth 1\n"), "{metrics}");
+        assert!(metrics.contains("igw_webhook_oldest_due_seconds 0\n"), "{metrics}");
         clock.advance(*wait - Duration::from_secs(1));
         // ... and sends it once due.
         clock.advance(Duration::from_secs(1));
@@ -183,6 +186,10 @@ async fn failures_are_retried_on_the_specification_schedule_then_given_up() {
         .await;
     assert_eq!(delivery["attempts"], 10);
     assert_eq!(delivery["next_attempt_at"], Value::Null);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(metrics.contains("igw_webhook_queue_depth 0\n"), "{metrics}");
+    assert!(metrics.contains(r#"igw_webhook_deliveries_total{outcome="retrying"} 9"#));
+    assert!(metrics.contains(r#"igw_webhook_deliveries_total{outcome="failed"} 1"#));
     let requests = received(&receiver).await;
     assert_eq!(requests.len(), 10);
     assert!(requests.iter().all(|r| header(r, "webhook-id") == event_id));
