@@ -7,6 +7,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use chrono::Utc;
 use hmac::{Hmac, KeyInit as _, Mac as _};
+use instagram_gateway::config::Settings;
 use instagram_gateway::webhooks::{Clock, RETRY_DELAYS};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -175,7 +176,10 @@ async fn failures_are_retried_on_the_specification_schedule_then_given_up() {
         assert_eq!(due, at(&delivery["next_attempt_at"]).timestamp_millis());
         let metrics = app.get("/metrics").await.text().await.unwrap();
         assert!(metrics.contains("igw_webhook_queue_depth 1\n"), "{metrics}");
-        assert!(metrics.contains("igw_webhook_oldest_due_seconds 0\n"), "{metrics}");
+        assert!(
+            metrics.contains("igw_webhook_oldest_due_seconds 0\n"),
+            "{metrics}"
+        );
         clock.advance(*wait - Duration::from_secs(1));
         // ... and sends it once due.
         clock.advance(Duration::from_secs(1));
@@ -406,6 +410,62 @@ async fn three_replicas_deliver_every_event_once() {
     }
 }
 
+/// The slow-receiver tests' settings: 4 attempts at once, 2 per endpoint.
+fn small_share(s: &mut Settings) {
+    local_webhooks(s);
+    s.webhooks.max_concurrency = 4;
+    s.webhooks.max_concurrency_per_endpoint = 2;
+}
+
+/// A receiver that never answers in time with 10 events queued for it (more than the whole
+/// share), then another endpoint served meanwhile.
+struct BusyThenFast {
+    slow: MockServer,
+    slow_id: String,
+    fast: MockServer,
+    fast_secret: String,
+}
+
+async fn busy_then_fast(app: &TestApp) -> BusyThenFast {
+    let slow = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
+        .mount(&slow)
+        .await;
+    let (slow_id, _) = app
+        .create_webhook(&hook_url(&slow), &["feed.updated"])
+        .await;
+    for _ in 0..10 {
+        app.send_test_event(&slow_id).await;
+    }
+    wait_for_requests(&slow, 2).await;
+
+    let fast = start_receiver(204).await;
+    let (fast_id, fast_secret) = app
+        .create_webhook(&hook_url(&fast), &["feed.updated"])
+        .await;
+    app.send_test_event(&fast_id).await;
+    app.wait_for_delivery(&fast_id, "the fast endpoint served", |d| {
+        d["status"] == "succeeded"
+    })
+    .await;
+    BusyThenFast {
+        slow,
+        slow_id,
+        fast,
+        fast_secret,
+    }
+}
+
+/// The `webhook-id`s the slow receiver got: the attempts in flight.
+async fn in_flight(slow: &MockServer) -> Vec<String> {
+    received(slow)
+        .await
+        .iter()
+        .map(|r| header(r, "webhook-id").to_owned())
+        .collect()
+}
+
 /// On the sandbox and the in-memory store, as `cargo run` starts: a receiver that never
 /// answers holds its own share of the workers (`webhooks.max_concurrency_per_endpoint`), no
 /// more, while other endpoints get their events and the feed is served.
@@ -416,48 +476,18 @@ async fn a_slow_receiver_holds_up_neither_other_endpoints_nor_reads() {
         .spawn_with(|s| {
             s.instagram.mode = instagram_gateway::config::InstagramMode::Sandbox;
             s.redis.url = None;
-            local_webhooks(s);
-            s.webhooks.max_concurrency = 4;
-            s.webhooks.max_concurrency_per_endpoint = 2;
+            small_share(s);
         })
         .await;
-    let slow = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
-        .mount(&slow)
-        .await;
-    let (slow_id, _) = app
-        .create_webhook(&format!("{}/hook", slow.uri()), &["feed.updated"])
-        .await;
-    // More than the replica's whole share (4): the slow endpoint may use 2 of them.
-    for _ in 0..10 {
-        app.send_test_event(&slow_id).await;
-    }
-    wait_for_requests(&slow, 2).await;
-
-    let fast = start_receiver(204).await;
-    let (fast_id, fast_secret) = app
-        .create_webhook(&hook_url(&fast), &["account.connected"])
-        .await;
-    app.send_test_event(&fast_id).await;
-    app.wait_for_delivery(&fast_id, "the fast endpoint served", |d| {
-        d["status"] == "succeeded"
-    })
-    .await;
+    let busy = busy_then_fast(&app).await;
     assert!(verified_by_standardwebhooks(
-        &fast_secret,
-        &received(&fast).await[0]
+        &busy.fast_secret,
+        &received(&busy.fast).await[0]
     ));
-
     let images = app.get("/images?limit=1").await;
     assert_eq!(images.status(), 200);
-    let in_flight: Vec<String> = received(&slow)
-        .await
-        .iter()
-        .map(|r| header(r, "webhook-id").to_owned())
-        .collect();
     assert_eq!(
-        in_flight.len(),
+        in_flight(&busy.slow).await.len(),
         2,
         "the slow endpoint never had more than its share in flight"
     );
@@ -468,40 +498,9 @@ async fn a_slow_receiver_holds_up_neither_other_endpoints_nor_reads() {
 #[tokio::test]
 async fn a_busy_endpoints_waiting_deliveries_stay_unclaimed() {
     let env = TestEnv::new().await;
-    let app = env
-        .spawn_with(|s| {
-            local_webhooks(s);
-            s.webhooks.max_concurrency = 4;
-            s.webhooks.max_concurrency_per_endpoint = 2;
-        })
-        .await;
-    let slow = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(60)))
-        .mount(&slow)
-        .await;
-    let (slow_id, _) = app
-        .create_webhook(&format!("{}/hook", slow.uri()), &["feed.updated"])
-        .await;
-    for _ in 0..10 {
-        app.send_test_event(&slow_id).await;
-    }
-    wait_for_requests(&slow, 2).await;
-    let fast = start_receiver(204).await;
-    let (fast_id, _) = app
-        .create_webhook(&hook_url(&fast), &["feed.updated"])
-        .await;
-    app.send_test_event(&fast_id).await;
-    app.wait_for_delivery(&fast_id, "the fast endpoint served", |d| {
-        d["status"] == "succeeded"
-    })
-    .await;
-
-    let in_flight: Vec<String> = received(&slow)
-        .await
-        .iter()
-        .map(|r| header(r, "webhook-id").to_owned())
-        .collect();
+    let app = env.spawn_with(small_share).await;
+    let BusyThenFast { slow, slow_id, .. } = busy_then_fast(&app).await;
+    let in_flight = in_flight(&slow).await;
     assert_eq!(in_flight.len(), 2);
     let mut redis = env.redis().await;
     let mut waiting = 0;

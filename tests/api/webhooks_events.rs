@@ -17,6 +17,14 @@ fn signed(user_id: &str) -> String {
     )
 }
 
+async fn spawn(env: &TestEnv) -> TestApp {
+    env.spawn_with(|s| {
+        quiet_feed(s);
+        local_webhooks(s);
+    })
+    .await
+}
+
 fn body(request: &wiremock::Request) -> Value {
     serde_json::from_slice(&request.body).unwrap()
 }
@@ -25,12 +33,7 @@ fn body(request: &wiremock::Request) -> Value {
 async fn connecting_then_deleting_an_account_emits_each_event_once() {
     let env = TestEnv::new().await;
     mount_login(&env.upstream).await;
-    let app = env
-        .spawn_with(|s| {
-            quiet_feed(s);
-            local_webhooks(s);
-        })
-        .await;
+    let app = spawn(&env).await;
     let receiver = start_receiver(200).await;
     let (id, secret) = app
         .create_webhook(
@@ -95,12 +98,7 @@ async fn connecting_then_deleting_an_account_emits_each_event_once() {
 async fn a_deauthorize_emits_account_disconnected_to_endpoints_of_that_account() {
     let env = TestEnv::new().await;
     env.store_token(2, 58).await;
-    let app = env
-        .spawn_with(|s| {
-            quiet_feed(s);
-            local_webhooks(s);
-        })
-        .await;
+    let app = spawn(&env).await;
     let receiver = start_receiver(200).await;
     let (id, _) = app
         .create_webhook_with(json!({"url": hook_url(&receiver), "events": ["account.disconnected"], "accounts": ["default"]}))
