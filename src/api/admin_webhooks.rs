@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Deserializer, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 use super::admin_auth::AdminAuth;
 use super::examples;
@@ -207,6 +207,35 @@ pub struct WebhookPath {
     id: String,
 }
 
+/// What every operation here may answer besides its own results (for the OpenAPI document;
+/// the answers themselves come from `ApiError`).
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documented only: errors are answered by ApiError")]
+pub enum AdminFailures {
+    /// Missing or wrong bearer token
+    #[response(status = 401, content_type = "application/problem+json",
+               headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
+               example = json!(examples::unauthorized()))]
+    Unauthorized(Problem),
+    /// Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)
+    #[response(status = 429, content_type = "application/problem+json",
+               headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
+               example = json!(examples::rate_limited()))]
+    RateLimited(Problem),
+    /// The store is unavailable
+    #[response(status = 503, content_type = "application/problem+json",
+               headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
+               example = json!(examples::store_unavailable()))]
+    StoreUnavailable(Problem),
+}
+
+/// No endpoint with this id
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documented only: errors are answered by ApiError")]
+#[response(status = 404, content_type = "application/problem+json",
+           example = json!(examples::webhook_not_found()))]
+pub struct WebhookNotFound(Problem);
+
 fn secret_text(secret: &SecretString) -> String {
     secret.expose_secret().to_owned()
 }
@@ -243,9 +272,6 @@ fn secret_text(secret: &SecretString) -> String {
             ("event" = (summary = "An unknown event type", value = json!(examples::invalid_request("unknown event type `feed.changed`; expected one of feed.updated, account.connected, account.disconnected, account.reauth_required, account.token_expiring, sync.failing, sync.recovered, webhook.test")))),
             ("url" = (summary = "Not a URL", value = json!(examples::invalid_request("`url` is not an absolute URL: relative URL without a base")))),
          )),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
         (status = 409, description = "`webhooks.max_endpoints` endpoints exist", body = Problem, content_type = "application/problem+json",
          example = json!(examples::problem("webhooks_full", "Too many webhook endpoints", 409, "`webhooks.max_endpoints` (100) endpoints exist already; delete one first"))),
         (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json",
@@ -254,12 +280,7 @@ fn secret_text(secret: &SecretString) -> String {
          example = json!(examples::problem("unsupported_media_type", "Unsupported media type", 415, "send the body as application/json"))),
         (status = 422, description = "A URL this deployment does not call: http where https is required, or an internal address", body = Problem, content_type = "application/problem+json",
          example = json!(examples::webhook_url_refused())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
     )
 )]
 #[post("/webhooks")]
@@ -305,15 +326,7 @@ pub async fn create_webhook(
     responses(
         (status = 200, description = "The endpoints, oldest first", body = WebhookList,
          example = json!(examples::webhook_list())),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
     )
 )]
 #[get("/webhooks")]
@@ -343,17 +356,8 @@ pub async fn list_webhooks(
     responses(
         (status = 200, description = "The endpoint", body = WebhookView,
          example = json!(examples::webhook())),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 404, description = "No endpoint with this id", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::webhook_not_found())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
+        WebhookNotFound,
     )
 )]
 #[get("/webhooks/{id}")]
@@ -388,23 +392,14 @@ pub async fn get_webhook(
          example = json!(examples::webhook())),
         (status = 400, description = "Invalid URL, event type, account or description, unknown field, or not JSON", body = Problem, content_type = "application/problem+json",
          example = json!(examples::invalid_request("`events` must name at least one event type"))),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 404, description = "No endpoint with this id", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::webhook_not_found())),
         (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json",
          example = json!(examples::problem("payload_too_large", "Payload too large", 413, "request bodies are limited to 16384 bytes"))),
         (status = 415, description = "The body is not `application/json`", body = Problem, content_type = "application/problem+json",
          example = json!(examples::problem("unsupported_media_type", "Unsupported media type", 415, "send the body as application/json"))),
         (status = 422, description = "A URL this deployment does not call", body = Problem, content_type = "application/problem+json",
          example = json!(examples::webhook_url_refused())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
+        WebhookNotFound,
     )
 )]
 #[patch("/webhooks/{id}")]
@@ -445,17 +440,8 @@ pub async fn update_webhook(
     params(WebhookPath),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 404, description = "No endpoint with this id", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::webhook_not_found())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
+        WebhookNotFound,
     )
 )]
 #[delete("/webhooks/{id}")]
@@ -487,17 +473,8 @@ pub async fn delete_webhook(
     responses(
         (status = 200, description = "The new secret, shown this once", body = RotatedSecret,
          example = json!(examples::rotated_secret())),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 404, description = "No endpoint with this id", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::webhook_not_found())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
+        WebhookNotFound,
     )
 )]
 #[post("/webhooks/{id}/rotate-secret")]
@@ -532,19 +509,10 @@ pub async fn rotate_webhook_secret(
     responses(
         (status = 202, description = "Queued", body = TestQueued,
          example = json!(examples::webhook_test())),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 404, description = "No endpoint with this id", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::webhook_not_found())),
         (status = 409, description = "The endpoint is disabled", body = Problem, content_type = "application/problem+json",
          example = json!(examples::problem("webhook_disabled", "Webhook endpoint disabled", 409, "the endpoint `ep_3kT9vQm2LxW8pZr4NbY6cHd1` is disabled; enable it first (PATCH with `\"enabled\": true`)"))),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
+        WebhookNotFound,
     )
 )]
 #[post("/webhooks/{id}/test")]
@@ -576,17 +544,8 @@ pub async fn test_webhook(
     responses(
         (status = 200, description = "The deliveries, newest first", body = DeliveryList,
          example = json!(examples::deliveries())),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 404, description = "No endpoint with this id", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::webhook_not_found())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
+        WebhookNotFound,
     )
 )]
 #[get("/webhooks/{id}/deliveries")]
