@@ -13,7 +13,9 @@
 //!
 //! `emit` returns once the deliveries are stored (a few Redis round trips, none when no
 //! endpoint wants the event); it never fails the caller, logging a store error instead
-//! (`try_emit` returns it). Call it after the change is committed, at most once per change.
+//! (`try_emit` returns it). Call it after the change is committed, at most once per change;
+//! what several replicas may notice at once goes through `emit_once` with a key naming the
+//! occurrence (one token, one failure episode).
 
 mod clock;
 mod delivery;
@@ -53,6 +55,7 @@ pub const ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 3600);
 const MAX_DESCRIPTION_CHARS: usize = 200;
 
 struct Inner {
+    store: Store,
     endpoints: EndpointStore,
     queue: Queue,
     policy: UrlPolicy,
@@ -102,7 +105,8 @@ impl Webhooks {
         Self {
             inner: Arc::new(Inner {
                 endpoints: EndpointStore::new(store.clone(), cipher, settings.max_endpoints),
-                queue: Queue::new(store),
+                queue: Queue::new(store.clone()),
+                store,
                 policy: UrlPolicy {
                     allow_insecure: settings.allow_insecure,
                     allow_private_networks: settings.allow_private_networks,
@@ -271,6 +275,28 @@ impl Events {
         }
     }
 
+    /// [`Events::emit`], once for `once` across replicas and calls: the first caller with this
+    /// key (within `remember`) emits, later ones do nothing. For what several replicas notice
+    /// at the same moment: `account.token_expiring` once per token (a key such as
+    /// `token-expiring:<slug>:<obtained_at>`), `sync.failing` once per episode
+    /// (`sync-failing:<slug>:<first failure>`).
+    pub async fn emit_once(
+        &self,
+        once: &str,
+        remember: Duration,
+        account: Option<&Slug>,
+        event: Event,
+    ) {
+        let key = format!("webhooks:once:{once}");
+        match self.inner.store.set_new(&key, b"1", remember).await {
+            Ok(true) => self.emit(account, event).await,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(event = event.kind.name(), error = %e, "could not queue a webhook event");
+            }
+        }
+    }
+
     /// [`Events::emit`], saying how many deliveries were queued.
     pub async fn try_emit(&self, account: Option<&Slug>, event: Event) -> Result<usize, EmitError> {
         let records = self.inner.endpoints.all().await?;
@@ -393,4 +419,86 @@ fn check_description(description: Option<String>) -> Result<Option<String>, Webh
         )));
     }
     Ok(Some(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn webhooks() -> Webhooks {
+        let settings = WebhookSettings {
+            allow_insecure: false,
+            allow_private_networks: false,
+            timeout: Duration::from_secs(15),
+            max_concurrency: 4,
+            max_concurrency_per_endpoint: 2,
+            poll_interval: Duration::from_secs(1),
+            max_endpoints: 10,
+        };
+        Webhooks::new(
+            Store::memory(MemoryStore::new()),
+            Arc::new(TokenCipher::new([7; 32], [])),
+            &settings,
+            Clock::system(),
+        )
+    }
+
+    async fn endpoint(webhooks: &Webhooks, events: &[&str], accounts: Option<&[&str]>) -> String {
+        let new = NewEndpoint {
+            url: "https://hooks.example.com/instagram".to_owned(),
+            events: events.iter().map(|e| (*e).to_owned()).collect(),
+            accounts: accounts.map(|a| a.iter().map(|s| (*s).to_owned()).collect()),
+            description: None,
+        };
+        webhooks.create(new).await.unwrap().0.id
+    }
+
+    #[tokio::test]
+    async fn events_go_to_the_endpoints_that_want_them() {
+        let webhooks = webhooks();
+        let all = endpoint(&webhooks, &["sync.failing"], None).await;
+        let shop_only = endpoint(&webhooks, &["sync.failing"], Some(&["shop"])).await;
+        let other_type = endpoint(&webhooks, &["feed.updated"], None).await;
+        let (shop, cafe) = (Slug::parse("shop").unwrap(), Slug::parse("cafe").unwrap());
+        let failing = |slug: &Slug| {
+            Event::about_account(EventType::SyncFailing, slug, serde_json::Map::new())
+        };
+
+        let events = webhooks.events();
+        assert_eq!(
+            events.try_emit(Some(&shop), failing(&shop)).await.unwrap(),
+            2
+        );
+        assert_eq!(
+            events.try_emit(Some(&cafe), failing(&cafe)).await.unwrap(),
+            1
+        );
+        assert_eq!(webhooks.deliveries(&all).await.unwrap().len(), 2);
+        assert_eq!(webhooks.deliveries(&shop_only).await.unwrap().len(), 1);
+        assert!(webhooks.deliveries(&other_type).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn emit_once_emits_once_per_key() {
+        let webhooks = webhooks();
+        let id = endpoint(&webhooks, &["account.token_expiring"], None).await;
+        let shop = Slug::parse("shop").unwrap();
+        let events = webhooks.events();
+        for key in [
+            "token-expiring:shop:1",
+            "token-expiring:shop:1",
+            "token-expiring:shop:2",
+        ] {
+            let event = Event::about_account(
+                EventType::AccountTokenExpiring,
+                &shop,
+                serde_json::Map::new(),
+            );
+            events
+                .emit_once(key, Duration::from_secs(3600), Some(&shop), event)
+                .await;
+        }
+        assert_eq!(webhooks.deliveries(&id).await.unwrap().len(), 2);
+    }
 }
