@@ -35,12 +35,11 @@ use secrecy::SecretString;
 use tokio::sync::Notify;
 
 pub use clock::Clock;
-pub use delivery::{Delivery, DeliveryStatus, HISTORY_LEN};
+pub use delivery::{Delivery, DeliveryStatus};
 pub use endpoint::Endpoint;
 pub use error::WebhookError;
-pub use event::{DisconnectReason, Event, EventType, MAX_PAYLOAD_BYTES};
+pub use event::{DisconnectReason, Event, EventType};
 pub use schedule::RETRY_DELAYS;
-pub use url_guard::{MAX_URL_CHARS, UrlPolicy, is_public};
 pub use worker::Deliverer;
 
 use crate::accounts::Slug;
@@ -49,6 +48,8 @@ use crate::config::WebhookSettings;
 use crate::store::{Store, StoreError};
 use delivery::Queue;
 use endpoint::{EndpointRecord, EndpointStore};
+use event::MAX_PAYLOAD_BYTES;
+use url_guard::UrlPolicy;
 
 /// How long the previous secret still signs after a rotation.
 pub const ROTATION_OVERLAP: Duration = Duration::from_secs(24 * 3600);

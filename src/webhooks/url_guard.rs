@@ -103,7 +103,7 @@ fn refused_private() -> UrlError {
 
 /// Whether `ip` is an address on the public internet: not loopback, private, link-local,
 /// shared (CGNAT), unspecified, broadcast, multicast, documentation or reserved.
-pub fn is_public(ip: IpAddr) -> bool {
+fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(ip) => is_public_v4(ip),
         IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
