@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use reqwest::header::CONTENT_TYPE;
 use secrecy::SecretString;
 use tokio::sync::Semaphore;
@@ -198,29 +199,8 @@ impl Deliverer {
         };
 
         let after = inner.clock.now();
-        delivery.attempts += 1;
-        delivery.last_attempt_at = Some(now);
-        delivery.last_status = attempt.status;
-        delivery.last_error = attempt.error;
-        let (outcome, next) = match attempt.verdict {
-            Verdict::Delivered => (DeliveryStatus::Succeeded, None),
-            Verdict::Retry => match retry_delay(delivery.attempts) {
-                Some(wait) => (
-                    DeliveryStatus::Pending,
-                    Some(after + chrono::Duration::from_std(wait).unwrap_or_default()),
-                ),
-                None => (DeliveryStatus::Failed, None),
-            },
-            Verdict::Gone | Verdict::Failed => (DeliveryStatus::Failed, None),
-        };
-        delivery.status = outcome;
-        delivery.next_attempt_at = next;
-        let label = match (attempt.verdict, outcome) {
-            (Verdict::Delivered, _) => "delivered",
-            (Verdict::Gone, _) => "gone",
-            (_, DeliveryStatus::Pending) => "retrying",
-            _ => "failed",
-        };
+        let verdict = attempt.verdict;
+        let label = record_attempt(&mut delivery, attempt, now, after);
         self.metrics
             .webhook_deliveries
             .with_label_values(&[label])
@@ -237,7 +217,7 @@ impl Deliverer {
         // The record first: a crash before the settle leaves the claim to expire, and the
         // delivery is tried again (at least once, never lost).
         inner.queue.save(&delivery).await?;
-        if attempt.verdict == Verdict::Gone {
+        if verdict == Verdict::Gone {
             endpoint.endpoint.enabled = false;
             endpoint.endpoint.disabled_reason = Some(format!(
                 "the receiver answered 410 Gone at {}",
@@ -247,10 +227,8 @@ impl Deliverer {
             inner.endpoints.save(&endpoint).await?;
             tracing::warn!(webhook = %delivery.endpoint_id, "webhook endpoint disabled: the receiver answered 410 Gone");
         }
-        inner
-            .queue
-            .settle(claim, next.map(|at| at.timestamp_millis()))
-            .await?;
+        let next = delivery.next_attempt_at.map(|at| at.timestamp_millis());
+        inner.queue.settle(claim, next).await?;
         Ok(())
     }
 
@@ -305,6 +283,39 @@ impl Deliverer {
                 error: Some("could not connect".to_owned()),
             },
         }
+    }
+}
+
+/// Writes an attempt made at `at` (and judged at `after`) into the delivery: its status and
+/// when the next attempt is due. Returns the metric's outcome label.
+fn record_attempt(
+    delivery: &mut Delivery,
+    attempt: Attempt,
+    at: DateTime<Utc>,
+    after: DateTime<Utc>,
+) -> &'static str {
+    delivery.attempts += 1;
+    delivery.last_attempt_at = Some(at);
+    delivery.last_status = attempt.status;
+    delivery.last_error = attempt.error;
+    let (status, next) = match attempt.verdict {
+        Verdict::Delivered => (DeliveryStatus::Succeeded, None),
+        Verdict::Retry => match retry_delay(delivery.attempts) {
+            Some(wait) => (
+                DeliveryStatus::Pending,
+                Some(after + chrono::Duration::from_std(wait).unwrap_or_default()),
+            ),
+            None => (DeliveryStatus::Failed, None),
+        },
+        Verdict::Gone | Verdict::Failed => (DeliveryStatus::Failed, None),
+    };
+    delivery.status = status;
+    delivery.next_attempt_at = next;
+    match (attempt.verdict, status) {
+        (Verdict::Delivered, _) => "delivered",
+        (Verdict::Gone, _) => "gone",
+        (_, DeliveryStatus::Pending) => "retrying",
+        _ => "failed",
     }
 }
 
