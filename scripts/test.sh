@@ -35,6 +35,8 @@ venv="${IGW_VENV:-target/ci-venv}"
 case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac
 ensure_venv "$venv"
 export IGW_TEST_MOTO_SERVER="$venv/bin/moto_server"
+# The webhook tests verify signatures with the `standardwebhooks` package run by this Python.
+export IGW_TEST_PYTHON="$venv/bin/python"
 
 # --- 2. A private Redis for the tests ----------------------------------------------------------
 
@@ -109,7 +111,7 @@ scripts/lint-deploy.sh
 # The S3 store reads its credentials from the environment, and the tests cannot set them
 # (tests/api/helpers/s3.rs says why): dummy ones, which moto accepts, for this command only, so
 # that real ones in the caller's environment are never used or sent.
-step "cargo test --locked --all-targets (Redis: $IGW_TEST_REDIS_URL; S3: $IGW_TEST_MOTO_SERVER)"
+step "cargo test --locked --all-targets (Redis: $IGW_TEST_REDIS_URL; S3: $IGW_TEST_MOTO_SERVER; Python: $IGW_TEST_PYTHON)"
 env -u AWS_SESSION_TOKEN -u AWS_PROFILE \
   AWS_ACCESS_KEY_ID=igw-test AWS_SECRET_ACCESS_KEY=igw-test \
   cargo test --locked --all-targets

@@ -16,6 +16,7 @@ use crate::curation::CurationError;
 use crate::feed::{FeedError, SyncError};
 use crate::instagram::UpstreamError;
 use crate::store::StoreError;
+use crate::webhooks::WebhookError;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -77,6 +78,17 @@ pub enum ApiError {
     Store(#[from] StoreError),
     #[error(transparent)]
     AssetStore(#[from] Arc<StorageError>),
+    #[error(transparent)]
+    Webhook(WebhookError),
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(e: WebhookError) -> Self {
+        match e {
+            WebhookError::Store(e) => ApiError::Store(e),
+            e => ApiError::Webhook(e),
+        }
+    }
 }
 
 impl From<AccountError> for ApiError {
@@ -334,6 +346,39 @@ impl ApiError {
                 CurationError::Store(_) => store_unavailable(),
             },
             ApiError::Auth(e) => auth_mapping(e),
+            ApiError::Webhook(e) => match e {
+                WebhookError::NotFound(_) => map(
+                    S::NOT_FOUND,
+                    "webhook_not_found",
+                    "Webhook endpoint not found",
+                    e.to_string(),
+                ),
+                WebhookError::Invalid(_) => map(
+                    S::BAD_REQUEST,
+                    "invalid_request",
+                    "Invalid request",
+                    e.to_string(),
+                ),
+                WebhookError::UrlRefused(_) => map(
+                    S::UNPROCESSABLE_ENTITY,
+                    "webhook_url_refused",
+                    "Webhook URL refused",
+                    e.to_string(),
+                ),
+                WebhookError::Full(_) => map(
+                    S::CONFLICT,
+                    "webhooks_full",
+                    "Too many webhook endpoints",
+                    e.to_string(),
+                ),
+                WebhookError::Disabled(_) => map(
+                    S::CONFLICT,
+                    "webhook_disabled",
+                    "Webhook endpoint disabled",
+                    e.to_string(),
+                ),
+                WebhookError::Store(_) => store_unavailable(),
+            },
             ApiError::Feed(e) => match e {
                 FeedError::NotFound => map(S::NOT_FOUND, "not_found", "Not found", e.to_string()),
                 FeedError::Unavailable {

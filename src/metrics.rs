@@ -44,6 +44,13 @@ pub struct Metrics {
     pub assets_failed: IntGauge,
     /// Bytes of every stored copy.
     pub assets_bytes: IntGauge,
+    /// Webhook delivery attempts by outcome: delivered, retrying, failed, gone (410, endpoint
+    /// disabled), dropped (endpoint deleted or disabled before the attempt).
+    pub webhook_deliveries: IntCounterVec,
+    /// Deliveries in the queue: due, in flight, or waiting for a retry.
+    pub webhook_queue_depth: IntGauge,
+    /// How long the most overdue delivery has been due (0 when none is late).
+    pub webhook_oldest_due_seconds: Gauge,
 }
 
 /// Registers `metric` (names are constants, so a failure is a programming error caught by
@@ -274,6 +281,30 @@ impl Metrics {
             assets_bytes: registered(
                 &r,
                 IntGauge::new("igw_assets_stored_bytes", "Bytes of the stored copies"),
+            ),
+            webhook_deliveries: registered(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "igw_webhook_deliveries_total",
+                        "Webhook delivery attempts by outcome: delivered, retrying, failed, gone, dropped",
+                    ),
+                    &["outcome"],
+                ),
+            ),
+            webhook_queue_depth: registered(
+                &r,
+                IntGauge::new(
+                    "igw_webhook_queue_depth",
+                    "Webhook deliveries queued: due, in flight or waiting for a retry",
+                ),
+            ),
+            webhook_oldest_due_seconds: registered(
+                &r,
+                Gauge::new(
+                    "igw_webhook_oldest_due_seconds",
+                    "How long the most overdue webhook delivery has been due",
+                ),
             ),
             registry: r,
         })

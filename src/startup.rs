@@ -26,6 +26,7 @@ use crate::instagram::{Endpoints, InstagramClient};
 use crate::metrics::Metrics;
 use crate::sandbox::{self, Sandbox};
 use crate::store::{MemoryStore, RedisStore, Store, StoreHealth};
+use crate::webhooks::{Clock, Deliverer, Webhooks};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -46,10 +47,18 @@ pub struct Application {
     metrics: Option<(u16, Server)>,
     draining: Draining,
     drain: Duration,
+    /// Tells the webhook worker to stop claiming deliveries once the server has stopped.
+    stop_workers: tokio::sync::watch::Sender<bool>,
 }
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, Clock::system()).await
+    }
+
+    /// [`Application::build`] with the clock webhook deliveries run on (tests move it to
+    /// check the retry schedule).
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> Result<Self, StartupError> {
         let address = format!("{}:{}", settings.server.host, settings.server.port);
         let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
             address: address.clone(),
@@ -72,7 +81,7 @@ impl Application {
             .transpose()?;
 
         let store = build_store(&settings)?;
-        let cipher = build_cipher(&settings);
+        let cipher = Arc::new(build_cipher(&settings));
         let admin_token = admin_token(&settings);
         let redirect_uri = match &settings.instagram.redirect_uri {
             Some(uri) => uri.to_string(),
@@ -99,10 +108,12 @@ impl Application {
         );
 
         let states = Arc::new(OAuthStates::new(store.clone(), settings.oauth.state_ttl));
+        // Before the accounts: whatever emits events (`webhooks.events()`) can be given it.
+        let webhooks = Webhooks::new(store.clone(), cipher.clone(), &settings.webhooks, clock);
         let accounts = Accounts::new(
             AccountParts {
                 store: store.clone(),
-                cipher: Arc::new(cipher),
+                cipher: cipher.clone(),
                 client,
                 states: states.clone(),
                 token_config: TokenServiceConfig {
@@ -121,11 +132,16 @@ impl Application {
             settings.accounts.max,
         );
         load_accounts(&accounts, &store).await;
+        let deliverer = Arc::new(
+            Deliverer::new(webhooks.clone(), &settings.webhooks, metrics.clone())
+                .map_err(|e| StartupError::Setup(format!("webhooks: {e}")))?,
+        );
         let connections = Arc::new(Connections::new(
             accounts.clone(),
             states,
             client_secret,
             store.clone(),
+            webhooks.events(),
         ));
 
         // Served whatever `assets.enabled` says: published URLs stay valid (see the docs).
@@ -171,10 +187,12 @@ impl Application {
         let metrics_state = MetricsState {
             metrics: web::Data::from(metrics.clone()),
             accounts: web::Data::from(accounts.clone()),
+            webhooks: web::Data::new(webhooks.clone()),
         };
         let state = AppState {
             accounts: web::Data::from(accounts.clone()),
             connections: web::Data::from(connections.clone()),
+            webhooks: web::Data::new(webhooks),
             metrics: web::Data::from(metrics.clone()),
             store_health: web::Data::from(store_health),
             draining: web::Data::new(draining.clone()),
@@ -233,6 +251,8 @@ impl Application {
         };
 
         spawn_account_tasks(accounts.clone(), settings.feed.version_poll);
+        let (stop_workers, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(deliverer.run(stopped));
         if let Some(pipeline) = pipeline {
             spawn_asset_tasks(pipeline, &accounts);
         }
@@ -251,6 +271,7 @@ impl Application {
             metrics: metrics_server,
             draining,
             drain: settings.server.drain,
+            stop_workers,
         })
     }
 
@@ -272,11 +293,15 @@ impl Application {
     /// are installed, so Ctrl-C still ends a test run).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let Self {
-            server, metrics, ..
+            server,
+            metrics,
+            stop_workers,
+            ..
         } = self;
         // An actix `Server` handles its stop command only while polled: run both at once.
         let metrics = metrics.map(|(_, server)| (server.handle(), tokio::spawn(server)));
         let result = server.await;
+        stop_workers.send_replace(true);
         if let Some((handle, task)) = metrics {
             handle.stop(true).await;
             task.await.map_err(std::io::Error::other)??;
@@ -332,6 +357,7 @@ async fn drain_on_signal(server: ServerHandle, draining: Draining, drain: Durati
 struct MetricsState {
     metrics: web::Data<Metrics>,
     accounts: web::Data<Accounts>,
+    webhooks: web::Data<Webhooks>,
 }
 
 impl MetricsState {
@@ -349,6 +375,7 @@ impl MetricsState {
         App::new()
             .app_data(self.metrics.clone())
             .app_data(self.accounts)
+            .app_data(self.webhooks)
             .service(api::get_metrics)
             .default_service(web::to(api::not_found))
             .wrap(SecurityHeaders)
@@ -361,6 +388,7 @@ impl MetricsState {
 struct AppState {
     accounts: web::Data<Accounts>,
     connections: web::Data<Connections>,
+    webhooks: web::Data<Webhooks>,
     metrics: web::Data<Metrics>,
     store_health: web::Data<StoreHealth>,
     draining: web::Data<Draining>,
@@ -397,6 +425,7 @@ impl AppState {
             .into_utoipa_app()
             .app_data(self.accounts)
             .app_data(self.connections)
+            .app_data(self.webhooks)
             .app_data(self.metrics.clone())
             .app_data(self.store_health)
             .app_data(self.draining)

@@ -12,6 +12,7 @@ use super::registry::{Account, Accounts};
 use super::slug::Slug;
 use crate::auth::{self, AuthError, CallbackParams, OAuthStates, TokenRecord};
 use crate::store::{LockGuard, Store, StoreError};
+use crate::webhooks::{DisconnectReason, Event, Events};
 
 /// Keys of the single-account version, deleted with the default account's data so that
 /// nothing of a purged account outlives it (see `migrate`).
@@ -34,6 +35,8 @@ pub struct Connections {
     /// Signs Meta's `signed_request` callbacks.
     app_secret: SecretString,
     store: Store,
+    /// `account.connected` and `account.disconnected`.
+    events: Events,
 }
 
 impl Connections {
@@ -42,12 +45,14 @@ impl Connections {
         states: Arc<OAuthStates>,
         app_secret: SecretString,
         store: Store,
+        events: Events,
     ) -> Self {
         Self {
             accounts,
             states,
             app_secret,
             store,
+            events,
         }
     }
 
@@ -101,6 +106,12 @@ impl Connections {
             tracing::debug!(error = %e, "could not release the connect lock; it expires on its own");
         }
         saved?;
+        self.events
+            .emit(
+                Some(&account.slug),
+                Event::account_connected(&account.slug, record.username.as_deref()),
+            )
+            .await;
         // The token is stored; the first sync of this account starts in the background.
         if let Err(e) = account.feed.account_connected(&record.user_id).await {
             tracing::warn!(account = %account.slug, error = %e, "could not start the sync of the connected account");
@@ -181,6 +192,12 @@ impl Connections {
             return Ok(false);
         }
         self.purge_media(account).await?;
+        self.events
+            .emit(
+                Some(&account.slug),
+                Event::account_disconnected(&account.slug, DisconnectReason::Deauthorized),
+            )
+            .await;
         Ok(true)
     }
 
@@ -188,12 +205,21 @@ impl Connections {
     /// default account stays registered (the single-account routes serve it), empty.
     pub async fn delete(&self, slug: &str) -> Result<(), AccountError> {
         let account = self.accounts.find(slug)?;
+        let was_connected = account.tokens.status().await?.user_id.is_some();
         account.tokens.delete().await?;
         self.purge_media(&account).await?;
         if account.slug != *self.accounts.default_slug() {
             self.accounts.remove(&account.slug).await?;
         }
         tracing::info!(account = %account.slug, "account deleted");
+        if was_connected {
+            self.events
+                .emit(
+                    Some(&account.slug),
+                    Event::account_disconnected(&account.slug, DisconnectReason::Deleted),
+                )
+                .await;
+        }
         Ok(())
     }
 

@@ -459,3 +459,86 @@ pub fn curated_posts() -> Value {
          "hidden": false, "pinned": 1, "shown": true}
     ]})
 }
+
+/// A webhook endpoint as `GET /admin/webhooks/{id}` shows it.
+pub fn webhook() -> Value {
+    json!({
+        "id": "ep_3kT9vQm2LxW8pZr4NbY6cHd1",
+        "url": "https://example.com/hooks/instagram",
+        "events": ["feed.updated", "account.disconnected"],
+        "accounts": ["shop"],
+        "description": "The shop's site: rebuild on new posts",
+        "enabled": true,
+        "disabled_reason": null,
+        "created_at": "2026-12-01T09:30:00Z",
+        "updated_at": "2026-12-01T09:30:00Z",
+        "previous_secret_expires_at": null,
+    })
+}
+
+/// `POST /admin/webhooks`: the endpoint and its secret, shown this once.
+pub fn new_webhook() -> Value {
+    let mut value = webhook();
+    value["secret"] = json!("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD6uSnTwFm2lA=");
+    value
+}
+
+pub fn webhook_list() -> Value {
+    json!({"webhooks": [webhook()], "max": 100})
+}
+
+pub fn rotated_secret() -> Value {
+    json!({
+        "secret": "whsec_ZbAmgNVlbXx8ZxIM4Vb9vgc1pHtTmAhwx4Ki2Mvaf0s=",
+        "previous_secret_expires_at": "2026-12-02T10:00:00Z",
+    })
+}
+
+pub fn webhook_test() -> Value {
+    json!({"event_id": "msg_9fR2kLw7XcV1bN4mQz8TpY3s"})
+}
+
+pub fn deliveries() -> Value {
+    json!({"deliveries": [
+        {
+            "event_id": "msg_9fR2kLw7XcV1bN4mQz8TpY3s",
+            "type": "feed.updated",
+            "status": "pending",
+            "attempts": 2,
+            "last_status": 503,
+            "last_error": "the receiver answered 503",
+            "created_at": "2026-12-01T10:00:00Z",
+            "last_attempt_at": "2026-12-01T10:00:05Z",
+            "next_attempt_at": "2026-12-01T10:05:05Z",
+        },
+        {
+            "event_id": "msg_4hQ8sDk2WnZ7cV1xLp9RbT6m",
+            "type": "account.connected",
+            "status": "succeeded",
+            "attempts": 1,
+            "last_status": 204,
+            "last_error": null,
+            "created_at": "2026-12-01T09:31:12Z",
+            "last_attempt_at": "2026-12-01T09:31:12Z",
+            "next_attempt_at": null,
+        },
+    ]})
+}
+
+pub fn webhook_not_found() -> Value {
+    problem(
+        "webhook_not_found",
+        "Webhook endpoint not found",
+        404,
+        "no webhook endpoint `ep_3kT9vQm2LxW8pZr4NbY6cHd1`",
+    )
+}
+
+pub fn webhook_url_refused() -> Value {
+    problem(
+        "webhook_url_refused",
+        "Webhook URL refused",
+        422,
+        "`url` points at a private, loopback or link-local address (webhooks.allow_private_networks is false)",
+    )
+}

@@ -8,14 +8,15 @@ use super::examples;
 use crate::accounts::Accounts;
 use crate::error::Problem;
 use crate::metrics::Metrics;
+use crate::webhooks::Webhooks;
 
 /// Prometheus metrics: requests, cache results, upstream calls, sync, token and rate limits.
 ///
 /// For Prometheus to scrape (text exposition format 0.0.4), not for frontends. Served on
 /// `server.port` unless `metrics.listen` gives it a listener of its own (the `k8s/` pods: port
 /// 9090): then only there, and this path answers `404 not_found` on the main port. The gauges
-/// that depend on the token, the cache and Instagram's usage headers are refreshed at scrape
-/// time; a store outage does not break scraping (the token gauges keep their last values).
+/// that depend on the token, the cache, the webhook queue and Instagram's usage headers are
+/// refreshed at scrape time; a store outage does not break scraping (the token gauges keep their last values).
 /// Label values are bounded: routes are templates such as `/images/{id}`, never raw paths.
 #[utoipa::path(
     tag = "health",
@@ -51,6 +52,7 @@ use crate::metrics::Metrics;
 pub async fn get_metrics(
     metrics: web::Data<Metrics>,
     accounts: web::Data<Accounts>,
+    webhooks: web::Data<Webhooks>,
 ) -> HttpResponse {
     let now = Utc::now();
     for account in accounts.all() {
@@ -66,6 +68,10 @@ pub async fn get_metrics(
                     .set((expires_at - now).num_seconds() as f64);
             }
         }
+    }
+    // Like the token gauges: the last values stay while the store does not answer.
+    if let Err(e) = webhooks.refresh_metrics(&metrics).await {
+        tracing::debug!(error = %e, "webhook queue gauges not refreshed");
     }
     metrics
         .cache_bytes

@@ -7,6 +7,7 @@ mod admin_accounts;
 mod admin_auth;
 mod admin_curation;
 mod admin_page;
+mod admin_webhooks;
 mod assets;
 mod cors;
 mod docs;
@@ -104,7 +105,7 @@ token. Each operation lists its own; besides those, any request can be refused w
         (name = "oauth", description = "Instagram Login callbacks, called by Instagram (through the operator's \
                                         browser) and by Meta, never by frontends. Responses are `Cache-Control: no-store`"),
         (name = "admin", description = "Operator endpoints: add and delete accounts, connect them to Instagram, \
-                                        check or refresh their tokens, force a sync. The admin bearer token is required; responses are \
+                                        check or refresh their tokens, force a sync, register webhook endpoints. The admin bearer token is required; responses are \
                                         `Cache-Control: no-store`"),
         (name = "curation", description = "Operator endpoints: what each account's feed shows. Hide posts, pin up to 12 \
                                            to lead the feed, filter by type and caption words. Applied when pages are built, \
@@ -244,6 +245,14 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
         .service(admin_curation::pin_posts)
         .service(admin_curation::get_filters)
         .service(admin_curation::set_filters)
+        .service(admin_webhooks::create_webhook)
+        .service(admin_webhooks::list_webhooks)
+        .service(admin_webhooks::get_webhook)
+        .service(admin_webhooks::update_webhook)
+        .service(admin_webhooks::delete_webhook)
+        .service(admin_webhooks::rotate_webhook_secret)
+        .service(admin_webhooks::test_webhook)
+        .service(admin_webhooks::list_webhook_deliveries)
         // The operator page: plain actix routes, outside the OpenAPI document.
         .map(admin_page::mount);
     // The last `wrap` is the outermost: the headers also reach the limiter's 429s.

@@ -38,6 +38,25 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub assets: AssetSettings,
     pub accounts: AccountSettings,
+    pub webhooks: WebhookSettings,
+}
+
+/// `[webhooks]`: outbound events (see `crate::webhooks`).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Allow `http://` endpoint URLs (else https only).
+    pub allow_insecure: bool,
+    /// Allow endpoints on private, loopback and link-local addresses.
+    pub allow_private_networks: bool,
+    /// One delivery attempt's time limit, connecting included.
+    pub timeout: Duration,
+    /// Attempts in flight on one replica.
+    pub max_concurrency: usize,
+    /// Attempts in flight to one endpoint, on one replica.
+    pub max_concurrency_per_endpoint: usize,
+    /// How often each replica looks for due deliveries.
+    pub poll_interval: Duration,
+    pub max_endpoints: usize,
 }
 
 /// Upper bound of `accounts.max`: every account costs a snapshot in memory and background work.
@@ -663,6 +682,47 @@ mod tests {
             .filter(|(k, _)| *k != "IGW__ASSETS__S3__BUCKET")
             .collect();
         assert!(error(Environment::Production, &no_bucket).contains("IGW__ASSETS__S3__BUCKET"));
+    }
+
+    #[test]
+    fn webhooks_are_open_locally_and_guarded_in_production() {
+        let local = Settings::load_defaults(&dir())
+            .expect("defaults load")
+            .webhooks;
+        assert!(local.allow_insecure && local.allow_private_networks);
+        assert_eq!(local.timeout, Duration::from_secs(15));
+        let production = load(Environment::Production, PRODUCTION)
+            .expect("complete production")
+            .settings
+            .webhooks;
+        assert!(!production.allow_insecure && !production.allow_private_networks);
+        for (var, value, expected) in [
+            ("IGW__WEBHOOKS__TIMEOUT_SECS", "0", "from 1 to 60"),
+            (
+                "IGW__WEBHOOKS__MAX_CONCURRENCY",
+                "0",
+                "webhooks.max_concurrency",
+            ),
+            (
+                "IGW__WEBHOOKS__MAX_CONCURRENCY_PER_ENDPOINT",
+                "64",
+                "webhooks.max_concurrency_per_endpoint",
+            ),
+            ("IGW__WEBHOOKS__POLL_INTERVAL_MS", "1", "from 10 to 60000"),
+            (
+                "IGW__WEBHOOKS__MAX_ENDPOINTS",
+                "0",
+                "webhooks.max_endpoints",
+            ),
+            (
+                "IGW__WEBHOOKS__ALLOW_INSECURE",
+                "maybe",
+                "webhooks.allow_insecure",
+            ),
+        ] {
+            let err = error(Environment::Local, &[(var, value)]);
+            assert!(err.contains(expected), "{var}={value}: {err}");
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@ use super::{
     AccountSettings, AdminSettings, AppCredentials, AssetSettings, AssetStoreSettings, ConfigError,
     CorsSettings, Environment, FeedSettings, InstagramMode, InstagramSettings, LogFormat,
     LogSettings, MAX_ACCOUNTS, MetricsSettings, OAuthSettings, RateLimitSettings, RedisSettings,
-    S3Settings, SecuritySettings, ServerSettings, Settings, TokenKey, TokenSettings, invalid,
+    S3Settings, SecuritySettings, ServerSettings, Settings, TokenKey, TokenSettings,
+    WebhookSettings, invalid,
 };
 use crate::accounts::Slug;
 
@@ -35,6 +36,18 @@ pub(super) struct RawSettings {
     metrics: RawMetrics,
     assets: RawAssets,
     accounts: RawAccounts,
+    webhooks: RawWebhooks,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawWebhooks {
+    allow_insecure: bool,
+    allow_private_networks: bool,
+    timeout_secs: u64,
+    max_concurrency: usize,
+    max_concurrency_per_endpoint: usize,
+    poll_interval_ms: u64,
+    max_endpoints: usize,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -227,6 +240,7 @@ impl RawSettings {
             metrics: self.metrics.parse()?,
             assets: self.assets.parse(production)?,
             accounts: self.accounts.parse()?,
+            webhooks: self.webhooks.parse()?,
         };
         settings.check_across_sections()?;
         Ok(settings)
@@ -518,6 +532,46 @@ impl RawAccounts {
         Ok(AccountSettings {
             max: self.max,
             default,
+        })
+    }
+}
+
+impl RawWebhooks {
+    fn parse(self) -> Result<WebhookSettings, ConfigError> {
+        // The specification's advice: 15 to 30 s; beyond a minute a slow receiver holds its
+        // share of the workers too long.
+        if !(1..=60).contains(&self.timeout_secs) {
+            return Err(invalid("webhooks.timeout_secs", "must be from 1 to 60"));
+        }
+        if !(1..=1024).contains(&self.max_concurrency) {
+            return Err(invalid(
+                "webhooks.max_concurrency",
+                "must be from 1 to 1024",
+            ));
+        }
+        if !(1..=self.max_concurrency).contains(&self.max_concurrency_per_endpoint) {
+            return Err(invalid(
+                "webhooks.max_concurrency_per_endpoint",
+                "must be from 1 to webhooks.max_concurrency",
+            ));
+        }
+        if !(10..=60_000).contains(&self.poll_interval_ms) {
+            return Err(invalid(
+                "webhooks.poll_interval_ms",
+                "must be from 10 to 60000",
+            ));
+        }
+        if !(1..=10_000).contains(&self.max_endpoints) {
+            return Err(invalid("webhooks.max_endpoints", "must be from 1 to 10000"));
+        }
+        Ok(WebhookSettings {
+            allow_insecure: self.allow_insecure,
+            allow_private_networks: self.allow_private_networks,
+            timeout: Duration::from_secs(self.timeout_secs),
+            max_concurrency: self.max_concurrency,
+            max_concurrency_per_endpoint: self.max_concurrency_per_endpoint,
+            poll_interval: Duration::from_millis(self.poll_interval_ms),
+            max_endpoints: self.max_endpoints,
         })
     }
 }

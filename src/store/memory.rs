@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::Inserted;
+use super::{CLAIM_SCAN_LIMIT, ClaimLimits, Inserted, member_group};
 
 struct Entry {
     value: Vec<u8>,
@@ -24,6 +24,8 @@ pub struct MemoryStore {
     entries: Arc<Mutex<HashMap<String, Entry>>>,
     /// Hashes (Redis `HSET` and friends) live apart: they never expire.
     hashes: Arc<Mutex<HashMap<String, Hash>>>,
+    /// Sorted sets (Redis `ZADD` and friends), member -> score; they never expire either.
+    sorted: Arc<Mutex<HashMap<String, HashMap<String, i64>>>>,
 }
 
 /// A hash's fields and values.
@@ -194,10 +196,120 @@ impl MemoryStore {
         }
     }
 
-    /// Deletes a plain key or a hash.
+    /// Deletes a plain key, a hash or a sorted set.
     pub fn delete(&self, key: &str) {
         self.lock().remove(key);
         self.hashes().remove(key);
+        self.sorted().remove(key);
+    }
+
+    fn sorted(&self) -> MutexGuard<'_, HashMap<String, HashMap<String, i64>>> {
+        self.sorted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Members by score, then by name (Redis's order).
+    fn ordered(set: &HashMap<String, i64>) -> Vec<(String, i64)> {
+        let mut members: Vec<(String, i64)> = set.iter().map(|(m, s)| (m.clone(), *s)).collect();
+        members.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        members
+    }
+
+    pub fn sorted_put(&self, key: &str, member: &str, score: i64) {
+        self.sorted()
+            .entry(key.to_owned())
+            .or_default()
+            .insert(member.to_owned(), score);
+    }
+
+    pub fn sorted_remove(&self, key: &str, member: &str) {
+        let mut sorted = self.sorted();
+        if let Some(set) = sorted.get_mut(key) {
+            set.remove(member);
+            if set.is_empty() {
+                sorted.remove(key);
+            }
+        }
+    }
+
+    pub fn sorted_claim(
+        &self,
+        key: &str,
+        due_by: i64,
+        lease_until: i64,
+        limits: ClaimLimits<'_>,
+    ) -> Vec<String> {
+        let mut sorted = self.sorted();
+        let Some(set) = sorted.get_mut(key) else {
+            return Vec::new();
+        };
+        let mut room: HashMap<String, usize> = HashMap::new();
+        let mut claimed = Vec::new();
+        for (member, _) in Self::ordered(set)
+            .into_iter()
+            .take_while(|(_, score)| *score <= due_by)
+            .take(CLAIM_SCAN_LIMIT)
+        {
+            let group = member_group(&member);
+            let left = room
+                .entry(group.to_owned())
+                .or_insert_with(|| limits.room_of(group));
+            if *left > 0 {
+                *left -= 1;
+                claimed.push(member);
+                if claimed.len() >= limits.max {
+                    break;
+                }
+            }
+        }
+        for member in &claimed {
+            set.insert(member.clone(), lease_until);
+        }
+        claimed
+    }
+
+    pub fn sorted_settle(&self, key: &str, member: &str, claimed: i64, next: Option<i64>) -> bool {
+        let mut sorted = self.sorted();
+        let Some(set) = sorted.get_mut(key) else {
+            return false;
+        };
+        if set.get(member) != Some(&claimed) {
+            return false;
+        }
+        match next {
+            Some(score) => set.insert(member.to_owned(), score),
+            None => set.remove(member),
+        };
+        true
+    }
+
+    pub fn sorted_stats(&self, key: &str) -> (u64, Option<i64>) {
+        self.sorted().get(key).map_or((0, None), |set| {
+            (set.len() as u64, set.values().min().copied())
+        })
+    }
+
+    pub fn sorted_newest(&self, key: &str, count: usize) -> Vec<String> {
+        self.sorted().get(key).map_or_else(Vec::new, |set| {
+            let mut members = Self::ordered(set);
+            members.reverse();
+            members.into_iter().take(count).map(|(m, _)| m).collect()
+        })
+    }
+
+    pub fn sorted_trim(&self, key: &str, keep: usize) -> Vec<String> {
+        let mut sorted = self.sorted();
+        let Some(set) = sorted.get_mut(key) else {
+            return Vec::new();
+        };
+        let members = Self::ordered(set);
+        let excess = members.len().saturating_sub(keep);
+        let removed: Vec<String> = members.into_iter().take(excess).map(|(m, _)| m).collect();
+        for member in &removed {
+            set.remove(member);
+        }
+        removed
     }
 
     pub fn incr(&self, key: &str, ttl: Duration) -> i64 {
@@ -227,6 +339,67 @@ mod tests {
         assert_eq!(store.get("b"), None);
         assert!(store.set_new("b", b"3", None));
         assert!(!store.set_new("b", b"4", None));
+    }
+
+    fn limits(max: usize) -> ClaimLimits<'static> {
+        ClaimLimits {
+            max,
+            per_group: max,
+            room: &[],
+        }
+    }
+
+    #[test]
+    fn claims_skip_groups_without_room_and_take_later_members() {
+        let store = MemoryStore::new();
+        for (member, score) in [
+            ("slow/1", 1),
+            ("slow/2", 2),
+            ("slow/3", 3),
+            ("fast/1", 4),
+            ("other/1", 5),
+        ] {
+            store.sorted_put("q", member, score);
+        }
+        let room = [("other".to_owned(), 0)];
+        let claimed = store.sorted_claim(
+            "q",
+            10,
+            100,
+            ClaimLimits {
+                max: 3,
+                per_group: 1,
+                room: &room,
+            },
+        );
+        assert_eq!(claimed, ["slow/1", "fast/1"]);
+        // What was skipped keeps its place in the queue.
+        assert_eq!(store.sorted_stats("q"), (5, Some(2)));
+    }
+
+    #[test]
+    fn sorted_sets_claim_due_members_once_and_settle_only_while_claimed() {
+        let store = MemoryStore::new();
+        store.sorted_put("q", "late", 30);
+        store.sorted_put("q", "b", 10);
+        store.sorted_put("q", "a", 10);
+        assert_eq!(store.sorted_stats("q"), (3, Some(10)));
+        // Due by 20: `a` and `b` (score, then name), leased until 100.
+        assert_eq!(store.sorted_claim("q", 20, 100, limits(5)), ["a", "b"]);
+        assert!(
+            store.sorted_claim("q", 20, 200, limits(5)).is_empty(),
+            "claimed once"
+        );
+        assert!(!store.sorted_settle("q", "a", 99, None), "not this claim");
+        assert!(store.sorted_settle("q", "a", 100, Some(50)));
+        assert!(store.sorted_settle("q", "b", 100, None));
+        assert_eq!(store.sorted_stats("q"), (2, Some(30)));
+        // A lease that runs out makes the member due again.
+        assert_eq!(store.sorted_claim("q", 60, 70, limits(1)), ["late"]);
+        assert_eq!(store.sorted_claim("q", 70, 80, limits(5)), ["a", "late"]);
+        assert_eq!(store.sorted_newest("q", 1), ["late"]);
+        assert_eq!(store.sorted_trim("q", 1), ["a"]);
+        assert_eq!(store.sorted_stats("q"), (1, Some(80)));
     }
 
     #[test]

@@ -34,6 +34,35 @@ pub enum Inserted {
     Full,
 }
 
+/// How many members [`Store::sorted_claim`] takes. Members are named `<group>/<rest>` (a
+/// member without `/` is a group of its own): at most `per_group` of one group, fewer for the
+/// groups listed in `room` (group, members it may still take), at most `max` in all.
+#[derive(Debug, Clone, Copy)]
+pub struct ClaimLimits<'a> {
+    pub max: usize,
+    pub per_group: usize,
+    pub room: &'a [(String, usize)],
+}
+
+impl ClaimLimits<'_> {
+    /// The room a group starts with.
+    fn room_of(&self, group: &str) -> usize {
+        self.room
+            .iter()
+            .find(|(g, _)| g == group)
+            .map_or(self.per_group, |(_, room)| *room)
+    }
+}
+
+/// The group of a sorted-set member (see [`ClaimLimits`]).
+fn member_group(member: &str) -> &str {
+    member.split_once('/').map_or(member, |(group, _)| group)
+}
+
+/// How many due members one claim looks at, at most: the work of one call stays bounded when
+/// many of them belong to groups without room.
+const CLAIM_SCAN_LIMIT: usize = 10_000;
+
 /// A held lock: its key and the random value (fencing token) only the holder knows.
 #[derive(Debug, Clone)]
 pub struct LockGuard {
@@ -233,6 +262,18 @@ impl Store {
         }
     }
 
+    /// Sets `field` of the hash `key`, leaving the hash without TTL (or its TTL as it was).
+    pub async fn hash_put(&self, key: &str, field: &str, value: &[u8]) -> Result<(), StoreError> {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.hash_put(key, field, value).await,
+            Backend::Memory(s) => {
+                s.hash_set(key, field, value);
+                Ok(())
+            }
+        }
+    }
+
     pub async fn hash_get(&self, key: &str, field: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let key = &*self.key(key);
         match &self.backend {
@@ -276,6 +317,102 @@ impl Store {
         match &self.backend {
             Backend::Redis(s) => s.incr(key, ttl).await,
             Backend::Memory(s) => Ok(s.incr(key, ttl)),
+        }
+    }
+
+    /// Adds `member` to the sorted set `key` (kept without TTL) with `score`, or moves it there.
+    pub async fn sorted_put(&self, key: &str, member: &str, score: i64) -> Result<(), StoreError> {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.sorted_put(key, member, score).await,
+            Backend::Memory(s) => {
+                s.sorted_put(key, member, score);
+                Ok(())
+            }
+        }
+    }
+
+    pub async fn sorted_remove(&self, key: &str, member: &str) -> Result<(), StoreError> {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.sorted_remove(key, member).await,
+            Backend::Memory(s) => {
+                s.sorted_remove(key, member);
+                Ok(())
+            }
+        }
+    }
+
+    /// Claims members whose score is at most `due_by`, lowest first, within `limits` (members
+    /// of a group without room are skipped, not taken), by moving them to `lease_until`,
+    /// atomically: a member is claimed by one caller at a time, and comes due again if its
+    /// claimer never settles it.
+    pub async fn sorted_claim(
+        &self,
+        key: &str,
+        due_by: i64,
+        lease_until: i64,
+        limits: ClaimLimits<'_>,
+    ) -> Result<Vec<String>, StoreError> {
+        if limits.max == 0 {
+            return Ok(Vec::new());
+        }
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.sorted_claim(key, due_by, lease_until, limits).await,
+            Backend::Memory(s) => Ok(s.sorted_claim(key, due_by, lease_until, limits)),
+        }
+    }
+
+    /// Moves a claimed member to `next` (or removes it when `None`), only while its score is
+    /// still `claimed`: a claimer whose lease ran out and was re-claimed changes nothing.
+    pub async fn sorted_settle(
+        &self,
+        key: &str,
+        member: &str,
+        claimed: i64,
+        next: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.sorted_settle(key, member, claimed, next).await,
+            Backend::Memory(s) => Ok(s.sorted_settle(key, member, claimed, next)),
+        }
+    }
+
+    /// The lowest score of the sorted set (one `ZRANGE`): when its first member is due.
+    pub async fn sorted_min(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.sorted_min(key).await,
+            Backend::Memory(s) => Ok(s.sorted_stats(key).1),
+        }
+    }
+
+    /// How many members the sorted set has, and the lowest score.
+    pub async fn sorted_stats(&self, key: &str) -> Result<(u64, Option<i64>), StoreError> {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.sorted_stats(key).await,
+            Backend::Memory(s) => Ok(s.sorted_stats(key)),
+        }
+    }
+
+    /// The `count` members with the highest scores, highest first.
+    pub async fn sorted_newest(&self, key: &str, count: usize) -> Result<Vec<String>, StoreError> {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.sorted_newest(key, count).await,
+            Backend::Memory(s) => Ok(s.sorted_newest(key, count)),
+        }
+    }
+
+    /// Removes every member but the `keep` highest-scored ones; returns the removed ones.
+    pub async fn sorted_trim(&self, key: &str, keep: usize) -> Result<Vec<String>, StoreError> {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.sorted_trim(key, keep).await,
+            Backend::Memory(s) => Ok(s.sorted_trim(key, keep)),
         }
     }
 

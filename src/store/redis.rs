@@ -9,7 +9,7 @@ use deadpool_redis::{Manager, Pool, Runtime};
 use redis::{RedisError, Script};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{Inserted, LockGuard, StoreError};
+use super::{CLAIM_SCAN_LIMIT, ClaimLimits, Inserted, LockGuard, StoreError};
 
 // Compare-and-write for fencing: only the current lock holder may write.
 const SET_IF_LOCKED: &str = r"
@@ -33,6 +33,41 @@ return 1
 ";
 static HASH_INSERT_BOUNDED_SCRIPT: LazyLock<Script> =
     LazyLock::new(|| Script::new(HASH_INSERT_BOUNDED));
+/// Due members (score <= ARGV[1]), lowest first, each moved to the lease's end (ARGV[2]):
+/// whoever runs this owns them until then. At most ARGV[3] in all and ARGV[4] per group (the
+/// part of a member before `/`), less for the groups given as (group, room) pairs after that;
+/// members of a group without room are skipped. At most ARGV[5] due members are looked at.
+const SORTED_CLAIM: &str = r"
+local max, per_group, scan = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local room = {}
+for i = 6, #ARGV, 2 do room[ARGV[i]] = tonumber(ARGV[i + 1]) end
+local claimed, offset = {}, 0
+while #claimed < max and offset < scan do
+  local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', offset, 200)
+  if #due == 0 then break end
+  for _, member in ipairs(due) do
+    local group = string.match(member, '^([^/]*)/') or member
+    local left = room[group] or per_group
+    if left > 0 then
+      room[group] = left - 1
+      claimed[#claimed + 1] = member
+      if #claimed >= max then break end
+    end
+  end
+  offset = offset + #due
+end
+for _, member in ipairs(claimed) do redis.call('ZADD', KEYS[1], ARGV[2], member) end
+return claimed
+";
+static SORTED_CLAIM_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SORTED_CLAIM));
+/// Moves (ARGV[3] set) or removes a member only while it still has the claimed score.
+const SORTED_SETTLE: &str = r"
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+if ARGV[3] == '' then redis.call('ZREM', KEYS[1], ARGV[1])
+else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
+return 1
+";
+static SORTED_SETTLE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SORTED_SETTLE));
 static DELETE_IF_EQUALS_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(DELETE_IF_EQUALS));
 
 #[derive(Clone)]
@@ -321,6 +356,131 @@ impl RedisStore {
         })
         .await
         .map(drop)
+    }
+}
+
+impl RedisStore {
+    pub async fn hash_put(&self, key: &str, field: &str, value: &[u8]) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("HSET");
+        cmd.arg(self.key(key)).arg(field).arg(value);
+        self.run(|mut c| async move { cmd.query_async::<()>(&mut c).await })
+            .await
+    }
+
+    pub async fn sorted_put(&self, key: &str, member: &str, score: i64) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("ZADD");
+        cmd.arg(self.key(key)).arg(score).arg(member);
+        self.run(|mut c| async move { cmd.query_async::<()>(&mut c).await })
+            .await
+    }
+
+    pub async fn sorted_remove(&self, key: &str, member: &str) -> Result<(), StoreError> {
+        let mut cmd = redis::cmd("ZREM");
+        cmd.arg(self.key(key)).arg(member);
+        self.run(|mut c| async move { cmd.query_async::<()>(&mut c).await })
+            .await
+    }
+
+    pub async fn sorted_claim(
+        &self,
+        key: &str,
+        due_by: i64,
+        lease_until: i64,
+        limits: ClaimLimits<'_>,
+    ) -> Result<Vec<String>, StoreError> {
+        let mut invocation = SORTED_CLAIM_SCRIPT.prepare_invoke();
+        invocation
+            .key(self.key(key))
+            .arg(due_by)
+            .arg(lease_until)
+            .arg(limits.max)
+            .arg(limits.per_group)
+            .arg(CLAIM_SCAN_LIMIT);
+        for (group, room) in limits.room {
+            invocation.arg(group).arg(*room);
+        }
+        self.run(|mut c| async move { invocation.invoke_async(&mut c).await })
+            .await
+    }
+
+    pub async fn sorted_settle(
+        &self,
+        key: &str,
+        member: &str,
+        claimed: i64,
+        next: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        let key = self.key(key);
+        let member = member.to_owned();
+        let next = next.map(|n| n.to_string()).unwrap_or_default();
+        let settled: i64 = self
+            .run(|mut c| async move {
+                SORTED_SETTLE_SCRIPT
+                    .key(key)
+                    .arg(member)
+                    .arg(claimed)
+                    .arg(next)
+                    .invoke_async(&mut c)
+                    .await
+            })
+            .await?;
+        Ok(settled == 1)
+    }
+
+    pub async fn sorted_min(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(self.key(key)).arg(0).arg(0).arg("WITHSCORES");
+        let first: Vec<(String, i64)> = self
+            .run(|mut c| async move { cmd.query_async(&mut c).await })
+            .await?;
+        Ok(first.first().map(|(_, score)| *score))
+    }
+
+    pub async fn sorted_stats(&self, key: &str) -> Result<(u64, Option<i64>), StoreError> {
+        let key = self.key(key);
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZCARD")
+            .arg(&key)
+            .cmd("ZRANGE")
+            .arg(&key)
+            .arg(0)
+            .arg(0)
+            .arg("WITHSCORES");
+        let (len, first): (u64, Vec<(String, i64)>) = self
+            .run(|mut c| async move { pipe.query_async(&mut c).await })
+            .await?;
+        Ok((len, first.first().map(|(_, score)| *score)))
+    }
+
+    pub async fn sorted_newest(&self, key: &str, count: usize) -> Result<Vec<String>, StoreError> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let mut cmd = redis::cmd("ZRANGE");
+        cmd.arg(self.key(key)).arg(0).arg(count - 1).arg("REV");
+        self.run(|mut c| async move { cmd.query_async(&mut c).await })
+            .await
+    }
+
+    pub async fn sorted_trim(&self, key: &str, keep: usize) -> Result<Vec<String>, StoreError> {
+        let key = self.key(key);
+        // Everything below the `keep` highest scores, read and removed in one transaction.
+        let last = -i64::try_from(keep).unwrap_or(i64::MAX) - 1;
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .cmd("ZRANGE")
+            .arg(&key)
+            .arg(0)
+            .arg(last)
+            .cmd("ZREMRANGEBYRANK")
+            .arg(&key)
+            .arg(0)
+            .arg(last)
+            .ignore();
+        let (removed,): (Vec<String>,) = self
+            .run(|mut c| async move { pipe.query_async(&mut c).await })
+            .await?;
+        Ok(removed)
     }
 }
 

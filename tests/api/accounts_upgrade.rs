@@ -121,11 +121,12 @@ fn new_keys(env: &TestEnv) -> Vec<String> {
 }
 
 async fn upstream_calls(env: &TestEnv) -> usize {
-    env.upstream
-        .received_requests()
-        .await
-        .unwrap_or_default()
-        .len()
+    let requests = env.upstream.received_requests().await.unwrap_or_default();
+    for request in &requests {
+        // Printed with the test's output when an assertion on the count fails.
+        println!("upstream call: {} {}", request.method, request.url.path());
+    }
+    requests.len()
 }
 
 fn signed(user_id: &str) -> String {

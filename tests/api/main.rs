@@ -31,3 +31,6 @@ mod refresh;
 mod replicas;
 mod sandbox;
 mod storage;
+mod webhooks_api;
+mod webhooks_delivery;
+mod webhooks_events;

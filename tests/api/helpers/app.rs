@@ -10,6 +10,7 @@ use instagram_gateway::auth::{Stored, TokenCipher, TokenRecord, TokenRepository}
 use instagram_gateway::config::{AppCredentials, InstagramMode, Settings, TokenKey};
 use instagram_gateway::startup::Application;
 use instagram_gateway::store::{RedisStore, Store};
+use instagram_gateway::webhooks::Clock;
 use serde_json::Value;
 use wiremock::MockServer;
 
@@ -110,9 +111,21 @@ impl TestEnv {
     }
 
     pub async fn spawn_with(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        self.spawn_with_clock(Clock::system(), tweak).await
+    }
+
+    /// [`TestEnv::spawn_with`] with webhook deliveries on `clock` (a manual one moves only when
+    /// the test says).
+    pub async fn spawn_with_clock(
+        &self,
+        clock: Clock,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         let mut settings = self.settings();
         tweak(&mut settings);
-        let app = Application::build(settings).await.expect("app builds");
+        let app = Application::build_with_clock(settings, clock)
+            .await
+            .expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());

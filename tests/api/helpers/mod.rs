@@ -4,14 +4,18 @@
 //!   typed request helpers;
 //! - [`instagram`]: Instagram faked with wiremock and its documented bodies;
 //! - [`logs`]: the service's log output, captured for assertions;
-//! - [`s3`]: a real S3-compatible server (moto) and a bucket per test, for the asset store.
+//! - [`s3`]: a real S3-compatible server (moto) and a bucket per test, for the asset store;
+//! - [`webhooks`]: webhook receivers, `/admin/webhooks` calls, signatures checked by the
+//!   `standardwebhooks` package.
 
 mod app;
 mod instagram;
 mod logs;
 mod s3;
+mod webhooks;
 
 pub use app::*;
 pub use instagram::*;
 pub use logs::*;
 pub use s3::*;
+pub use webhooks::*;

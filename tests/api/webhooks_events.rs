@@ -1,0 +1,132 @@
+//! The events the accounts emit: `account.connected` when a login completes,
+//! `account.disconnected` when an operator deletes a connected account or Meta deauthorizes
+//! it; each once, to the endpoints that subscribe.
+
+use chrono::Utc;
+use instagram_gateway::auth::signed_request::sign;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+fn signed(user_id: &str) -> String {
+    let issued_at = Utc::now().timestamp();
+    sign(
+        &format!(r#"{{"user_id":"{user_id}","algorithm":"HMAC-SHA256","issued_at":{issued_at}}}"#),
+        CLIENT_SECRET.as_bytes(),
+    )
+}
+
+async fn spawn(env: &TestEnv) -> TestApp {
+    env.spawn_with(|s| {
+        quiet_feed(s);
+        local_webhooks(s);
+    })
+    .await
+}
+
+fn body(request: &wiremock::Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap()
+}
+
+#[tokio::test]
+async fn connecting_then_deleting_an_account_emits_each_event_once() {
+    let env = TestEnv::new().await;
+    mount_login(&env.upstream).await;
+    let app = spawn(&env).await;
+    let receiver = start_receiver(200).await;
+    let (id, secret) = app
+        .create_webhook(
+            &hook_url(&receiver),
+            &["account.connected", "account.disconnected"],
+        )
+        .await;
+    // Another endpoint wants other events only: it gets nothing.
+    let elsewhere = start_receiver(200).await;
+    app.create_webhook(&hook_url(&elsewhere), &["feed.updated"])
+        .await;
+
+    let response = app.connect().await;
+    assert!(response.status().is_success() || response.status().is_redirection());
+    let requests = wait_for_requests(&receiver, 1).await;
+    let connected = body(&requests[0]);
+    assert_eq!(connected["type"], "account.connected");
+    assert_eq!(
+        connected["data"],
+        json!({"account": "default", "username": USERNAME})
+    );
+    assert!(verified_by_standardwebhooks(&secret, &requests[0]));
+
+    let deleted = app
+        .admin_send(Method::DELETE, "/admin/accounts/default", None)
+        .await;
+    assert_eq!(deleted.status(), 204);
+    let requests = wait_for_requests(&receiver, 2).await;
+    let disconnected = body(&requests[1]);
+    assert_eq!(disconnected["type"], "account.disconnected");
+    assert_eq!(
+        disconnected["data"],
+        json!({"account": "default", "reason": "deleted"})
+    );
+
+    // Each once: deleting the emptied account again is not another disconnection.
+    let again = app
+        .admin_send(Method::DELETE, "/admin/accounts/default", None)
+        .await;
+    assert_eq!(again.status(), 204);
+    app.send_test_event(&id).await;
+    let requests = wait_for_requests(&receiver, 3).await;
+    assert_eq!(
+        body(&requests[2])["type"],
+        "webhook.test",
+        "no other event came first"
+    );
+    let kinds: Vec<String> = app
+        .deliveries(&id)
+        .await
+        .iter()
+        .map(|d| d["type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["webhook.test", "account.disconnected", "account.connected"]
+    );
+    assert!(received(&elsewhere).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_deauthorize_emits_account_disconnected_to_endpoints_of_that_account() {
+    let env = TestEnv::new().await;
+    env.store_token(2, 58).await;
+    let app = spawn(&env).await;
+    let receiver = start_receiver(200).await;
+    let (id, _) = app
+        .create_webhook_with(json!({"url": hook_url(&receiver), "events": ["account.disconnected"], "accounts": ["default"]}))
+        .await;
+    // Filtered on another account: gets nothing.
+    let other = start_receiver(200).await;
+    app.create_webhook_with(
+        json!({"url": hook_url(&other), "events": ["account.disconnected"], "accounts": ["shop"]}),
+    )
+    .await;
+
+    let response = app
+        .post_signed_request("/oauth/deauthorize", &signed(&env.user_id))
+        .await;
+    assert_eq!(response.status(), 200);
+    let requests = wait_for_requests(&receiver, 1).await;
+    assert_eq!(
+        body(&requests[0])["data"],
+        json!({"account": "default", "reason": "deauthorized"})
+    );
+    // A second deauthorize finds nothing to forget: no second event. The test event that
+    // follows it arrives second, so nothing was queued in between.
+    let response = app
+        .post_signed_request("/oauth/deauthorize", &signed(&env.user_id))
+        .await;
+    assert_eq!(response.status(), 200);
+    app.send_test_event(&id).await;
+    let requests = wait_for_requests(&receiver, 2).await;
+    assert_eq!(body(&requests[1])["type"], "webhook.test");
+    assert!(received(&other).await.is_empty());
+}
