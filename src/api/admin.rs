@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 
 use super::account::DefaultAccount;
 use super::admin_auth::AdminAuth;
+use super::admin_errors::AdminFailures;
 use super::examples;
 use crate::accounts::Account;
 use crate::assets::{AssetStatus, Assets};
@@ -70,15 +71,7 @@ pub struct SyncResponse {
             "authorize_url": "http://127.0.0.1:8080/sandbox/oauth/authorize?client_id=1000000000000001&redirect_uri=http%3A%2F%2F127.0.0.1%3A8080%2Foauth%2Fcallback&response_type=code&scope=instagram_business_basic&state=BnZI2wcViwJDEr6uBH0Hnie-IE1Zj0Cc84Rr-U-rmtA&force_authentication=1&enable_fb_login=0",
             "state_expires_at": "2026-12-01T02:44:21.491844507Z"
          })),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
     )
 )]
 #[post("/reauth")]
@@ -124,15 +117,7 @@ pub(super) async fn reauth(account: &Account) -> Result<web::Json<ReauthResponse
             ("Connected" = (summary = "The sandbox account, synced", value = json!(examples::admin_status()))),
             ("Not connected" = (summary = "No account yet: run POST /admin/reauth", value = json!(examples::admin_status_missing()))),
          )),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
     )
 )]
 #[get("/status")]
@@ -170,12 +155,6 @@ pub async fn get_admin_status(
     responses(
         (status = 200, description = "Refreshed; the new status", body = AdminStatus,
          example = json!(examples::refreshed_status())),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
         (status = 409, description = "No token, token invalid/expired (re-auth required), younger than 24 h, or a refresh already running", body = Problem, content_type = "application/problem+json",
          examples(
             ("token_too_young" = (summary = "Under 24 hours old", value = json!(examples::problem("token_too_young", "Token too young to refresh", 409, "Instagram only refreshes tokens at least 24 hours old; this one can be refreshed from 2026-12-02 02:34:17.507219945 UTC")))),
@@ -186,9 +165,7 @@ pub async fn get_admin_status(
         (status = 502, description = "Instagram refused or failed the refresh", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u64, description = "When Instagram throttles (its estimate, else 60) or on a transient failure (5)")),
          example = json!(examples::upstream_error("Instagram rejected the access token"))),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
     )
 )]
 #[post("/token/refresh")]
@@ -294,15 +271,7 @@ pub(super) async fn sync(account: &Account) -> Result<web::Json<SyncResponse>, A
     responses(
         (status = 200, description = "Failed pictures queued again", body = AssetsRetryResponse,
          example = json!(examples::assets_retry())),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
     )
 )]
 #[post("/assets/retry")]

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::account::{SlugAccount, SlugPath};
 use super::admin::{self, AdminStatus, ReauthResponse, SyncResponse};
 use super::admin_auth::AdminAuth;
+use super::admin_errors::{AccountNotFound, AdminFailures};
 use super::examples;
 use crate::accounts::{Account, AccountError, Accounts, Connections, Slug};
 use crate::assets::Assets;
@@ -116,9 +117,6 @@ fn check_label(label: Option<String>) -> Result<Option<String>, ApiError> {
             ("slug" = (summary = "slug=Shop", value = json!(examples::invalid_request("`Shop` is not a valid account slug: 1 to 32 characters, lowercase letters, digits and `-`, not starting with `-`")))),
             ("label" = (summary = "A label of 101 characters", value = json!(examples::invalid_request("`label` must be 1 to 100 characters, without control characters")))),
          )),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
         (status = 409, description = "The slug is taken, or `accounts.max` accounts exist", body = Problem, content_type = "application/problem+json",
          examples(
             ("account_exists" = (summary = "The slug is taken", value = json!(examples::problem("account_exists", "Account exists", 409, "the account `shop` already exists")))),
@@ -128,12 +126,7 @@ fn check_label(label: Option<String>) -> Result<Option<String>, ApiError> {
          example = json!(examples::problem("payload_too_large", "Payload too large", 413, "request bodies are limited to 16384 bytes"))),
         (status = 415, description = "The body is not `application/json`", body = Problem, content_type = "application/problem+json",
          example = json!(examples::problem("unsupported_media_type", "Unsupported media type", 415, "send the body as application/json"))),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
     )
 )]
 #[post("/accounts")]
@@ -172,15 +165,7 @@ pub async fn create_account(
     responses(
         (status = 200, description = "The accounts, by slug", body = AccountList,
          example = json!(examples::account_list())),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AdminFailures,
     )
 )]
 #[get("/accounts")]
@@ -212,17 +197,8 @@ pub async fn list_accounts(
     responses(
         (status = 200, description = "The account", body = AccountView,
          example = json!(examples::account())),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 404, description = "No account with this slug", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::account_not_found())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AccountNotFound,
+        AdminFailures,
     )
 )]
 #[get("/accounts/{slug}")]
@@ -254,17 +230,8 @@ pub async fn get_account(
     params(SlugPath),
     responses(
         (status = 204, description = "Deleted (the default account: emptied)"),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 404, description = "No account with this slug", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::account_not_found())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AccountNotFound,
+        AdminFailures,
     )
 )]
 #[delete("/accounts/{slug}")]
@@ -297,17 +264,8 @@ pub async fn delete_account(
     responses(
         (status = 200, description = "Authorize URL with a fresh one-time state naming the account", body = ReauthResponse,
          example = json!(examples::reauth_response())),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 404, description = "No account with this slug", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::account_not_found())),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AccountNotFound,
+        AdminFailures,
     )
 )]
 #[post("/accounts/{slug}/reauth")]
@@ -338,25 +296,16 @@ pub async fn start_account_reauth(
     responses(
         (status = 200, description = "Refreshed; the new status", body = AdminStatus,
          example = json!(examples::refreshed_status())),
-        (status = 401, description = "Missing or wrong bearer token", body = Problem, content_type = "application/problem+json",
-         headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-         example = json!(examples::unauthorized())),
-        (status = 404, description = "No account with this slug", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::account_not_found())),
         (status = 409, description = "No token, token invalid/expired (re-auth required), younger than 24 h, or a refresh already running", body = Problem, content_type = "application/problem+json",
          examples(
             ("token_too_young" = (summary = "Under 24 hours old", value = json!(examples::problem("token_too_young", "Token too young to refresh", 409, "Instagram only refreshes tokens at least 24 hours old; this one can be refreshed from 2026-12-02 02:34:17.507219945 UTC")))),
             ("token_missing" = (summary = "The account is not connected", value = json!(examples::problem("token_missing", "No token", 409, "no Instagram account is connected; run POST /admin/reauth")))),
          )),
-        (status = 429, description = "Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
         (status = 502, description = "Instagram refused or failed the refresh", body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u64, description = "When Instagram throttles (its estimate, else 60) or on a transient failure (5)")),
          example = json!(examples::upstream_error("Instagram rejected the access token"))),
-        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-         example = json!(examples::store_unavailable())),
+        AccountNotFound,
+        AdminFailures,
     )
 )]
 #[post("/accounts/{slug}/token/refresh")]

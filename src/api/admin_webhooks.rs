@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 use super::admin_auth::AdminAuth;
+use super::admin_errors::AdminFailures;
 use super::examples;
 use crate::error::{ApiError, Problem};
 use crate::webhooks::{
@@ -205,28 +206,6 @@ pub struct WebhookPath {
         example = "ep_3kT9vQm2LxW8pZr4NbY6cHd1"
     )]
     id: String,
-}
-
-/// What every operation here may answer besides its own results (for the OpenAPI document;
-/// the answers themselves come from `ApiError`).
-#[derive(IntoResponses)]
-#[expect(dead_code, reason = "documented only: errors are answered by ApiError")]
-pub enum AdminFailures {
-    /// Missing or wrong bearer token
-    #[response(status = 401, content_type = "application/problem+json",
-               headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"admin\"`")),
-               example = json!(examples::unauthorized()))]
-    Unauthorized(Problem),
-    /// Too many admin requests from this client (`rate_limit.admin_per_minute`, 60 by default)
-    #[response(status = 429, content_type = "application/problem+json",
-               headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-               example = json!(examples::rate_limited()))]
-    RateLimited(Problem),
-    /// The store is unavailable
-    #[response(status = 503, content_type = "application/problem+json",
-               headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
-               example = json!(examples::store_unavailable()))]
-    StoreUnavailable(Problem),
 }
 
 /// No endpoint with this id

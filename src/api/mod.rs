@@ -6,6 +6,7 @@ mod admin;
 mod admin_accounts;
 mod admin_auth;
 mod admin_curation;
+mod admin_errors;
 mod admin_page;
 mod admin_webhooks;
 mod assets;
