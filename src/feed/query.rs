@@ -1,7 +1,7 @@
 //! Paging and search over a snapshot, with cursors that encode a position, not an offset:
 //! a page boundary does not move when new posts arrive.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -123,34 +123,46 @@ impl Search {
     }
 }
 
-/// Per-item search data, computed once per snapshot.
+/// Per-item search data, computed once per snapshot: each item's hashtags and caption words as
+/// ids into one table of the snapshot's distinct terms. A few bytes a word rather than a string
+/// in a hash set per item, so that a hundred accounts' indexes stay small.
 pub struct SearchIndex {
-    /// [`text::tag_key`]s of the hashtags (a stored snapshot may predate their normalization).
-    tags: Vec<HashSet<String>>,
-    words: Vec<HashSet<String>>,
+    /// Every distinct term (a [`text::tag_key`] or a caption word) → its id.
+    terms: HashMap<Box<str>, u32>,
+    /// Per item, sorted: its hashtags' ids (keys recomputed, as a stored snapshot may predate
+    /// their normalization).
+    tags: Vec<Box<[u32]>>,
+    /// Per item, sorted: its caption words' ids.
+    words: Vec<Box<[u32]>>,
 }
 
 impl SearchIndex {
     pub fn build(snapshot: &Snapshot) -> Self {
-        Self {
-            tags: snapshot
-                .items
-                .iter()
-                .map(|m| m.hashtags.iter().map(|t| text::tag_key(t)).collect())
-                .collect(),
-            words: snapshot
-                .items
-                .iter()
-                .map(|m| {
-                    m.caption
-                        .as_deref()
-                        .map(text::words)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .collect()
+        let mut terms: HashMap<Box<str>, u32> = HashMap::new();
+        let mut ids = |list: Vec<String>| -> Box<[u32]> {
+            let mut ids: Vec<u32> = list
+                .into_iter()
+                .map(|term| {
+                    let next = u32::try_from(terms.len()).unwrap_or(u32::MAX);
+                    *terms.entry(term.into_boxed_str()).or_insert(next)
                 })
-                .collect(),
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids.into_boxed_slice()
+        };
+        let mut tags = Vec::with_capacity(snapshot.items.len());
+        let mut words = Vec::with_capacity(snapshot.items.len());
+        for m in &snapshot.items {
+            tags.push(ids(m.hashtags.iter().map(|t| text::tag_key(t)).collect()));
+            words.push(ids(m
+                .caption
+                .as_deref()
+                .map(text::words)
+                .unwrap_or_default()));
         }
+        terms.shrink_to_fit();
+        Self { terms, tags, words }
     }
 
     /// Whether item `index` of the snapshot matches; the index holds all that is compared.
@@ -158,15 +170,15 @@ impl SearchIndex {
         if search.tags.is_empty() && search.words.is_empty() {
             return false;
         }
-        search
-            .tags
-            .iter()
-            .all(|t| self.tags.get(index).is_some_and(|set| set.contains(t)))
-            && (search.words.is_empty()
-                || self
-                    .words
+        let holds = |lists: &[Box<[u32]>], term: &String| {
+            self.terms.get(term.as_str()).is_some_and(|id| {
+                lists
                     .get(index)
-                    .is_some_and(|set| search.words.iter().all(|w| set.contains(w))))
+                    .is_some_and(|list| list.binary_search(id).is_ok())
+            })
+        };
+        search.tags.iter().all(|t| holds(&self.tags, t))
+            && search.words.iter().all(|w| holds(&self.words, w))
     }
 }
 
