@@ -127,6 +127,7 @@ impl Application {
                 feed: settings.feed.clone(),
                 metrics: metrics.clone(),
                 cache: ResponseCache::new(settings.feed.cache_max_bytes),
+                events: webhooks.events(),
             },
             settings.accounts.default.clone(),
             settings.accounts.max,

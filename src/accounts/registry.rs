@@ -19,10 +19,11 @@ use crate::auth::{
     self, OAuthStates, TokenCipher, TokenRepository, TokenService, TokenServiceConfig,
 };
 use crate::config::FeedSettings;
-use crate::feed::{Feed, ResponseCache};
+use crate::feed::{Feed, FeedEvents, ResponseCache};
 use crate::instagram::InstagramClient;
 use crate::metrics::{AccountMetrics, Metrics};
 use crate::store::{Inserted, Store, StoreError};
+use crate::webhooks::Events;
 
 /// Syncs the scheduler starts per second, at most.
 const SYNC_STARTS_PER_TICK: usize = 4;
@@ -88,6 +89,8 @@ pub struct AccountParts {
     pub metrics: Arc<Metrics>,
     /// Every account's ready responses, bounded together.
     pub cache: ResponseCache,
+    /// Webhook events: the feeds and token services emit theirs.
+    pub events: Events,
 }
 
 type Units = BTreeMap<Slug, Arc<Account>>;
@@ -310,13 +313,13 @@ impl Accounts {
         ));
         let metrics = p.metrics.account(slug.as_str());
         let feed = Feed::new(
-            slug.as_str(),
             store,
             tokens.clone(),
             p.client.clone(),
             p.feed.clone(),
             metrics.clone(),
             p.cache.clone(),
+            FeedEvents::new(slug.clone(), p.events.clone()),
         );
         feed.set_images(self.images.borrow().clone());
         let pictures_task = tokio::spawn(follow_pictures(

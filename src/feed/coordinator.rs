@@ -12,6 +12,7 @@ use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, Shared};
 
 use super::error::SyncError;
+use super::events::FeedEvents;
 use super::loaded::Loaded;
 use super::meta::{FeedStatus, Freshness, SyncMeta};
 use super::snapshot::Snapshot;
@@ -69,6 +70,7 @@ pub struct Coordinator {
     status: RwLock<SyncStatus>,
     inflight: Mutex<Option<Inflight>>,
     sync_ids: AtomicU64,
+    events: FeedEvents,
 }
 
 impl Coordinator {
@@ -79,6 +81,7 @@ impl Coordinator {
         config: FeedSettings,
         metrics: AccountMetrics,
         view: Arc<View>,
+        events: FeedEvents,
     ) -> Self {
         Self {
             snapshots: SnapshotStore::new(store.clone()),
@@ -93,6 +96,7 @@ impl Coordinator {
             status: RwLock::default(),
             inflight: Mutex::new(None),
             sync_ids: AtomicU64::new(0),
+            events,
         }
     }
 
@@ -278,9 +282,10 @@ impl Coordinator {
         }
 
         let started = std::time::Instant::now();
-        let last_profile = self
-            .view
-            .current()
+        // What is stored now (just loaded): the snapshot `feed.updated` compares with.
+        let previous = self.view.current();
+        let last_profile = previous
+            .as_ref()
             .filter(|l| l.raw.account.user_id == token.user_id)
             .and_then(|l| l.raw.profile.clone());
         let Synced { snapshot, skipped } =
@@ -308,7 +313,11 @@ impl Coordinator {
             purged_at: None,
         };
         let written = self.snapshots.write(guard, &snapshot, &meta).await?;
-        if !written {
+        if written {
+            self.events
+                .feed_updated(previous.as_ref().map(|l| &*l.raw), &snapshot)
+                .await;
+        } else {
             tracing::warn!(
                 "the sync lock expired before the snapshot was stored; a newer sync owns it"
             );

@@ -176,3 +176,25 @@ pub fn verified_by_standardwebhooks(secret: &str, request: &wiremock::Request) -
     );
     output.status.success()
 }
+
+impl super::app::TestEnv {
+    /// Registers an endpoint straight in the store, before any app runs (so that it sees the
+    /// first sync of a stored token); returns its id.
+    pub async fn create_webhook(&self, url: &str, events: &[&str]) -> String {
+        let mut settings = self.settings();
+        local_webhooks(&mut settings);
+        let webhooks = instagram_gateway::webhooks::Webhooks::new(
+            self.store(),
+            self.cipher(),
+            &settings.webhooks,
+            instagram_gateway::webhooks::Clock::system(),
+        );
+        let new = instagram_gateway::webhooks::NewEndpoint {
+            url: url.to_owned(),
+            events: events.iter().map(|e| (*e).to_owned()).collect(),
+            accounts: None,
+            description: None,
+        };
+        webhooks.create(new).await.unwrap().0.id
+    }
+}

@@ -1,0 +1,92 @@
+//! The events the feed emits: `feed.updated` by the replica that stored a changed snapshot,
+//! once per sync.
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::helpers::*;
+
+fn body(request: &wiremock::Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap()
+}
+
+fn ids(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn feed_version(app: &TestApp) -> Value {
+    app.status().await["feed"]["version"].clone()
+}
+
+#[tokio::test]
+async fn feed_updated_is_emitted_once_per_changed_snapshot_by_the_replica_that_wrote_it() {
+    let env = TestEnv::new().await;
+    let receiver = start_receiver(200).await;
+    let id = env
+        .create_webhook(&hook_url(&receiver), &["feed.updated"])
+        .await;
+    let first = posts(2, 17_900_000_000_007_002);
+    // The first sync, then a forced one that finds the same posts.
+    mount_media(&env.upstream, &first, 10, 2).await;
+    env.store_token(2, 58).await;
+    let spawn = || {
+        env.spawn_with(|s| {
+            quiet_feed(s);
+            local_webhooks(s);
+        })
+    };
+    let app = spawn().await;
+    let replica = spawn().await;
+
+    // The first snapshot of the account: every id is added.
+    let requests = wait_for_requests(&receiver, 1).await;
+    let updated = body(&requests[0]);
+    assert_eq!(updated["type"], "feed.updated");
+    let version = feed_version(&app).await;
+    assert_eq!(
+        updated["data"],
+        json!({"account": "default", "version": version, "added": ids(&first), "removed": [], "truncated": false})
+    );
+
+    // The same posts again: the version is unchanged, nothing is emitted.
+    assert_eq!(app.admin_post("/admin/sync").await.status(), 200);
+    assert_eq!(feed_version(&app).await, version);
+
+    // A new post, the oldest gone; synced by the other replica, which alone emits.
+    let second = posts(2, 17_900_000_000_007_003);
+    Mock::given(method("GET"))
+        .and(path("/v25.0/me/media"))
+        .and(query_param("access_token", LONG_TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": second})))
+        .with_priority(1)
+        .expect(1)
+        .mount(&env.upstream)
+        .await;
+    assert_eq!(replica.admin_post("/admin/sync").await.status(), 200);
+    let requests = wait_for_requests(&receiver, 2).await;
+    let updated = body(&requests[1]);
+    let new_version = feed_version(&replica).await;
+    assert_ne!(new_version, version);
+    assert_eq!(
+        updated["data"],
+        json!({"account": "default", "version": new_version, "added": ["17900000000007003"], "removed": ["17900000000007001"], "truncated": false})
+    );
+    // The first app picks the snapshot up through the version poll, without emitting.
+    eventually("the version poll", || async {
+        feed_version(&app).await == new_version
+    })
+    .await;
+
+    app.send_test_event(&id).await;
+    let requests = wait_for_requests(&receiver, 3).await;
+    assert_eq!(
+        body(&requests[2])["type"],
+        "webhook.test",
+        "no other event came first"
+    );
+    assert_eq!(media_calls(&env.upstream).await, 3);
+}
