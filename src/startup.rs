@@ -128,6 +128,7 @@ impl Application {
                 metrics: metrics.clone(),
                 cache: ResponseCache::new(settings.feed.cache_max_bytes),
                 events: webhooks.events(),
+                sync_failing_after: settings.webhooks.sync_failing_after,
             },
             settings.accounts.default.clone(),
             settings.accounts.max,

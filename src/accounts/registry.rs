@@ -91,6 +91,8 @@ pub struct AccountParts {
     pub cache: ResponseCache,
     /// Webhook events: the feeds and token services emit theirs.
     pub events: Events,
+    /// `webhooks.sync_failing_after_secs`.
+    pub sync_failing_after: Duration,
 }
 
 type Units = BTreeMap<Slug, Arc<Account>>;
@@ -319,7 +321,7 @@ impl Accounts {
             p.feed.clone(),
             metrics.clone(),
             p.cache.clone(),
-            FeedEvents::new(slug.clone(), p.events.clone()),
+            FeedEvents::new(slug.clone(), p.events.clone(), p.sync_failing_after),
         );
         feed.set_images(self.images.borrow().clone());
         let pictures_task = tokio::spawn(follow_pictures(

@@ -2,20 +2,36 @@
 //! (through the shared sync status) when syncing starts and stops failing.
 
 use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::Value;
 
 use super::snapshot::Snapshot;
 use crate::accounts::Slug;
-use crate::webhooks::{Event, Events};
+use crate::webhooks::{Event, EventType, Events};
+
+/// How long a failure episode's events are remembered across replicas (longer than the
+/// longest `webhooks.sync_failing_after_secs`).
+const EPISODE_MEMORY: Duration = Duration::from_secs(31 * 86_400);
+/// The error text `sync.failing` carries, at most.
+const MAX_ERROR_CHARS: usize = 200;
 
 /// The account's feed events, emitted through the service's [`Events`].
 pub struct FeedEvents {
     slug: Slug,
     events: Events,
+    /// `webhooks.sync_failing_after_secs`.
+    failing_after: Duration,
 }
 
 impl FeedEvents {
-    pub fn new(slug: Slug, events: Events) -> Self {
-        Self { slug, events }
+    pub fn new(slug: Slug, events: Events, failing_after: Duration) -> Self {
+        Self {
+            slug,
+            events,
+            failing_after,
+        }
     }
 
     pub fn slug(&self) -> &Slug {
@@ -30,6 +46,57 @@ impl FeedEvents {
             self.events.emit(Some(&self.slug), event).await;
         }
     }
+
+    /// Whether a failure episode that started at `since` is long enough at `now` for
+    /// `sync.failing`.
+    pub fn failing_for_long(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        (now - since)
+            .to_std()
+            .is_ok_and(|d| d >= self.failing_after)
+    }
+
+    /// `sync.failing`, once per episode (the first failure at `since`) across replicas.
+    pub async fn sync_failing(&self, since: DateTime<Utc>, error: &str) {
+        let mut extra = episode(since);
+        extra.insert(
+            "error".to_owned(),
+            Value::from(error.chars().take(MAX_ERROR_CHARS).collect::<String>()),
+        );
+        self.once("sync-failing", since, EventType::SyncFailing, extra)
+            .await;
+    }
+
+    /// `sync.recovered`: the first success after `sync.failing` for the episode at `since`.
+    pub async fn sync_recovered(&self, since: DateTime<Utc>) {
+        self.once(
+            "sync-recovered",
+            since,
+            EventType::SyncRecovered,
+            episode(since),
+        )
+        .await;
+    }
+
+    async fn once(
+        &self,
+        what: &str,
+        since: DateTime<Utc>,
+        kind: EventType,
+        extra: serde_json::Map<String, Value>,
+    ) {
+        let key = format!("{what}:{}:{}", self.slug, since.timestamp_millis());
+        let event = Event::about_account(kind, &self.slug, extra);
+        self.events
+            .emit_once(&key, EPISODE_MEMORY, Some(&self.slug), event)
+            .await;
+    }
+}
+
+fn episode(since: DateTime<Utc>) -> serde_json::Map<String, Value> {
+    serde_json::Map::from_iter([(
+        "failing_since".to_owned(),
+        Value::from(since.to_rfc3339_opts(SecondsFormat::Millis, true)),
+    )])
 }
 
 /// The ids `next` added and removed since `previous`; `None` when the version is the same.

@@ -1,6 +1,10 @@
 //! The events the feed emits: `feed.updated` by the replica that stored a changed snapshot,
-//! once per sync.
+//! once per sync; `sync.failing` once per failure episode that lasts, `sync.recovered` at the
+//! first success after it.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, ResponseTemplate};
@@ -89,4 +93,119 @@ async fn feed_updated_is_emitted_once_per_changed_snapshot_by_the_replica_that_w
         "no other event came first"
     );
     assert_eq!(media_calls(&env.upstream).await, 3);
+}
+
+fn at(value: &Value) -> DateTime<Utc> {
+    value.as_str().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn sync_failing_is_emitted_once_per_episode_and_sync_recovered_at_the_first_success() {
+    let env = TestEnv::new().await;
+    let receiver = start_receiver(200).await;
+    let id = env
+        .create_webhook(&hook_url(&receiver), &["sync.failing", "sync.recovered"])
+        .await;
+    // The scheduler's first sync, then two forced ones: three failures.
+    Mock::given(method("GET"))
+        .and(path("/v25.0/me/media"))
+        .respond_with(graph_error(400, 100, None, "Unsupported get request"))
+        .expect(3)
+        .mount(&env.upstream)
+        .await;
+    env.store_token(2, 58).await;
+    let app = env
+        .spawn_with(|s| {
+            quiet_feed(s);
+            local_webhooks(s);
+            s.webhooks.sync_failing_after = Duration::from_secs(1);
+        })
+        .await;
+    // The first failure starts the episode; it is not long enough for an event yet.
+    eventually("the first sync", || async {
+        media_calls(&env.upstream).await == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_problem(app.admin_post("/admin/sync").await, 502, "upstream_error").await;
+    let requests = wait_for_requests(&receiver, 1).await;
+    let failing = body(&requests[0]);
+    assert_eq!(failing["type"], "sync.failing");
+    assert_eq!(failing["data"]["account"], "default");
+    let since = at(&failing["data"]["failing_since"]);
+    assert!(at(&failing["timestamp"]) - since >= chrono::Duration::seconds(1));
+    assert!(
+        failing["data"]["error"].as_str().unwrap().contains("100"),
+        "{failing}"
+    );
+    // Still failing: the same episode, no second event.
+    assert_problem(app.admin_post("/admin/sync").await, 502, "upstream_error").await;
+
+    mount_recovery(&env).await;
+    assert_eq!(app.admin_post("/admin/sync").await.status(), 200);
+    let requests = wait_for_requests(&receiver, 2).await;
+    let recovered = body(&requests[1]);
+    assert_eq!(recovered["type"], "sync.recovered");
+    assert_eq!(
+        recovered["data"],
+        json!({"account": "default", "failing_since": failing["data"]["failing_since"]})
+    );
+    // Healthy again: nothing more.
+    assert_eq!(app.admin_post("/admin/sync").await.status(), 200);
+
+    app.send_test_event(&id).await;
+    let requests = wait_for_requests(&receiver, 3).await;
+    assert_eq!(
+        body(&requests[2])["type"],
+        "webhook.test",
+        "no other event came first"
+    );
+    assert_eq!(media_calls(&env.upstream).await, 5);
+}
+
+#[tokio::test]
+async fn a_short_failure_emits_neither_failing_nor_recovered() {
+    let env = TestEnv::new().await;
+    let receiver = start_receiver(200).await;
+    let id = env
+        .create_webhook(&hook_url(&receiver), &["sync.failing", "sync.recovered"])
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v25.0/me/media"))
+        .respond_with(graph_error(400, 100, None, "Unsupported get request"))
+        .expect(1)
+        .mount(&env.upstream)
+        .await;
+    env.store_token(2, 58).await;
+    let app = env
+        .spawn_with(|s| {
+            quiet_feed(s);
+            local_webhooks(s);
+        })
+        .await;
+    eventually("the first sync", || async {
+        media_calls(&env.upstream).await == 1
+    })
+    .await;
+    mount_recovery(&env).await;
+    assert_eq!(app.admin_post("/admin/sync").await.status(), 200);
+    assert_eq!(app.admin_post("/admin/sync").await.status(), 200);
+    app.send_test_event(&id).await;
+    let requests = wait_for_requests(&receiver, 1).await;
+    assert_eq!(body(&requests[0])["type"], "webhook.test");
+    assert_eq!(media_calls(&env.upstream).await, 3);
+}
+
+/// Instagram answers again (two posts), ahead of the failure mounted before; twice.
+async fn mount_recovery(env: &TestEnv) {
+    Mock::given(method("GET"))
+        .and(path("/v25.0/me/media"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"data": posts(2, 17_900_000_000_007_102)})),
+        )
+        .with_priority(1)
+        .expect(2)
+        .mount(&env.upstream)
+        .await;
 }
