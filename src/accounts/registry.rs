@@ -306,12 +306,13 @@ impl Accounts {
         let p = &self.parts;
         let store = p.store.scoped(&slug.scope());
         let tokens = Arc::new(TokenService::new(
-            slug.as_str(),
+            slug.clone(),
             TokenRepository::new(store.clone(), p.cipher.clone()),
             p.states.clone(),
             p.client.clone(),
             store.clone(),
             p.token_config.clone(),
+            p.events.clone(),
         ));
         let metrics = p.metrics.account(slug.as_str());
         let feed = Feed::new(

@@ -1,11 +1,14 @@
 //! The events the accounts emit: `account.connected` when a login completes,
 //! `account.disconnected` when an operator deletes a connected account or Meta deauthorizes
-//! it; each once, to the endpoints that subscribe.
+//! it, `account.reauth_required` when its token becomes unusable; each once, to the endpoints
+//! that subscribe.
 
 use chrono::Utc;
 use instagram_gateway::auth::signed_request::sign;
 use reqwest::Method;
 use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer};
 
 use crate::helpers::*;
 
@@ -129,4 +132,76 @@ async fn a_deauthorize_emits_account_disconnected_to_endpoints_of_that_account()
     let requests = wait_for_requests(&receiver, 2).await;
     assert_eq!(body(&requests[1])["type"], "webhook.test");
     assert!(received(&other).await.is_empty());
+}
+
+async fn spawn_with_hook(env: &TestEnv, events: &[&str]) -> (TestApp, MockServer, String) {
+    let receiver = start_receiver(200).await;
+    // Registered before the app starts: its first sync and token check already see it.
+    let id = env.create_webhook(&hook_url(&receiver), events).await;
+    (spawn(env).await, receiver, id)
+}
+
+/// Asserts the receiver got `expected` and then the test event, nothing else: whatever was
+/// noticed again in between did not emit again.
+async fn assert_only(app: &TestApp, receiver: &MockServer, id: &str, expected: &[&str]) {
+    app.send_test_event(id).await;
+    let requests = wait_for_requests(receiver, expected.len() + 1).await;
+    let kinds: Vec<String> = requests
+        .iter()
+        .map(|r| body(r)["type"].as_str().unwrap().to_owned())
+        .collect();
+    let mut want: Vec<&str> = expected.to_vec();
+    want.push("webhook.test");
+    assert_eq!(kinds, want);
+}
+
+#[tokio::test]
+async fn error_190_in_a_sync_emits_account_reauth_required_once_per_token() {
+    let env = TestEnv::new().await;
+    Mock::given(method("GET"))
+        .and(path("/v25.0/me/media"))
+        .respond_with(graph_error(
+            400,
+            190,
+            Some(460),
+            "Error validating access token: The session has been invalidated",
+        ))
+        .expect(1)
+        .mount(&env.upstream)
+        .await;
+    env.upstream.register(refresh(refreshed(), 0)).await;
+    env.store_token(2, 58).await;
+    let obtained_at = env.stored_token().await.unwrap().obtained_at;
+    let (app, receiver, id) = spawn_with_hook(&env, &["account.reauth_required"]).await;
+
+    let requests = wait_for_requests(&receiver, 1).await;
+    let event = body(&requests[0]);
+    assert_eq!(event["type"], "account.reauth_required");
+    assert_eq!(
+        event["data"],
+        json!({"account": "default", "reason": "invalid"})
+    );
+    assert_eq!(env.stored_token().await.unwrap().obtained_at, obtained_at);
+    // The same token noticed again, by the refresh and by a sync: no second event.
+    assert_eq!(app.admin_post("/admin/token/refresh").await.status(), 409);
+    assert_eq!(app.admin_post("/admin/sync").await.status(), 409);
+    assert_only(&app, &receiver, &id, &["account.reauth_required"]).await;
+}
+
+#[tokio::test]
+async fn an_expired_token_emits_account_reauth_required_once() {
+    let env = TestEnv::new().await;
+    mount_media(&env.upstream, &[], 10, 0).await;
+    env.upstream.register(refresh(refreshed(), 0)).await;
+    env.store_token(61, -1).await;
+    let (app, receiver, id) = spawn_with_hook(&env, &["account.reauth_required"]).await;
+
+    // The token check at start notices the expiry.
+    let requests = wait_for_requests(&receiver, 1).await;
+    assert_eq!(
+        body(&requests[0])["data"],
+        json!({"account": "default", "reason": "expired"})
+    );
+    assert_eq!(app.admin_post("/admin/token/refresh").await.status(), 409);
+    assert_only(&app, &receiver, &id, &["account.reauth_required"]).await;
 }
