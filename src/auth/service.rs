@@ -22,6 +22,8 @@ const OPERATOR_LOCK_WAIT: Duration = Duration::from_secs(5);
 const LOCK_POLL: Duration = Duration::from_millis(100);
 /// How long a token's events are remembered across replicas: longer than a token lives.
 const TOKEN_MEMORY: Duration = Duration::from_secs(90 * 86_400);
+/// `account.token_expiring` this long before the expiry, when the token is not refreshed.
+const TOKEN_EXPIRING_WINDOW: chrono::Duration = chrono::Duration::days(7);
 
 /// What the token service needs from the configuration.
 #[derive(Clone)]
@@ -289,16 +291,42 @@ impl TokenService {
             Stored::Record(record) => record,
         };
         let now = Utc::now();
-        match record.state(now, self.config.refresh_margin) {
-            state @ (TokenState::Invalid | TokenState::Expired) => {
+        let state = record.state(now, self.config.refresh_margin);
+        match state {
+            TokenState::Invalid | TokenState::Expired => {
                 // Expiry is noticed here; an invalid token was announced when marked (this
                 // covers one marked before the events existed).
                 self.reauth_required(&record, state).await;
                 return Err(AuthError::ReauthRequired(state));
             }
-            TokenState::Missing => return Err(AuthError::ReauthRequired(TokenState::Missing)),
-            TokenState::Valid if !force => return Ok(RefreshOutcome::NotDue),
+            TokenState::Missing => return Err(AuthError::ReauthRequired(state)),
             TokenState::Valid | TokenState::RefreshDue => {}
+        }
+        let outcome = self
+            .refresh_usable(&mut record, state, guard, force, now)
+            .await;
+        // Refreshed, the expiry moved; otherwise (failing, or not due with a short margin)
+        // the operator hears of it a week ahead.
+        if !matches!(outcome, Ok(RefreshOutcome::Refreshed))
+            && !record.invalid
+            && record.expires_within(now, TOKEN_EXPIRING_WINDOW)
+        {
+            self.token_expiring(&record).await;
+        }
+        outcome
+    }
+
+    /// The refresh of a token still usable (`state`: valid or due).
+    async fn refresh_usable(
+        &self,
+        record: &mut TokenRecord,
+        state: TokenState,
+        guard: &LockGuard,
+        force: bool,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshOutcome, AuthError> {
+        if state == TokenState::Valid && !force {
+            return Ok(RefreshOutcome::NotDue);
         }
         if now < record.refreshable_at() {
             return Err(AuthError::TooYoung {
@@ -311,14 +339,14 @@ impl TokenService {
                 record.expires_at = issued.expires_at;
                 record.refreshed_at = Some(Utc::now());
                 record.last_error = None;
-                if !self.repo.save(&record, Some(guard)).await? {
+                if !self.repo.save(record, Some(guard)).await? {
                     tracing::warn!("refresh lock expired before the refreshed token was saved");
                 }
                 tracing::info!(expires_at = %record.expires_at, "Instagram token refreshed");
                 Ok(RefreshOutcome::Refreshed)
             }
             Err(err) => {
-                self.record_failure(&mut record, &err, Some(guard)).await?;
+                self.record_failure(record, &err, Some(guard)).await?;
                 Err(err.into())
             }
         }
@@ -353,6 +381,21 @@ impl TokenService {
         Ok(())
     }
 
+    /// `account.token_expiring` for this token, once per token across replicas.
+    async fn token_expiring(&self, record: &TokenRecord) {
+        let extra = serde_json::Map::from_iter([(
+            "expires_at".to_owned(),
+            serde_json::Value::from(
+                record
+                    .expires_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+        )]);
+        let event = Event::about_account(EventType::AccountTokenExpiring, &self.slug, extra);
+        self.emit_once_per_token("token-expiring", record, event)
+            .await;
+    }
+
     /// `account.reauth_required` for this token (`state`: invalid or expired), once per token
     /// across replicas.
     async fn reauth_required(&self, record: &TokenRecord, state: TokenState) {
@@ -361,8 +404,14 @@ impl TokenService {
             serde_json::Value::from(state.to_string()),
         )]);
         let event = Event::about_account(EventType::AccountReauthRequired, &self.slug, extra);
+        self.emit_once_per_token("reauth-required", record, event)
+            .await;
+    }
+
+    /// Emits `event` unless it was already emitted for this token (its authorization).
+    async fn emit_once_per_token(&self, what: &str, record: &TokenRecord, event: Event) {
         let once = format!(
-            "reauth-required:{}:{}",
+            "{what}:{}:{}",
             self.slug,
             record.obtained_at.timestamp_millis()
         );

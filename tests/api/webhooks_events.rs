@@ -1,7 +1,7 @@
 //! The events the accounts emit: `account.connected` when a login completes,
 //! `account.disconnected` when an operator deletes a connected account or Meta deauthorizes
-//! it, `account.reauth_required` when its token becomes unusable; each once, to the endpoints
-//! that subscribe.
+//! it, `account.reauth_required` when its token becomes unusable, `account.token_expiring`
+//! when it is a week from expiry and not refreshed; each once, to the endpoints that subscribe.
 
 use chrono::Utc;
 use instagram_gateway::auth::signed_request::sign;
@@ -204,4 +204,61 @@ async fn an_expired_token_emits_account_reauth_required_once() {
     );
     assert_eq!(app.admin_post("/admin/token/refresh").await.status(), 409);
     assert_only(&app, &receiver, &id, &["account.reauth_required"]).await;
+}
+
+#[tokio::test]
+async fn a_token_a_week_from_expiry_whose_refresh_fails_emits_account_token_expiring_once() {
+    let env = TestEnv::new().await;
+    mount_media(&env.upstream, &[], 10, 1).await;
+    // The token check at start, then the operator's refresh: both refused.
+    env.upstream
+        .register(refresh(
+            graph_error(400, 100, None, "Unsupported request"),
+            2,
+        ))
+        .await;
+    env.store_token(55, 5).await;
+    let expires_at = env.stored_token().await.unwrap().expires_at;
+    let (app, receiver, id) = spawn_with_hook(&env, &["account.token_expiring"]).await;
+
+    let requests = wait_for_requests(&receiver, 1).await;
+    let event = body(&requests[0]);
+    assert_eq!(event["type"], "account.token_expiring");
+    assert_eq!(
+        event["data"],
+        json!({"account": "default", "expires_at": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)})
+    );
+    // Failing again: the same token, no second event.
+    assert!(
+        !app.admin_post("/admin/token/refresh")
+            .await
+            .status()
+            .is_success()
+    );
+    eventually("the first sync", || async {
+        media_calls(&env.upstream).await == 1
+    })
+    .await;
+    assert_only(&app, &receiver, &id, &["account.token_expiring"]).await;
+}
+
+#[tokio::test]
+async fn a_token_a_week_from_expiry_that_refreshes_emits_nothing() {
+    let env = TestEnv::new().await;
+    // The first sync runs with the old token or the refreshed one, whichever is stored then.
+    mount_media(&env.upstream, &[], 10, 0..=1).await;
+    mount_media_for(&env.upstream, REFRESHED_TOKEN, &[], 10, 0..=1).await;
+    env.upstream.register(refresh(refreshed(), 1)).await;
+    env.store_token(55, 5).await;
+    let (app, receiver, id) = spawn_with_hook(&env, &["account.token_expiring"]).await;
+
+    eventually("the refresh", || async {
+        env.stored_token().await.unwrap().refreshed_at.is_some()
+    })
+    .await;
+    eventually("the first sync", || async {
+        media_calls(&env.upstream).await == 1
+    })
+    .await;
+    assert_only(&app, &receiver, &id, &[]).await;
 }
