@@ -262,3 +262,29 @@ async fn a_token_a_week_from_expiry_that_refreshes_emits_nothing() {
     .await;
     assert_only(&app, &receiver, &id, &[]).await;
 }
+
+#[tokio::test]
+async fn a_refresh_refused_with_error_190_emits_account_reauth_required_not_token_expiring() {
+    let env = TestEnv::new().await;
+    // The first sync races the refresh: it runs before the token is marked invalid, or not.
+    mount_media(&env.upstream, &[], 10, 0..=1).await;
+    env.upstream
+        .register(refresh(
+            graph_error(400, 190, None, "Invalid OAuth access token"),
+            1,
+        ))
+        .await;
+    env.store_token(55, 5).await;
+    let (app, receiver, id) =
+        spawn_with_hook(&env, &["account.reauth_required", "account.token_expiring"]).await;
+
+    let requests = wait_for_requests(&receiver, 1).await;
+    assert_eq!(
+        body(&requests[0])["data"],
+        json!({"account": "default", "reason": "invalid"})
+    );
+    assert!(env.stored_token().await.unwrap().invalid);
+    // The operator's refresh finds the invalid token: no call, no second event.
+    assert_eq!(app.admin_post("/admin/token/refresh").await.status(), 409);
+    assert_only(&app, &receiver, &id, &["account.reauth_required"]).await;
+}
