@@ -6,7 +6,7 @@
 use chrono::Utc;
 use instagram_gateway::auth::signed_request::sign;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer};
 
@@ -26,10 +26,6 @@ async fn spawn(env: &TestEnv) -> TestApp {
         local_webhooks(s);
     })
     .await
-}
-
-fn body(request: &wiremock::Request) -> Value {
-    serde_json::from_slice(&request.body).unwrap()
 }
 
 #[tokio::test]
@@ -52,7 +48,7 @@ async fn connecting_then_deleting_an_account_emits_each_event_once() {
     let response = app.connect().await;
     assert!(response.status().is_success() || response.status().is_redirection());
     let requests = wait_for_requests(&receiver, 1).await;
-    let connected = body(&requests[0]);
+    let connected = json_body(&requests[0]);
     assert_eq!(connected["type"], "account.connected");
     assert_eq!(
         connected["data"],
@@ -65,7 +61,7 @@ async fn connecting_then_deleting_an_account_emits_each_event_once() {
         .await;
     assert_eq!(deleted.status(), 204);
     let requests = wait_for_requests(&receiver, 2).await;
-    let disconnected = body(&requests[1]);
+    let disconnected = json_body(&requests[1]);
     assert_eq!(disconnected["type"], "account.disconnected");
     assert_eq!(
         disconnected["data"],
@@ -80,7 +76,7 @@ async fn connecting_then_deleting_an_account_emits_each_event_once() {
     app.send_test_event(&id).await;
     let requests = wait_for_requests(&receiver, 3).await;
     assert_eq!(
-        body(&requests[2])["type"],
+        json_body(&requests[2])["type"],
         "webhook.test",
         "no other event came first"
     );
@@ -119,7 +115,7 @@ async fn a_deauthorize_emits_account_disconnected_to_endpoints_of_that_account()
     assert_eq!(response.status(), 200);
     let requests = wait_for_requests(&receiver, 1).await;
     assert_eq!(
-        body(&requests[0])["data"],
+        json_body(&requests[0])["data"],
         json!({"account": "default", "reason": "deauthorized"})
     );
     // A second deauthorize finds nothing to forget: no second event. The test event that
@@ -130,7 +126,7 @@ async fn a_deauthorize_emits_account_disconnected_to_endpoints_of_that_account()
     assert_eq!(response.status(), 200);
     app.send_test_event(&id).await;
     let requests = wait_for_requests(&receiver, 2).await;
-    assert_eq!(body(&requests[1])["type"], "webhook.test");
+    assert_eq!(json_body(&requests[1])["type"], "webhook.test");
     assert!(received(&other).await.is_empty());
 }
 
@@ -139,20 +135,6 @@ async fn spawn_with_hook(env: &TestEnv, events: &[&str]) -> (TestApp, MockServer
     // Registered before the app starts: its first sync and token check already see it.
     let id = env.create_webhook(&hook_url(&receiver), events).await;
     (spawn(env).await, receiver, id)
-}
-
-/// Asserts the receiver got `expected` and then the test event, nothing else: whatever was
-/// noticed again in between did not emit again.
-async fn assert_only(app: &TestApp, receiver: &MockServer, id: &str, expected: &[&str]) {
-    app.send_test_event(id).await;
-    let requests = wait_for_requests(receiver, expected.len() + 1).await;
-    let kinds: Vec<String> = requests
-        .iter()
-        .map(|r| body(r)["type"].as_str().unwrap().to_owned())
-        .collect();
-    let mut want: Vec<&str> = expected.to_vec();
-    want.push("webhook.test");
-    assert_eq!(kinds, want);
 }
 
 #[tokio::test]
@@ -175,7 +157,7 @@ async fn error_190_in_a_sync_emits_account_reauth_required_once_per_token() {
     let (app, receiver, id) = spawn_with_hook(&env, &["account.reauth_required"]).await;
 
     let requests = wait_for_requests(&receiver, 1).await;
-    let event = body(&requests[0]);
+    let event = json_body(&requests[0]);
     assert_eq!(event["type"], "account.reauth_required");
     assert_eq!(
         event["data"],
@@ -185,7 +167,8 @@ async fn error_190_in_a_sync_emits_account_reauth_required_once_per_token() {
     // The same token noticed again, by the refresh and by a sync: no second event.
     assert_eq!(app.admin_post("/admin/token/refresh").await.status(), 409);
     assert_eq!(app.admin_post("/admin/sync").await.status(), 409);
-    assert_only(&app, &receiver, &id, &["account.reauth_required"]).await;
+    app.assert_only_events(&receiver, &id, &["account.reauth_required"])
+        .await;
 }
 
 #[tokio::test]
@@ -199,11 +182,12 @@ async fn an_expired_token_emits_account_reauth_required_once() {
     // The token check at start notices the expiry.
     let requests = wait_for_requests(&receiver, 1).await;
     assert_eq!(
-        body(&requests[0])["data"],
+        json_body(&requests[0])["data"],
         json!({"account": "default", "reason": "expired"})
     );
     assert_eq!(app.admin_post("/admin/token/refresh").await.status(), 409);
-    assert_only(&app, &receiver, &id, &["account.reauth_required"]).await;
+    app.assert_only_events(&receiver, &id, &["account.reauth_required"])
+        .await;
 }
 
 #[tokio::test]
@@ -222,7 +206,7 @@ async fn a_token_a_week_from_expiry_whose_refresh_fails_emits_account_token_expi
     let (app, receiver, id) = spawn_with_hook(&env, &["account.token_expiring"]).await;
 
     let requests = wait_for_requests(&receiver, 1).await;
-    let event = body(&requests[0]);
+    let event = json_body(&requests[0]);
     assert_eq!(event["type"], "account.token_expiring");
     assert_eq!(
         event["data"],
@@ -239,7 +223,8 @@ async fn a_token_a_week_from_expiry_whose_refresh_fails_emits_account_token_expi
         media_calls(&env.upstream).await == 1
     })
     .await;
-    assert_only(&app, &receiver, &id, &["account.token_expiring"]).await;
+    app.assert_only_events(&receiver, &id, &["account.token_expiring"])
+        .await;
 }
 
 #[tokio::test]
@@ -260,7 +245,7 @@ async fn a_token_a_week_from_expiry_that_refreshes_emits_nothing() {
         media_calls(&env.upstream).await == 1
     })
     .await;
-    assert_only(&app, &receiver, &id, &[]).await;
+    app.assert_only_events(&receiver, &id, &[]).await;
 }
 
 #[tokio::test]
@@ -280,11 +265,12 @@ async fn a_refresh_refused_with_error_190_emits_account_reauth_required_not_toke
 
     let requests = wait_for_requests(&receiver, 1).await;
     assert_eq!(
-        body(&requests[0])["data"],
+        json_body(&requests[0])["data"],
         json!({"account": "default", "reason": "invalid"})
     );
     assert!(env.stored_token().await.unwrap().invalid);
     // The operator's refresh finds the invalid token: no call, no second event.
     assert_eq!(app.admin_post("/admin/token/refresh").await.status(), 409);
-    assert_only(&app, &receiver, &id, &["account.reauth_required"]).await;
+    app.assert_only_events(&receiver, &id, &["account.reauth_required"])
+        .await;
 }

@@ -11,10 +11,6 @@ use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::*;
 
-fn body(request: &wiremock::Request) -> Value {
-    serde_json::from_slice(&request.body).unwrap()
-}
-
 fn ids(items: &[Value]) -> Vec<String> {
     items
         .iter()
@@ -48,7 +44,7 @@ async fn feed_updated_is_emitted_once_per_changed_snapshot_by_the_replica_that_w
 
     // The first snapshot of the account: every id is added.
     let requests = wait_for_requests(&receiver, 1).await;
-    let updated = body(&requests[0]);
+    let updated = json_body(&requests[0]);
     assert_eq!(updated["type"], "feed.updated");
     let version = feed_version(&app).await;
     assert_eq!(
@@ -72,7 +68,7 @@ async fn feed_updated_is_emitted_once_per_changed_snapshot_by_the_replica_that_w
         .await;
     assert_eq!(replica.admin_post("/admin/sync").await.status(), 200);
     let requests = wait_for_requests(&receiver, 2).await;
-    let updated = body(&requests[1]);
+    let updated = json_body(&requests[1]);
     let new_version = feed_version(&replica).await;
     assert_ne!(new_version, version);
     assert_eq!(
@@ -85,13 +81,8 @@ async fn feed_updated_is_emitted_once_per_changed_snapshot_by_the_replica_that_w
     })
     .await;
 
-    app.send_test_event(&id).await;
-    let requests = wait_for_requests(&receiver, 3).await;
-    assert_eq!(
-        body(&requests[2])["type"],
-        "webhook.test",
-        "no other event came first"
-    );
+    app.assert_only_events(&receiver, &id, &["feed.updated", "feed.updated"])
+        .await;
     assert_eq!(media_calls(&env.upstream).await, 3);
 }
 
@@ -101,35 +92,13 @@ fn at(value: &Value) -> DateTime<Utc> {
 
 #[tokio::test]
 async fn sync_failing_is_emitted_once_per_episode_and_sync_recovered_at_the_first_success() {
-    let env = TestEnv::new().await;
-    let receiver = start_receiver(200).await;
-    let id = env
-        .create_webhook(&hook_url(&receiver), &["sync.failing", "sync.recovered"])
-        .await;
-    // The scheduler's first sync, then two forced ones: three failures.
-    Mock::given(method("GET"))
-        .and(path("/v25.0/me/media"))
-        .respond_with(graph_error(400, 100, None, "Unsupported get request"))
-        .expect(3)
-        .mount(&env.upstream)
-        .await;
-    env.store_token(2, 58).await;
-    let app = env
-        .spawn_with(|s| {
-            quiet_feed(s);
-            local_webhooks(s);
-            s.webhooks.sync_failing_after = Duration::from_secs(1);
-        })
-        .await;
-    // The first failure starts the episode; it is not long enough for an event yet.
-    eventually("the first sync", || async {
-        media_calls(&env.upstream).await == 1
-    })
-    .await;
+    // The scheduler's first sync, then two forced ones: three failures. The first starts the
+    // episode; it is not long enough for an event yet.
+    let (env, app, receiver, id) = failing(3, Duration::from_secs(1)).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_problem(app.admin_post("/admin/sync").await, 502, "upstream_error").await;
     let requests = wait_for_requests(&receiver, 1).await;
-    let failing = body(&requests[0]);
+    let failing = json_body(&requests[0]);
     assert_eq!(failing["type"], "sync.failing");
     assert_eq!(failing["data"]["account"], "default");
     let since = at(&failing["data"]["failing_since"]);
@@ -144,7 +113,7 @@ async fn sync_failing_is_emitted_once_per_episode_and_sync_recovered_at_the_firs
     mount_recovery(&env).await;
     assert_eq!(app.admin_post("/admin/sync").await.status(), 200);
     let requests = wait_for_requests(&receiver, 2).await;
-    let recovered = body(&requests[1]);
+    let recovered = json_body(&requests[1]);
     assert_eq!(recovered["type"], "sync.recovered");
     assert_eq!(
         recovered["data"],
@@ -152,47 +121,18 @@ async fn sync_failing_is_emitted_once_per_episode_and_sync_recovered_at_the_firs
     );
     // Healthy again: nothing more.
     assert_eq!(app.admin_post("/admin/sync").await.status(), 200);
-
-    app.send_test_event(&id).await;
-    let requests = wait_for_requests(&receiver, 3).await;
-    assert_eq!(
-        body(&requests[2])["type"],
-        "webhook.test",
-        "no other event came first"
-    );
+    app.assert_only_events(&receiver, &id, &["sync.failing", "sync.recovered"])
+        .await;
     assert_eq!(media_calls(&env.upstream).await, 5);
 }
 
 #[tokio::test]
 async fn a_short_failure_emits_neither_failing_nor_recovered() {
-    let env = TestEnv::new().await;
-    let receiver = start_receiver(200).await;
-    let id = env
-        .create_webhook(&hook_url(&receiver), &["sync.failing", "sync.recovered"])
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v25.0/me/media"))
-        .respond_with(graph_error(400, 100, None, "Unsupported get request"))
-        .expect(1)
-        .mount(&env.upstream)
-        .await;
-    env.store_token(2, 58).await;
-    let app = env
-        .spawn_with(|s| {
-            quiet_feed(s);
-            local_webhooks(s);
-        })
-        .await;
-    eventually("the first sync", || async {
-        media_calls(&env.upstream).await == 1
-    })
-    .await;
+    let (env, app, receiver, id) = failing(1, Duration::from_secs(3600)).await;
     mount_recovery(&env).await;
     assert_eq!(app.admin_post("/admin/sync").await.status(), 200);
     assert_eq!(app.admin_post("/admin/sync").await.status(), 200);
-    app.send_test_event(&id).await;
-    let requests = wait_for_requests(&receiver, 1).await;
-    assert_eq!(body(&requests[0])["type"], "webhook.test");
+    app.assert_only_events(&receiver, &id, &[]).await;
     assert_eq!(media_calls(&env.upstream).await, 3);
 }
 
@@ -208,4 +148,36 @@ async fn mount_recovery(env: &TestEnv) {
         .expect(2)
         .mount(&env.upstream)
         .await;
+}
+
+/// An app whose syncs fail (`failures` times, the scheduler's first included, which has
+/// happened on return), reporting after `failing_after`, with an endpoint for the sync events.
+async fn failing(
+    failures: u64,
+    failing_after: Duration,
+) -> (TestEnv, TestApp, wiremock::MockServer, String) {
+    let env = TestEnv::new().await;
+    let receiver = start_receiver(200).await;
+    let id = env
+        .create_webhook(&hook_url(&receiver), &["sync.failing", "sync.recovered"])
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v25.0/me/media"))
+        .respond_with(graph_error(400, 100, None, "Unsupported get request"))
+        .expect(failures)
+        .mount(&env.upstream)
+        .await;
+    env.store_token(2, 58).await;
+    let app = env
+        .spawn_with(|s| {
+            quiet_feed(s);
+            local_webhooks(s);
+            s.webhooks.sync_failing_after = failing_after;
+        })
+        .await;
+    eventually("the first sync", || async {
+        media_calls(&env.upstream).await == 1
+    })
+    .await;
+    (env, app, receiver, id)
 }

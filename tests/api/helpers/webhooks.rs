@@ -50,6 +50,11 @@ pub async fn wait_for_requests(receiver: &MockServer, n: usize) -> Vec<wiremock:
     received(receiver).await
 }
 
+/// A received request's JSON body.
+pub fn json_body(request: &wiremock::Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap()
+}
+
 pub fn header<'r>(request: &'r wiremock::Request, name: &str) -> &'r str {
     request
         .headers
@@ -129,6 +134,21 @@ impl TestApp {
                 _ => tokio::time::sleep(Duration::from_millis(25)).await,
             }
         }
+    }
+
+    /// Asserts the receiver of endpoint `id` got events of the `expected` types, in order, and
+    /// nothing else before a test event sent now: whatever was noticed again in between did
+    /// not emit again.
+    pub async fn assert_only_events(&self, receiver: &MockServer, id: &str, expected: &[&str]) {
+        self.send_test_event(id).await;
+        let requests = wait_for_requests(receiver, expected.len() + 1).await;
+        let kinds: Vec<String> = requests
+            .iter()
+            .map(|r| json_body(r)["type"].as_str().unwrap().to_owned())
+            .collect();
+        let mut want = expected.to_vec();
+        want.push("webhook.test");
+        assert_eq!(kinds, want);
     }
 
     pub async fn send_test_event(&self, id: &str) -> String {
