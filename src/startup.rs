@@ -127,6 +127,8 @@ impl Application {
                 feed: settings.feed.clone(),
                 metrics: metrics.clone(),
                 cache: ResponseCache::new(settings.feed.cache_max_bytes),
+                events: webhooks.events(),
+                sync_failing_after: settings.webhooks.sync_failing_after,
             },
             settings.accounts.default.clone(),
             settings.accounts.max,

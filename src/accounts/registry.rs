@@ -19,10 +19,11 @@ use crate::auth::{
     self, OAuthStates, TokenCipher, TokenRepository, TokenService, TokenServiceConfig,
 };
 use crate::config::FeedSettings;
-use crate::feed::{Feed, ResponseCache};
+use crate::feed::{Feed, FeedEvents, ResponseCache};
 use crate::instagram::InstagramClient;
 use crate::metrics::{AccountMetrics, Metrics};
 use crate::store::{Inserted, Store, StoreError};
+use crate::webhooks::Events;
 
 /// Syncs the scheduler starts per second, at most.
 const SYNC_STARTS_PER_TICK: usize = 4;
@@ -88,6 +89,10 @@ pub struct AccountParts {
     pub metrics: Arc<Metrics>,
     /// Every account's ready responses, bounded together.
     pub cache: ResponseCache,
+    /// Webhook events: the feeds and token services emit theirs.
+    pub events: Events,
+    /// `webhooks.sync_failing_after_secs`.
+    pub sync_failing_after: Duration,
 }
 
 type Units = BTreeMap<Slug, Arc<Account>>;
@@ -301,22 +306,23 @@ impl Accounts {
         let p = &self.parts;
         let store = p.store.scoped(&slug.scope());
         let tokens = Arc::new(TokenService::new(
-            slug.as_str(),
+            slug.clone(),
             TokenRepository::new(store.clone(), p.cipher.clone()),
             p.states.clone(),
             p.client.clone(),
             store.clone(),
             p.token_config.clone(),
+            p.events.clone(),
         ));
         let metrics = p.metrics.account(slug.as_str());
         let feed = Feed::new(
-            slug.as_str(),
             store,
             tokens.clone(),
             p.client.clone(),
             p.feed.clone(),
             metrics.clone(),
             p.cache.clone(),
+            FeedEvents::new(slug.clone(), p.events.clone(), p.sync_failing_after),
         );
         feed.set_images(self.images.borrow().clone());
         let pictures_task = tokio::spawn(follow_pictures(

@@ -11,13 +11,19 @@ use super::error::AuthError;
 use super::repository::{Stored, TokenRepository};
 use super::state::OAuthStates;
 use super::token::{TokenRecord, TokenState, TokenStatus};
+use crate::accounts::Slug;
 use crate::instagram::{InstagramClient, UpstreamError};
 use crate::store::{LockGuard, Store, StoreError};
+use crate::webhooks::{Event, EventType, Events};
 
 const REFRESH_LOCK: &str = "lock:token-refresh";
 const MAX_REASON_CHARS: usize = 200;
 const OPERATOR_LOCK_WAIT: Duration = Duration::from_secs(5);
 const LOCK_POLL: Duration = Duration::from_millis(100);
+/// How long a token's events are remembered across replicas: longer than a token lives.
+const TOKEN_MEMORY: Duration = Duration::from_secs(90 * 86_400);
+/// `account.token_expiring` this long before the expiry, when the token is not refreshed.
+const TOKEN_EXPIRING_WINDOW: chrono::Duration = chrono::Duration::days(7);
 
 /// What the token service needs from the configuration.
 #[derive(Clone)]
@@ -87,30 +93,33 @@ pub enum RefreshOutcome {
 /// One account's token: its authorization, storage (under the account's scope), refresh.
 pub struct TokenService {
     /// The account's slug, carried by the `state` of its authorize URLs.
-    slug: String,
+    slug: Slug,
     repo: TokenRepository,
     states: Arc<OAuthStates>,
     client: Arc<InstagramClient>,
     store: Store,
     config: TokenServiceConfig,
+    events: Events,
 }
 
 impl TokenService {
     pub fn new(
-        slug: &str,
+        slug: Slug,
         repo: TokenRepository,
         states: Arc<OAuthStates>,
         client: Arc<InstagramClient>,
         store: Store,
         config: TokenServiceConfig,
+        events: Events,
     ) -> Self {
         Self {
-            slug: slug.to_owned(),
+            slug,
             repo,
             states,
             client,
             store,
             config,
+            events,
         }
     }
 
@@ -120,7 +129,7 @@ impl TokenService {
 
     /// Builds the authorize URL with a fresh one-time `state`.
     pub async fn start_authorization(&self) -> Result<AuthorizationRequest, AuthError> {
-        let (state, state_expires_at) = self.states.issue(&self.slug).await?;
+        let (state, state_expires_at) = self.states.issue(self.slug.as_str()).await?;
         let mut url = self.client.endpoints().authorize_url.clone();
         url.query_pairs_mut()
             .append_pair("client_id", self.client.client_id())
@@ -282,12 +291,42 @@ impl TokenService {
             Stored::Record(record) => record,
         };
         let now = Utc::now();
-        match record.state(now, self.config.refresh_margin) {
-            state @ (TokenState::Invalid | TokenState::Expired | TokenState::Missing) => {
+        let state = record.state(now, self.config.refresh_margin);
+        match state {
+            TokenState::Invalid | TokenState::Expired => {
+                // Expiry is noticed here; an invalid token was announced when marked (this
+                // covers one marked before the events existed).
+                self.reauth_required(&record, state).await;
                 return Err(AuthError::ReauthRequired(state));
             }
-            TokenState::Valid if !force => return Ok(RefreshOutcome::NotDue),
+            TokenState::Missing => return Err(AuthError::ReauthRequired(state)),
             TokenState::Valid | TokenState::RefreshDue => {}
+        }
+        let outcome = self
+            .refresh_usable(&mut record, state, guard, force, now)
+            .await;
+        // Refreshed, the expiry moved; otherwise (failing, or not due with a short margin)
+        // the operator hears of it a week ahead.
+        if !matches!(outcome, Ok(RefreshOutcome::Refreshed))
+            && !record.invalid
+            && record.expires_within(now, TOKEN_EXPIRING_WINDOW)
+        {
+            self.token_expiring(&record).await;
+        }
+        outcome
+    }
+
+    /// The refresh of a token still usable (`state`: valid or due).
+    async fn refresh_usable(
+        &self,
+        record: &mut TokenRecord,
+        state: TokenState,
+        guard: &LockGuard,
+        force: bool,
+        now: DateTime<Utc>,
+    ) -> Result<RefreshOutcome, AuthError> {
+        if state == TokenState::Valid && !force {
+            return Ok(RefreshOutcome::NotDue);
         }
         if now < record.refreshable_at() {
             return Err(AuthError::TooYoung {
@@ -300,14 +339,14 @@ impl TokenService {
                 record.expires_at = issued.expires_at;
                 record.refreshed_at = Some(Utc::now());
                 record.last_error = None;
-                if !self.repo.save(&record, Some(guard)).await? {
+                if !self.repo.save(record, Some(guard)).await? {
                     tracing::warn!("refresh lock expired before the refreshed token was saved");
                 }
                 tracing::info!(expires_at = %record.expires_at, "Instagram token refreshed");
                 Ok(RefreshOutcome::Refreshed)
             }
             Err(err) => {
-                self.record_failure(&mut record, &err, Some(guard)).await?;
+                self.record_failure(record, &err, Some(guard)).await?;
                 Err(err.into())
             }
         }
@@ -321,6 +360,7 @@ impl TokenService {
         err: &UpstreamError,
         guard: Option<&LockGuard>,
     ) -> Result<(), StoreError> {
+        let newly_invalid = matches!(err, UpstreamError::TokenInvalid { .. }) && !record.invalid;
         if matches!(err, UpstreamError::TokenInvalid { .. }) {
             if !record.invalid {
                 tracing::warn!(
@@ -334,7 +374,50 @@ impl TokenService {
             tracing::warn!(error = %err, "Instagram token refresh failed");
         }
         record.last_error = Some(err.to_string());
-        self.repo.save(record, guard).await.map(drop)
+        let saved = self.repo.save(record, guard).await?;
+        if newly_invalid && saved {
+            self.reauth_required(record, TokenState::Invalid).await;
+        }
+        Ok(())
+    }
+
+    /// `account.token_expiring` for this token, once per token across replicas.
+    async fn token_expiring(&self, record: &TokenRecord) {
+        let extra = serde_json::Map::from_iter([(
+            "expires_at".to_owned(),
+            serde_json::Value::from(
+                record
+                    .expires_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ),
+        )]);
+        let event = Event::about_account(EventType::AccountTokenExpiring, &self.slug, extra);
+        self.emit_once_per_token("token-expiring", record, event)
+            .await;
+    }
+
+    /// `account.reauth_required` for this token (`state`: invalid or expired), once per token
+    /// across replicas.
+    async fn reauth_required(&self, record: &TokenRecord, state: TokenState) {
+        let extra = serde_json::Map::from_iter([(
+            "reason".to_owned(),
+            serde_json::Value::from(state.to_string()),
+        )]);
+        let event = Event::about_account(EventType::AccountReauthRequired, &self.slug, extra);
+        self.emit_once_per_token("reauth-required", record, event)
+            .await;
+    }
+
+    /// Emits `event` unless it was already emitted for this token (its authorization).
+    async fn emit_once_per_token(&self, what: &str, record: &TokenRecord, event: Event) {
+        let once = format!(
+            "{what}:{}:{}",
+            self.slug,
+            record.obtained_at.timestamp_millis()
+        );
+        self.events
+            .emit_once(&once, TOKEN_MEMORY, Some(&self.slug), event)
+            .await;
     }
 
     /// Forgets the token if it belongs to `user_id` and is not newer than `issued_at` (whole

@@ -58,6 +58,11 @@ impl TokenRecord {
         self.issued_at() + MIN_REFRESH_AGE
     }
 
+    /// Not expired at `now`, but within `window` of it.
+    pub fn expires_within(&self, now: DateTime<Utc>, window: Duration) -> bool {
+        now < self.expires_at && self.expires_at - now <= window
+    }
+
     pub fn state(&self, now: DateTime<Utc>, refresh_margin: Duration) -> TokenState {
         if self.invalid {
             TokenState::Invalid
@@ -191,5 +196,14 @@ mod tests {
         let mut bad = record(1, 59);
         bad.invalid = true;
         assert_eq!(bad.state(now, margin), TokenState::Invalid);
+    }
+
+    #[test]
+    fn expiring_within_a_window_excludes_the_expired() {
+        let now = Utc::now();
+        let week = Duration::days(7);
+        assert!(record(55, 5).expires_within(now, week));
+        assert!(!record(50, 10).expires_within(now, week));
+        assert!(!record(61, -1).expires_within(now, week));
     }
 }

@@ -57,6 +57,8 @@ pub struct WebhookSettings {
     /// How often each replica looks for due deliveries.
     pub poll_interval: Duration,
     pub max_endpoints: usize,
+    /// `sync.failing` once an account's syncs have been failing for this long.
+    pub sync_failing_after: Duration,
 }
 
 /// Upper bound of `accounts.max`: every account costs a snapshot in memory and background work.
@@ -691,6 +693,7 @@ mod tests {
             .webhooks;
         assert!(local.allow_insecure && local.allow_private_networks);
         assert_eq!(local.timeout, Duration::from_secs(15));
+        assert_eq!(local.sync_failing_after, Duration::from_secs(3600));
         let production = load(Environment::Production, PRODUCTION)
             .expect("complete production")
             .settings
@@ -713,6 +716,11 @@ mod tests {
                 "IGW__WEBHOOKS__MAX_ENDPOINTS",
                 "0",
                 "webhooks.max_endpoints",
+            ),
+            (
+                "IGW__WEBHOOKS__SYNC_FAILING_AFTER_SECS",
+                "0",
+                "webhooks.sync_failing_after_secs",
             ),
             (
                 "IGW__WEBHOOKS__ALLOW_INSECURE",

@@ -48,6 +48,7 @@ struct RawWebhooks {
     max_concurrency_per_endpoint: usize,
     poll_interval_ms: u64,
     max_endpoints: usize,
+    sync_failing_after_secs: u64,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -564,6 +565,12 @@ impl RawWebhooks {
         if !(1..=10_000).contains(&self.max_endpoints) {
             return Err(invalid("webhooks.max_endpoints", "must be from 1 to 10000"));
         }
+        if !(1..=30 * 86_400).contains(&self.sync_failing_after_secs) {
+            return Err(invalid(
+                "webhooks.sync_failing_after_secs",
+                "must be from 1 to 2592000 (30 days)",
+            ));
+        }
         Ok(WebhookSettings {
             allow_insecure: self.allow_insecure,
             allow_private_networks: self.allow_private_networks,
@@ -572,6 +579,7 @@ impl RawWebhooks {
             max_concurrency_per_endpoint: self.max_concurrency_per_endpoint,
             poll_interval: Duration::from_millis(self.poll_interval_ms),
             max_endpoints: self.max_endpoints,
+            sync_failing_after: Duration::from_secs(self.sync_failing_after_secs),
         })
     }
 }

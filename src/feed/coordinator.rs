@@ -12,6 +12,7 @@ use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, Shared};
 
 use super::error::SyncError;
+use super::events::FeedEvents;
 use super::loaded::Loaded;
 use super::meta::{FeedStatus, Freshness, SyncMeta};
 use super::snapshot::Snapshot;
@@ -69,6 +70,7 @@ pub struct Coordinator {
     status: RwLock<SyncStatus>,
     inflight: Mutex<Option<Inflight>>,
     sync_ids: AtomicU64,
+    events: FeedEvents,
 }
 
 impl Coordinator {
@@ -79,6 +81,7 @@ impl Coordinator {
         config: FeedSettings,
         metrics: AccountMetrics,
         view: Arc<View>,
+        events: FeedEvents,
     ) -> Self {
         Self {
             snapshots: SnapshotStore::new(store.clone()),
@@ -93,6 +96,7 @@ impl Coordinator {
             status: RwLock::default(),
             inflight: Mutex::new(None),
             sync_ids: AtomicU64::new(0),
+            events,
         }
     }
 
@@ -278,9 +282,15 @@ impl Coordinator {
         }
 
         let started = std::time::Instant::now();
-        let last_profile = self
-            .view
-            .current()
+        // What is stored now (just loaded): the snapshot `feed.updated` compares with, and
+        // the failure episode a success ends.
+        let previous = self.view.current();
+        let episode = {
+            let meta = &self.read_status().meta;
+            meta.failing_since.filter(|_| meta.failing_reported)
+        };
+        let last_profile = previous
+            .as_ref()
             .filter(|l| l.raw.account.user_id == token.user_id)
             .and_then(|l| l.raw.profile.clone());
         let Synced { snapshot, skipped } =
@@ -306,9 +316,18 @@ impl Coordinator {
             last_error_status: None,
             retry_not_before: None,
             purged_at: None,
+            failing_since: None,
+            failing_reported: false,
         };
         let written = self.snapshots.write(guard, &snapshot, &meta).await?;
-        if !written {
+        if written {
+            if let Some(since) = episode {
+                self.events.sync_recovered(since).await;
+            }
+            self.events
+                .feed_updated(previous.as_ref().map(|l| &*l.raw), &snapshot)
+                .await;
+        } else {
             tracing::warn!(
                 "the sync lock expired before the snapshot was stored; a newer sync owns it"
             );
@@ -344,15 +363,22 @@ impl Coordinator {
             }
             _ => jittered(self.config.failure_backoff),
         };
+        let now = Utc::now();
         let mut meta = self.read_status().meta.clone();
         meta.last_error = Some(err.to_string());
         meta.last_error_status = Some(err.forward_status());
-        meta.retry_not_before =
-            Some(Utc::now() + chrono::Duration::from_std(pause).unwrap_or_default());
-        if let Err(e) = self.snapshots.write_meta(guard, &meta).await {
+        meta.retry_not_before = Some(now + chrono::Duration::from_std(pause).unwrap_or_default());
+        let since = *meta.failing_since.get_or_insert(now);
+        let failing = self.events.failing_for_long(since, now);
+        meta.failing_reported |= failing;
+        let stored = self.snapshots.write_meta(guard, &meta).await;
+        if let Err(e) = &stored {
             tracing::warn!(error = %e, "could not store the sync failure");
         }
         self.write_status().meta = meta;
+        if failing && matches!(stored, Ok(true)) {
+            self.events.sync_failing(since, &err.to_string()).await;
+        }
     }
 
     /// Loads the stored snapshot if it is newer than what is in memory, and installs it.

@@ -25,6 +25,12 @@ pub struct SyncMeta {
     /// account): every replica drops a snapshot synced before this.
     #[serde(default)]
     pub purged_at: Option<DateTime<Utc>>,
+    /// The first failure since the last success: when this failure episode started.
+    #[serde(default)]
+    pub failing_since: Option<DateTime<Utc>>,
+    /// `sync.failing` was sent for this episode: the next success sends `sync.recovered`.
+    #[serde(default)]
+    pub failing_reported: bool,
 }
 
 impl SyncMeta {
@@ -72,4 +78,18 @@ pub struct FeedStatus {
     /// The latest usage figures Instagram reported to this replica.
     #[schema(required = true)]
     pub rate_limit: Option<RateLimitUsage>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_meta_stored_before_failure_episodes_reads_as_none_started() {
+        let stored = r#"{"version":"v1","synced_at":null,"items":3,"urls_expire_at":null,"last_error":null,"last_error_status":null,"retry_not_before":null}"#;
+        let meta: SyncMeta = serde_json::from_str(stored).unwrap_or_default();
+        assert_eq!(meta.version.as_deref(), Some("v1"));
+        assert_eq!(meta.failing_since, None);
+        assert!(!meta.failing_reported);
+    }
 }

@@ -12,6 +12,7 @@ use super::cache::ResponseCache;
 use super::coordinator::{Coordinator, SyncFuture};
 use super::curate::CuratedPost;
 use super::error::FeedError;
+use super::events::FeedEvents;
 use super::loaded::Loaded;
 use super::meta::{FeedStatus, Freshness};
 use super::query::FeedQuery;
@@ -41,15 +42,19 @@ pub struct Feed {
 
 impl Feed {
     pub fn new(
-        slug: &str,
         store: Store,
         tokens: Arc<TokenService>,
         client: Arc<InstagramClient>,
         config: FeedSettings,
         metrics: AccountMetrics,
         cache: ResponseCache,
+        events: FeedEvents,
     ) -> Arc<Self> {
-        let view = Arc::new(View::new(slug, cache, metrics.snapshot_items.clone()));
+        let view = Arc::new(View::new(
+            events.slug().as_str(),
+            cache,
+            metrics.snapshot_items.clone(),
+        ));
         let cold_wait = config.cold_wait;
         let coordinator = Arc::new(Coordinator::new(
             store,
@@ -58,6 +63,7 @@ impl Feed {
             config,
             metrics,
             view.clone(),
+            events,
         ));
         Arc::new(Self {
             view,

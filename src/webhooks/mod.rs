@@ -436,6 +436,7 @@ mod tests {
             max_concurrency_per_endpoint: 2,
             poll_interval: Duration::from_secs(1),
             max_endpoints: 10,
+            sync_failing_after: Duration::from_secs(3600),
         };
         Webhooks::new(
             Store::memory(MemoryStore::new()),

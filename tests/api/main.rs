@@ -34,3 +34,4 @@ mod storage;
 mod webhooks_api;
 mod webhooks_delivery;
 mod webhooks_events;
+mod webhooks_feed_events;

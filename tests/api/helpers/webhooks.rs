@@ -50,6 +50,11 @@ pub async fn wait_for_requests(receiver: &MockServer, n: usize) -> Vec<wiremock:
     received(receiver).await
 }
 
+/// A received request's JSON body.
+pub fn json_body(request: &wiremock::Request) -> Value {
+    serde_json::from_slice(&request.body).unwrap()
+}
+
 pub fn header<'r>(request: &'r wiremock::Request, name: &str) -> &'r str {
     request
         .headers
@@ -131,6 +136,21 @@ impl TestApp {
         }
     }
 
+    /// Asserts the receiver of endpoint `id` got events of the `expected` types, in order, and
+    /// nothing else before a test event sent now: whatever was noticed again in between did
+    /// not emit again.
+    pub async fn assert_only_events(&self, receiver: &MockServer, id: &str, expected: &[&str]) {
+        self.send_test_event(id).await;
+        let requests = wait_for_requests(receiver, expected.len() + 1).await;
+        let kinds: Vec<String> = requests
+            .iter()
+            .map(|r| json_body(r)["type"].as_str().unwrap().to_owned())
+            .collect();
+        let mut want = expected.to_vec();
+        want.push("webhook.test");
+        assert_eq!(kinds, want);
+    }
+
     pub async fn send_test_event(&self, id: &str) -> String {
         let response = self.admin_post(&format!("/admin/webhooks/{id}/test")).await;
         assert_eq!(response.status(), 202);
@@ -175,4 +195,26 @@ pub fn verified_by_standardwebhooks(secret: &str, request: &wiremock::Request) -
         "standardwebhooks is not installed for {python}: {stderr}"
     );
     output.status.success()
+}
+
+impl super::app::TestEnv {
+    /// Registers an endpoint straight in the store, before any app runs (so that it sees the
+    /// first sync of a stored token); returns its id.
+    pub async fn create_webhook(&self, url: &str, events: &[&str]) -> String {
+        let mut settings = self.settings();
+        local_webhooks(&mut settings);
+        let webhooks = instagram_gateway::webhooks::Webhooks::new(
+            self.store(),
+            self.cipher(),
+            &settings.webhooks,
+            instagram_gateway::webhooks::Clock::system(),
+        );
+        let new = instagram_gateway::webhooks::NewEndpoint {
+            url: url.to_owned(),
+            events: events.iter().map(|e| (*e).to_owned()).collect(),
+            accounts: None,
+            description: None,
+        };
+        webhooks.create(new).await.unwrap().0.id
+    }
 }
