@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::CurationError;
-use crate::feed::{MediaType, Search};
+use crate::feed::{MediaType, Search, is_media_id};
 
 /// Pinned posts, at most.
 pub const MAX_PINS: usize = 12;
@@ -64,10 +64,6 @@ impl Curation {
 }
 
 impl Filters {
-    pub fn is_empty(&self) -> bool {
-        *self == Filters::default()
-    }
-
     /// Checks the entries; drops those with nothing to match and duplicates (of types and of
     /// entries), keeping the order.
     pub fn validated(mut self) -> Result<Self, CurationError> {
@@ -105,9 +101,9 @@ fn dedup<T: PartialEq + Clone>(items: &mut Vec<T>) {
     });
 }
 
-/// Instagram media ids are digits; anything else cannot name a post.
+/// A media id as the feed accepts them ([`is_media_id`]), or a problem naming the rule.
 pub fn check_media_id(id: &str) -> Result<(), CurationError> {
-    if !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit()) {
+    if is_media_id(id) {
         Ok(())
     } else {
         Err(CurationError::Invalid(

@@ -170,14 +170,15 @@ fn display_url(
     }
 }
 
-fn is_digits(id: &str) -> bool {
+/// Instagram media ids are 1 to 32 digits; anything else cannot name a post.
+pub fn is_media_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 32 && id.bytes().all(|b| b.is_ascii_digit())
 }
 
 impl Child {
     fn from_body(body: MediaBody) -> Option<Self> {
         let media_type = MediaType::parse(body.media_type.as_deref())?;
-        if !is_digits(&body.id) {
+        if !is_media_id(&body.id) {
             return None;
         }
         let media_url = non_empty(body.media_url);
@@ -199,7 +200,7 @@ impl Media {
     pub fn from_body(body: MediaBody) -> Option<Self> {
         let media_type = MediaType::parse(body.media_type.as_deref())?;
         let timestamp = Timestamp(parse_timestamp(body.timestamp.as_deref()?)?);
-        if !is_digits(&body.id) {
+        if !is_media_id(&body.id) {
             return None;
         }
         let caption = non_empty(body.caption);

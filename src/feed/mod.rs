@@ -28,7 +28,7 @@ pub use cache::ResponseCache;
 pub use curate::CuratedPost;
 pub use error::{FeedError, SyncError};
 pub use events::FeedEvents;
-pub use media::{Child, Media, MediaType};
+pub use media::{Child, Media, MediaType, is_media_id};
 pub use meta::{FeedStatus, Freshness};
 pub use profile::{AccountProfile, Profile};
 pub use query::{Cursor, FeedQuery, MediaPageSchema, PageRequest, Paging, QueryError, Search};
