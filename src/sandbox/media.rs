@@ -26,35 +26,43 @@ const APP_USAGE: (&str, &str) = (
 );
 
 /// A Graph error: code and message.
-type GraphError = (i64, &'static str);
+pub(super) type GraphError = (i64, &'static str);
 
 #[derive(Deserialize)]
 pub(super) struct MediaQuery {
-    access_token: Option<String>,
-    fields: Option<String>,
+    pub access_token: Option<String>,
+    pub fields: Option<String>,
     /// Text, so that a non-number gets the Graph error rather than actix's own 400.
-    limit: Option<String>,
-    after: Option<String>,
+    pub limit: Option<String>,
+    pub after: Option<String>,
 }
 
 /// Where the request came in, to build absolute URLs that work on any host and port.
-struct Origin<'a> {
+pub(super) struct Origin<'a> {
     /// `scheme://host[:port]`
-    base: &'a str,
-    path: &'a str,
-    query: &'a str,
-    now: DateTime<Utc>,
+    pub base: &'a str,
+    pub path: &'a str,
+    pub query: &'a str,
+    pub now: DateTime<Utc>,
 }
 
 pub(super) async fn list(req: HttpRequest, q: web::Query<MediaQuery>) -> HttpResponse {
-    let base = request_base(&req);
+    respond(&req, |origin| page(&q, origin))
+}
+
+/// The page `body` builds for the request `req`, with the usage header, or the Graph error.
+pub(super) fn respond(
+    req: &HttpRequest,
+    body: impl FnOnce(&Origin) -> Result<Value, GraphError>,
+) -> HttpResponse {
+    let base = request_base(req);
     let origin = Origin {
         base: &base,
         path: req.path(),
         query: req.query_string(),
         now: Utc::now(),
     };
-    match page(&q, &origin) {
+    match body(&origin) {
         Ok(body) => HttpResponse::Ok().insert_header(APP_USAGE).json(body),
         Err((code, message)) => graph_error(code, message),
     }
@@ -67,6 +75,17 @@ fn page(q: &MediaQuery, origin: &Origin) -> Result<Value, GraphError> {
         190,
         "Invalid OAuth access token - Cannot parse access token",
     ))?;
+    page_of(posts::posts(user), account.username, q, origin)
+}
+
+/// One page of `all`, the posts of the account called `username`, newest first: the Instagram
+/// Login `/me/media` and the Facebook Login `/{ig-user-id}/media` alike.
+pub(super) fn page_of(
+    all: &[Post],
+    username: &str,
+    q: &MediaQuery,
+    origin: &Origin,
+) -> Result<Value, GraphError> {
     let limit = parse_limit(q.limit.as_deref())?;
     let start = match q.after.as_deref() {
         None => 0,
@@ -75,7 +94,6 @@ fn page(q: &MediaQuery, origin: &Origin) -> Result<Value, GraphError> {
             .saturating_add(1),
     };
     let fields = Fields::parse(q.fields.as_deref().unwrap_or_default());
-    let all = posts::posts(user);
     let end = all.len().min(start.saturating_add(limit));
     // Past the end, Graph answers an empty page without paging.
     let Some(items) = all.get(start..end).filter(|items| !items.is_empty()) else {
@@ -83,7 +101,7 @@ fn page(q: &MediaQuery, origin: &Origin) -> Result<Value, GraphError> {
     };
     let data: Vec<Value> = items
         .iter()
-        .map(|post| render_post(post, account.username, &fields, origin))
+        .map(|post| render_post(post, username, &fields, origin))
         .collect();
     let after = encode_cursor(end - 1);
     let mut paging = Map::new();
@@ -121,7 +139,7 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
 
 /// The same request with the page moved on: every other parameter (`fields`, `access_token`,
 /// ...) kept, as the Graph API's `next` does.
-fn next_url(origin: &Origin, limit: usize, after: &str) -> String {
+pub(super) fn next_url(origin: &Origin, limit: usize, after: &str) -> String {
     let mut query = form_urlencoded::Serializer::new(String::new());
     for (key, value) in form_urlencoded::parse(origin.query.as_bytes()) {
         if !matches!(key.as_ref(), "limit" | "after" | "before") {

@@ -100,18 +100,18 @@ pub(super) fn hash64(text: &str) -> u64 {
 }
 
 /// Each account's posts, in the order of [`users::all`].
-static POSTS: LazyLock<Vec<Vec<Post>>> = LazyLock::new(|| {
-    users::all()
-        .iter()
-        .map(|user| {
-            let rows = user.catalogue.rows;
-            rows.iter()
-                .enumerate()
-                .map(|(index, (layout, caption))| build_post(user, index, *layout, *caption))
-                .collect()
-        })
+static POSTS: LazyLock<Vec<Vec<Post>>> =
+    LazyLock::new(|| users::all().iter().map(build_posts).collect());
+
+/// `user`'s catalogue turned into posts, newest first: also for accounts outside
+/// [`users::all`] (the Facebook Login side's).
+pub(super) fn build_posts(user: &'static User) -> Vec<Post> {
+    let rows = user.catalogue.rows;
+    rows.iter()
+        .enumerate()
+        .map(|(index, (layout, caption))| build_post(user, index, *layout, *caption))
         .collect()
-});
+}
 
 /// The posts of the account at `user` (an index of [`users::all`]), newest first.
 pub(super) fn posts(user: usize) -> &'static [Post] {
@@ -213,7 +213,7 @@ fn child_id(album_id: &str, position: usize) -> String {
 }
 
 /// 11 URL-safe characters, the length of Instagram's post shortcodes.
-fn shortcode(id: &str) -> String {
+pub(super) fn shortcode(id: &str) -> String {
     let digest = Sha256::digest(format!("sandbox/shortcode/{id}").as_bytes());
     URL_SAFE_NO_PAD.encode(digest.get(..8).unwrap_or_default())
 }

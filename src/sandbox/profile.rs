@@ -62,22 +62,22 @@ fn render(account: &User, fields: &Fields, base: &str, now: DateTime<Utc>) -> Ma
 
 /// The CDN file of the account's profile picture; `_profile` keeps it apart from media files
 /// (`<media id>.jpg`, `<media id>_thumb.jpg`).
-fn avatar_file(user: &User) -> String {
+pub(super) fn avatar_file(user: &User) -> String {
     format!("{}_profile.jpg", user.user_id)
 }
 
 /// One profile picture per account, in the order of [`users::all`].
-static AVATARS: LazyLock<Vec<Still>> = LazyLock::new(|| {
-    users::all()
-        .iter()
-        .map(|owner| Still {
-            width: AVATAR_SIZE,
-            height: AVATAR_SIZE,
-            owner,
-            overlay: Overlay::Avatar,
-        })
-        .collect()
-});
+static AVATARS: LazyLock<Vec<Still>> = LazyLock::new(|| users::all().iter().map(avatar).collect());
+
+/// The profile picture of `owner`, to be served as [`avatar_file`].
+pub(super) fn avatar(owner: &'static User) -> Still {
+    Still {
+        width: AVATAR_SIZE,
+        height: AVATAR_SIZE,
+        owner,
+        overlay: Overlay::Avatar,
+    }
+}
 
 /// Every profile picture the CDN serves: its file, the seed it is drawn from, and the still.
 pub(super) fn avatars() -> impl Iterator<Item = (String, &'static str, &'static Still)> {
