@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::images::{self, Still};
-use super::{posts, profile};
+use super::{facebook, posts, profile};
 
 const DAY_SECS: i64 = 86_400;
 /// Real CDN URLs are observed to live 4–5 days. Counting from the start of the current UTC day
@@ -51,30 +51,43 @@ pub(super) async fn serve(file: web::Path<String>, q: web::Query<CdnQuery>) -> H
             Err(_) => return forbidden("Bad URL timestamp"),
         }
     }
-    let Some(file) = FILES.get(file.as_str()) else {
-        return HttpResponse::NotFound()
-            .content_type("text/plain; charset=utf-8")
-            .body("Not Found");
-    };
-    let bytes = match file.jpeg.get() {
-        Some(bytes) => bytes.clone(),
-        // Drawing and encoding take up to a few hundred milliseconds: not on an async worker.
-        None => match web::block(move || file.render()).await {
-            Ok(Ok(bytes)) => bytes,
-            Ok(Err(error)) => {
-                tracing::error!(%error, "sandbox: encoding a still failed");
-                return HttpResponse::InternalServerError().finish();
-            }
-            Err(error) => {
-                tracing::error!(%error, "sandbox: no blocking thread to draw a still");
-                return HttpResponse::InternalServerError().finish();
-            }
+    let name = file.as_str();
+    let drawn = match FILES.get(name) {
+        Some(file) => match file.jpeg.get() {
+            Some(bytes) => Ok(bytes.clone()),
+            None => draw(move || file.render()).await,
         },
+        None => {
+            return HttpResponse::NotFound()
+                .content_type("text/plain; charset=utf-8")
+                .body("Not Found");
+        }
     };
-    HttpResponse::Ok()
-        .content_type("image/jpeg")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
-        .body(bytes)
+    match drawn {
+        Ok(bytes) => HttpResponse::Ok()
+            .content_type("image/jpeg")
+            .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+            .body(bytes),
+        Err(response) => response,
+    }
+}
+
+/// Runs `render` off the async worker: drawing and encoding take up to a few hundred
+/// milliseconds.
+async fn draw(
+    render: impl FnOnce() -> Result<Bytes, image::ImageError> + Send + 'static,
+) -> Result<Bytes, HttpResponse> {
+    match web::block(render).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "sandbox: encoding a still failed");
+            Err(HttpResponse::InternalServerError().finish())
+        }
+        Err(error) => {
+            tracing::error!(%error, "sandbox: no blocking thread to draw a still");
+            Err(HttpResponse::InternalServerError().finish())
+        }
+    }
 }
 
 /// A file the CDN serves: what to draw, and the JPEG once drawn.
@@ -94,9 +107,10 @@ impl File {
     }
 }
 
-/// Every file the CDN serves, by name. The set is fixed: one per image and video thumbnail of
-/// the accounts' posts and album children (153 stills, 75–200 KB each) and one profile picture
-/// per account (about 13 KB), so about 20 MB once every one has been asked for, and never more.
+/// Every file the CDN serves, by name. The set is fixed:
+/// one per image and video thumbnail of the accounts' posts and album children (153 stills,
+/// 75–200 KB each, and 48 more for the Facebook side's accounts) and one profile picture per
+/// account (about 13 KB), so about 26 MB once every one has been asked for, and never more.
 static FILES: LazyLock<HashMap<String, File>> = LazyLock::new(|| {
     let media = posts::all_media().filter_map(|media| {
         let (name, still) = media.still()?;
@@ -104,6 +118,7 @@ static FILES: LazyLock<HashMap<String, File>> = LazyLock::new(|| {
     });
     media
         .chain(profile::avatars())
+        .chain(facebook::cdn_files())
         .map(|(name, seed, still)| {
             let jpeg = OnceLock::new();
             (name, File { seed, still, jpeg })

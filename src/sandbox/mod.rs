@@ -6,10 +6,14 @@
 //! It has several accounts ([`SANDBOX_USERS`]); `sandbox_user=<username>` on the authorize URL
 //! picks one, and the code and every token issued from it answer for that account.
 //!
+//! Facebook Login and the graph.facebook.com calls the gateway makes with it (Pages, linked
+//! Instagram accounts, hashtag search) are faked under `/sandbox/facebook/` (`facebook/`).
+//!
 //! Tests never use it as a stand-in for Instagram: they fake Instagram with wiremock.
 
 mod bootstrap;
 mod cdn;
+mod facebook;
 mod fields;
 mod images;
 mod media;
@@ -26,6 +30,7 @@ use serde_json::json;
 use url::Url;
 
 pub use bootstrap::connect_at_startup;
+pub use facebook::FACEBOOK_USERS;
 pub use users::{SANDBOX_USERS, USER_ID, USERNAME};
 
 use self::tokens::{Codes, Lifetime};
@@ -36,6 +41,12 @@ pub const CLIENT_SECRET: &str = "sandbox-app-secret";
 /// The authorize URL's parameter naming the account to log in as (one of [`SANDBOX_USERS`]).
 const USER_PARAM: &str = "sandbox_user";
 const LONG_LIVED_SECS: i64 = 60 * 24 * 3600;
+
+pub const FACEBOOK_APP_ID: &str = "2000000000000002";
+pub const FACEBOOK_APP_SECRET: &str = "sandbox-facebook-app-secret";
+/// The Facebook login dialog's parameter naming the Facebook user to log in as (one of
+/// [`FACEBOOK_USERS`]).
+pub const FACEBOOK_USER_PARAM: &str = "sandbox_fb_user";
 
 /// Upstream URLs pointing at the sandbox mounted on this service.
 pub fn endpoints(public_url: &Url, api_version: &str) -> Endpoints {
@@ -62,10 +73,32 @@ pub fn with_sandbox_user(authorize_url: &Url, username: &str) -> Url {
     url
 }
 
-/// The sandbox's memory: issued authorization codes (one use, one hour), with their account.
+/// The Facebook Login sandbox's `(authorize_url, graph_url)`: its login dialog and its
+/// graph.facebook.com, on this service (keeping a path prefix of the public URL).
+pub fn facebook_endpoints(public_url: &Url) -> (Url, Url) {
+    let base = public_url.path().trim_end_matches('/').to_owned();
+    let at = |path: &str| {
+        let mut url = public_url.clone();
+        url.set_path(&format!("{base}/sandbox/facebook{path}"));
+        url
+    };
+    (at("/dialog/oauth"), at("/graph"))
+}
+
+/// `authorize_url` (a Facebook Login the gateway started) logging in as the Facebook user
+/// `name`, one of [`FACEBOOK_USERS`]; without it the sandbox logs in as the first.
+pub fn with_facebook_user(authorize_url: &Url, name: &str) -> Url {
+    let mut url = authorize_url.clone();
+    url.query_pairs_mut().append_pair(FACEBOOK_USER_PARAM, name);
+    url
+}
+
+/// The sandbox's memory: issued authorization codes (one use, one hour), with their account,
+/// and the Facebook side's codes and hashtag budget.
 pub struct Sandbox {
     redirect_uri: String,
     codes: Codes,
+    facebook: facebook::State,
 }
 
 impl Sandbox {
@@ -73,6 +106,7 @@ impl Sandbox {
         Self {
             redirect_uri,
             codes: Codes::default(),
+            facebook: facebook::State::default(),
         }
     }
 }
@@ -86,7 +120,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/graph/refresh_access_token", web::get().to(refresh))
             .route("/graph/{version}/me", web::get().to(profile::me))
             .route("/graph/{version}/me/media", web::get().to(media::list))
-            .route("/cdn/{file}", web::get().to(cdn::serve)),
+            .route("/cdn/{file}", web::get().to(cdn::serve))
+            .service(facebook::scope()),
     );
 }
 
@@ -243,6 +278,22 @@ mod endpoint_tests {
             prefixed.token_url.as_str(),
             "https://example.com/ig/sandbox/oauth/access_token"
         );
+    }
+
+    #[test]
+    fn facebook_urls_keep_a_public_path_prefix() {
+        let (authorize, graph) =
+            facebook_endpoints(&Url::parse("https://example.com/ig/").unwrap());
+        assert_eq!(
+            authorize.as_str(),
+            "https://example.com/ig/sandbox/facebook/dialog/oauth"
+        );
+        assert_eq!(
+            graph.as_str(),
+            "https://example.com/ig/sandbox/facebook/graph"
+        );
+        let manager = with_facebook_user(&authorize, "agency");
+        assert!(manager.as_str().ends_with("?sandbox_fb_user=agency"));
     }
 
     const CALLBACK: &str = "http://gw.test/oauth/callback";
