@@ -38,8 +38,9 @@ pub(super) struct CdnQuery {
     oe: Option<String>,
 }
 
-/// `GET /sandbox/cdn/{file}`: a still (`<id>.jpg`, `<id>_thumb.jpg`, `<user id>_profile.jpg`),
-/// or 404. Videos themselves (`.mp4`) are not served.
+/// `GET /sandbox/cdn/{file}`: a still (`<id>.jpg`, `<id>_thumb.jpg`, `<user id>_profile.jpg`,
+/// `ht<hashtag id>_….jpg` for public hashtag posts), or 404. Videos themselves (`.mp4`) are not
+/// served.
 pub(super) async fn serve(file: web::Path<String>, q: web::Query<CdnQuery>) -> HttpResponse {
     // Like the real CDN, the URL's expiry is checked before anything is looked up.
     if let Some(oe) = q.oe.as_deref() {
@@ -57,11 +58,23 @@ pub(super) async fn serve(file: web::Path<String>, q: web::Query<CdnQuery>) -> H
             Some(bytes) => Ok(bytes.clone()),
             None => draw(move || file.render()).await,
         },
-        None => {
-            return HttpResponse::NotFound()
-                .content_type("text/plain; charset=utf-8")
-                .body("Not Found");
-        }
+        None => match facebook::public_still(name) {
+            Some((seed, still)) => match PUBLIC.get(name) {
+                Some(bytes) => Ok(bytes),
+                None => {
+                    let drawn = draw(move || images::jpeg(&seed, &still).map(Bytes::from)).await;
+                    if let Ok(bytes) = &drawn {
+                        PUBLIC.insert(name.to_owned(), bytes.clone());
+                    }
+                    drawn
+                }
+            },
+            None => {
+                return HttpResponse::NotFound()
+                    .content_type("text/plain; charset=utf-8")
+                    .body("Not Found");
+            }
+        },
     };
     match drawn {
         Ok(bytes) => HttpResponse::Ok()
@@ -90,6 +103,15 @@ async fn draw(
     }
 }
 
+/// The public hashtag posts' pictures (`facebook/public.rs`): any tag has them, so they are
+/// drawn on demand and only the most recently used 32 MB are kept.
+static PUBLIC: LazyLock<moka::sync::Cache<String, Bytes>> = LazyLock::new(|| {
+    moka::sync::Cache::builder()
+        .weigher(|_, bytes: &Bytes| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
+        .max_capacity(32 * 1024 * 1024)
+        .build()
+});
+
 /// A file the CDN serves: what to draw, and the JPEG once drawn.
 struct File {
     /// What the picture is drawn from: the media id, or the username for a profile picture.
@@ -107,7 +129,7 @@ impl File {
     }
 }
 
-/// Every file the CDN serves, by name. The set is fixed:
+/// Every file the CDN serves, by name, but the public hashtag posts' pictures. The set is fixed:
 /// one per image and video thumbnail of the accounts' posts and album children (153 stills,
 /// 75–200 KB each, and 48 more for the Facebook side's accounts) and one profile picture per
 /// account (about 13 KB), so about 26 MB once every one has been asked for, and never more.

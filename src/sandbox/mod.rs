@@ -132,6 +132,16 @@ fn graph_error(code: i64, message: &str) -> HttpResponse {
     }))
 }
 
+/// [`graph_error`] with Meta's `error_subcode`.
+fn graph_error_with_subcode(code: i64, subcode: i64, message: &str) -> HttpResponse {
+    HttpResponse::BadRequest().json(json!({
+        "error": {
+            "message": message, "type": "OAuthException", "code": code,
+            "error_subcode": subcode, "fbtrace_id": "SandboxTrace"
+        }
+    }))
+}
+
 fn invalid_token() -> HttpResponse {
     graph_error(
         190,

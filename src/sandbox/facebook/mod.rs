@@ -1,7 +1,7 @@
 //! The sandbox's fake of Facebook Login and of the Graph API calls it opens up
 //! (graph.facebook.com): the login dialog, the code and long-lived token exchanges, a user's
-//! Pages with their linked Instagram business accounts, and those accounts' profiles and media.
-//! Mounted under `/sandbox/facebook/`.
+//! Pages with their linked Instagram business accounts, those accounts' profiles and media, and
+//! hashtag search with Meta's budget. Mounted under `/sandbox/facebook/`.
 //!
 //! Its Facebook users (`sandbox_fb_user=<name>` on the dialog URL; the first by default):
 //!
@@ -12,8 +12,14 @@
 //! | `agency` | 110000000000003 Sandbox Studio North | 17841400000000102 `sandbox.north` |
 //! | | 110000000000004 Sandbox Studio South | 17841400000000103 `sandbox.south` |
 //! | `nolink` | 110000000000005 Sandbox Unlinked Page | none |
+//!
+//! Hashtag search: `nsfw`, `blocked` and `forbidden` are sensitive (Meta's generic error);
+//! `nothinghere` and tags starting with `zzz` have no posts; every other word is a tag with 120
+//! top and 40 recent posts by made-up people (see `public.rs`).
 
+mod hashtags;
 mod login;
+mod public;
 mod tables;
 mod tokens;
 mod users;
@@ -21,16 +27,20 @@ mod users;
 use actix_web::{HttpRequest, HttpResponse, Scope, web};
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub use users::FACEBOOK_USERS;
 
+use self::hashtags::{Budget, Names};
 use self::tokens::Codes;
 use self::users::FacebookUser;
+use super::fields::Fields;
 use super::media::GraphError;
 use super::tokens::Lifetime;
-use super::{graph_error, request_base};
+use super::users::User;
+use super::{Sandbox, graph_error, request_base};
 
+pub(super) use public::still as public_still;
 pub(super) use users::cdn_files;
 
 const INVALID_TOKEN: GraphError = (
@@ -43,11 +53,14 @@ const NO_NODE: GraphError = (
     "Unsupported get request. Object does not exist, cannot be loaded due to missing \
      permissions, or does not support this operation",
 );
+const NOT_REACHABLE: GraphError = (100, "(#100) Invalid user id");
 
-/// The Facebook side's memory: the issued codes.
+/// The Facebook side's memory: codes, the hashtag budget and the names behind issued ids.
 #[derive(Default)]
 pub(super) struct State {
     codes: Codes,
+    budget: Budget,
+    names: Names,
 }
 
 /// The routes under `/sandbox/facebook`.
@@ -60,8 +73,24 @@ pub(super) fn scope() -> Scope {
             web::get().to(login::exchange_token),
         )
         .route(&graph("/me/accounts"), web::get().to(users::list_pages))
+        .route(
+            &graph("/ig_hashtag_search"),
+            web::get().to(hashtags::search_hashtag),
+        )
         .route(&graph("/{id}"), web::get().to(find_node))
         .route(&graph("/{id}/media"), web::get().to(users::list_media))
+        .route(
+            &graph("/{id}/top_media"),
+            web::get().to(public::list_top_media),
+        )
+        .route(
+            &graph("/{id}/recent_media"),
+            web::get().to(public::list_recent_media),
+        )
+        .route(
+            &graph("/{id}/recently_searched_hashtags"),
+            web::get().to(hashtags::list_searched_hashtags),
+        )
 }
 
 /// The Facebook user of a long-lived token: the only kind data calls take.
@@ -69,6 +98,13 @@ fn data_user(token: Option<&str>) -> Result<&'static FacebookUser, GraphError> {
     tokens::user_of(token, Lifetime::Long)
         .map(|(_, user)| user)
         .ok_or(INVALID_TOKEN)
+}
+
+/// The Instagram account `ig_user_id`, if one of `user`'s Pages links it.
+fn reach(user: &FacebookUser, ig_user_id: Option<&str>) -> Result<&'static User, GraphError> {
+    ig_user_id
+        .and_then(|id| user.reaches(id))
+        .ok_or(NOT_REACHABLE)
 }
 
 fn respond(result: Result<Value, GraphError>) -> HttpResponse {
@@ -84,19 +120,27 @@ struct NodeQuery {
     fields: Option<String>,
 }
 
-/// `/{id}`: a linked Instagram account's profile.
+/// `/{id}`: a linked Instagram account's profile, or a hashtag the sandbox issued.
 async fn find_node(
     req: HttpRequest,
     path: web::Path<(String, String)>,
     q: web::Query<NodeQuery>,
+    sandbox: web::Data<Sandbox>,
 ) -> HttpResponse {
     let (_, id) = path.into_inner();
     let node = || {
         let user = data_user(q.access_token.as_deref())?;
-        let account = user.reaches(&id).ok_or(NO_NODE)?;
-        let base = request_base(&req);
         let fields = q.fields.as_deref();
-        Ok(users::render_profile(account, fields, &base, Utc::now()))
+        if let Some(account) = user.reaches(&id) {
+            let base = request_base(&req);
+            return Ok(users::render_profile(account, fields, &base, Utc::now()));
+        }
+        let name = sandbox.facebook.names.name_of(&id).ok_or(NO_NODE)?;
+        if Fields::parse(fields.unwrap_or_default()).wants("name") {
+            Ok(json!({"id": id, "name": name}))
+        } else {
+            Ok(json!({ "id": id }))
+        }
     };
     respond(node())
 }
@@ -107,9 +151,7 @@ mod tests {
     use actix_web::{App, test as actix_test};
     use url::Url;
 
-    use serde_json::json;
-
-    use super::super::{FACEBOOK_APP_ID, FACEBOOK_APP_SECRET, Sandbox, configure};
+    use super::super::{FACEBOOK_APP_ID, FACEBOOK_APP_SECRET, configure};
     use super::*;
 
     const CALLBACK: &str = "http://gw.test/oauth/facebook/callback";
@@ -272,8 +314,135 @@ mod tests {
         for uri in [
             format!("{GRAPH}/me/accounts"),
             format!("{GRAPH}/me/accounts?access_token=IGSBXL0abc"),
+            format!("{GRAPH}/ig_hashtag_search?user_id=17841400000000101&q=coffee"),
         ] {
             assert_eq!(call(&sandbox, &uri).await.2["error"]["code"], 190, "{uri}");
         }
+    }
+
+    async fn search(sandbox: &web::Data<Sandbox>, token: &str, q: &str) -> (u16, Value) {
+        let q: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+        let uri = format!(
+            "{GRAPH}/ig_hashtag_search?user_id=17841400000000101&q={q}&access_token={token}"
+        );
+        let (status, _, body) = call(sandbox, &uri).await;
+        (status, body)
+    }
+
+    #[actix_web::test]
+    async fn hashtag_search_and_its_budget() {
+        let sandbox = sandbox();
+        let token = log_in(&sandbox, None).await;
+        let (status, body) = search(&sandbox, &token, "Coffee").await;
+        assert_eq!(status, 200);
+        let coffee = body["data"][0]["id"].as_str().unwrap().to_owned();
+        assert_eq!(body, json!({"data": [{"id": hashtags::id_of("coffee")}]}));
+        let uri = format!("{GRAPH}/{coffee}?fields=id,name&access_token={token}");
+        assert_eq!(
+            call(&sandbox, &uri).await.2,
+            json!({"id": coffee, "name": "coffee"})
+        );
+        let (status, sensitive) = search(&sandbox, &token, "nsfw").await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            sensitive,
+            json!({"error": {"message": "Invalid parameter", "type": "OAuthException",
+                "code": 100, "error_subcode": 2_207_006, "fbtrace_id": "SandboxTrace"}})
+        );
+        for q in ["☕", "", "coffee shop"] {
+            let (status, body) = search(&sandbox, &token, q).await;
+            assert_eq!(
+                (status, &body["error"]["code"]),
+                (400, &json!(100)),
+                "{q:?}"
+            );
+        }
+        assert_eq!(
+            search(&sandbox, &token, "zzzquiet").await.1,
+            json!({"data": []})
+        );
+        // Another account's id, through this token: refused.
+        let uri =
+            format!("{GRAPH}/ig_hashtag_search?user_id=17841400000000102&q=x&access_token={token}");
+        assert_eq!(call(&sandbox, &uri).await.2["error"]["code"], 100);
+        for n in 1..30 {
+            assert_eq!(
+                search(&sandbox, &token, &format!("tag{n}")).await.0,
+                200,
+                "{n}"
+            );
+        }
+        let (status, limit) = search(&sandbox, &token, "onetoomany").await;
+        assert_eq!(status, 400);
+        assert_eq!(
+            limit,
+            json!({"error": {
+                "message": "(#24) The user has reached the limit of 30 unique hashtags queried in a rolling 7 day period",
+                "type": "OAuthException", "code": 24, "error_subcode": 2_207_034,
+                "fbtrace_id": "SandboxTrace"}})
+        );
+        assert_eq!(
+            search(&sandbox, &token, "coffee").await.0,
+            200,
+            "a repeat is free"
+        );
+        let uri =
+            format!("{GRAPH}/17841400000000101/recently_searched_hashtags?access_token={token}");
+        let (_, _, recent) = call(&sandbox, &uri).await;
+        assert_eq!(recent["data"].as_array().unwrap().len(), 25);
+        assert_eq!(recent["data"][0]["id"], hashtags::id_of("tag29"));
+        let (_, _, recent) = call(&sandbox, &format!("{uri}&limit=30")).await;
+        assert_eq!(recent["data"].as_array().unwrap().len(), 30);
+        assert_eq!(recent["data"][29]["id"], coffee);
+    }
+
+    #[actix_web::test]
+    async fn tag_media_for_a_reachable_account() {
+        let sandbox = sandbox();
+        let token = log_in(&sandbox, None).await;
+        let coffee = hashtags::id_of("coffee");
+        let top = |user: &str, extra: &str| {
+            format!(
+                "{GRAPH}/{coffee}/top_media?user_id={user}&fields=id,caption&access_token={token}{extra}"
+            )
+        };
+        let (status, _, body) = call(&sandbox, &top("17841400000000101", "&limit=50")).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["data"].as_array().unwrap().len(), 50);
+        let next = Url::parse(body["paging"]["next"].as_str().unwrap()).unwrap();
+        assert!(next.path().ends_with("/top_media"));
+        let (status, _, body) = call(&sandbox, &top("17841400000000102", "")).await;
+        assert_eq!((status, &body["error"]["code"]), (400, &json!(100)));
+        let (_, _, body) = call(&sandbox, &top("17841400000000101", "&limit=51")).await;
+        assert_eq!(body["error"]["code"], 100);
+        let recent = format!(
+            "{GRAPH}/{coffee}/recent_media?user_id=17841400000000101&fields=id,media_type,\
+             media_url&limit=50&access_token={token}"
+        );
+        let (status, _, body) = call(&sandbox, &recent).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["data"].as_array().unwrap().len(), 40);
+        assert!(body["paging"].get("next").is_none());
+        // An id the sandbox never issued.
+        let unknown = format!(
+            "{GRAPH}/17843000000000001/top_media?user_id=17841400000000101&access_token={token}"
+        );
+        assert_eq!(call(&sandbox, &unknown).await.2["error"]["code"], 100);
+        // The pictures are on the sandbox CDN.
+        let image = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["media_type"] == "IMAGE")
+            .unwrap();
+        let url = Url::parse(image["media_url"].as_str().unwrap()).unwrap();
+        let app = actix_test::init_service(App::new().configure(configure)).await;
+        let request = actix_test::TestRequest::get()
+            .uri(&format!("{}?{}", url.path(), url.query().unwrap()))
+            .to_request();
+        let response = actix_test::call_service(&app, request).await;
+        assert_eq!(response.status().as_u16(), 200);
+        let jpeg = actix_test::read_body(response).await;
+        assert!(image::load_from_memory(&jpeg).is_ok());
     }
 }
