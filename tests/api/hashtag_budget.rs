@@ -1,10 +1,14 @@
-//! The hashtag budget's store primitives on the real Redis: the Lua scripts, TTLs, and
-//! replicas racing for the last slots of one window.
+//! The hashtag budget's store primitives on the real Redis: the Lua scripts, TTLs, and one
+//! budget shared by replicas racing for its last slots.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{TimeZone as _, Utc};
 use futures_util::future::join_all;
+use instagram_gateway::hashtags::{
+    Admitted, Budget, BudgetError, BudgetSettings, Hashtag, Spender, WINDOW,
+};
 use instagram_gateway::store::{Admission, RedisStore, Store};
 use redis::AsyncCommands as _;
 
@@ -146,7 +150,7 @@ async fn replicas_racing_for_the_last_slots_admit_exactly_the_limit() {
     // Three pools, as three replicas have.
     let replicas = [store(&prefix), store(&prefix), store(&prefix)];
     let now = Utc::now().timestamp_millis();
-    let window = chrono::Duration::days(7).num_milliseconds();
+    let window = WINDOW.num_milliseconds();
     let admissions = join_all((0..40).map(|i| {
         let replica = replicas[i % replicas.len()].clone();
         let member = format!("tag{i}");
@@ -168,4 +172,52 @@ async fn replicas_racing_for_the_last_slots_admit_exactly_the_limit() {
     assert_eq!((added, full), (30, 10));
     let card: u64 = redis().await.zcard(format!("{prefix}w")).await.unwrap();
     assert_eq!(card, 30);
+}
+
+#[tokio::test]
+async fn the_budget_on_redis_refuses_past_the_visitor_limit_and_reconciles() {
+    let prefix = unique("igw-test:");
+    let settings = BudgetSettings {
+        weekly_budget: 3,
+        operator_reserve: 1,
+    };
+    let budget = Budget::new(store(&prefix), settings);
+    let ig = "17841400000000001";
+    let t0 = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+    let tag = |t: &str| Hashtag::parse(t).unwrap();
+    for (i, t) in ["#tea", "#Coffee"].into_iter().enumerate() {
+        let at = t0 + chrono::Duration::minutes(i64::try_from(i).unwrap());
+        let admitted = budget.admit(ig, &tag(t), Spender::Visitor, at).await;
+        assert_eq!(admitted.unwrap(), Admitted::NewlyCounted);
+    }
+    let refused = budget.admit(ig, &tag("#cake"), Spender::Visitor, t0).await;
+    match refused {
+        Err(BudgetError::Exhausted {
+            retry_at,
+            used: 2,
+            limit: 2,
+            spender: Spender::Visitor,
+        }) => assert_eq!(retry_at, t0 + WINDOW),
+        other => panic!("{other:?}"),
+    }
+    let again = budget.admit(ig, &tag("coffee"), Spender::Visitor, t0).await;
+    assert_eq!(again.unwrap(), Admitted::AlreadyCounted);
+
+    let names = HashMap::from([("h1".to_owned(), tag("tea"))]);
+    let ids = ["h1", "h2"].map(str::to_owned);
+    assert_eq!(budget.reconcile(ig, &ids, &names, t0).await.unwrap(), 1);
+    let usage = budget.usage(ig, t0).await.unwrap();
+    assert_eq!((usage.used, usage.left, usage.left_for_visitors), (3, 0, 0));
+    let by_id = usage.tags.iter().find(|t| t.tag.is_none()).unwrap();
+    assert_eq!(
+        (by_id.hashtag_id.as_deref(), by_id.counted_at),
+        (Some("h2"), t0)
+    );
+    // Keyed by the Instagram account, outside any gateway account's scope.
+    let mut redis = redis().await;
+    let card: u64 = redis
+        .zcard(format!("{prefix}hashtags:budget:{ig}"))
+        .await
+        .unwrap();
+    assert_eq!(card, 3);
 }
