@@ -9,6 +9,7 @@ pub mod config;
 pub mod curation;
 pub mod error;
 pub mod feed;
+pub mod hashtags;
 pub mod instagram;
 pub mod metrics;
 mod random;

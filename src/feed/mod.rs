@@ -36,3 +36,4 @@ pub use render::{Rendered, Variant, accepts_gzip, etag_listed};
 pub use service::{Feed, Served};
 pub use snapshot::{AccountRef, Snapshot};
 pub use store::META_KEY;
+pub(crate) use text::is_word_char;

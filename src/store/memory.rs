@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::{CLAIM_SCAN_LIMIT, ClaimLimits, Inserted, member_group};
+use super::{Admission, CLAIM_SCAN_LIMIT, ClaimLimits, Inserted, member_group};
 
 struct Entry {
     value: Vec<u8>,
@@ -312,6 +312,61 @@ impl MemoryStore {
         removed
     }
 
+    pub fn sorted_admit(
+        &self,
+        key: &str,
+        member: &str,
+        now: i64,
+        window: i64,
+        limit: usize,
+    ) -> Admission {
+        let mut sorted = self.sorted();
+        let set = sorted.entry(key.to_owned()).or_default();
+        let cutoff = now.saturating_sub(window);
+        set.retain(|_, score| *score > cutoff);
+        let admission = if set.contains_key(member) {
+            Admission::Present
+        } else if set.len() >= limit {
+            Admission::Full {
+                oldest: set.values().min().copied().unwrap_or(now),
+            }
+        } else {
+            set.insert(member.to_owned(), now);
+            Admission::Added
+        };
+        if set.is_empty() {
+            sorted.remove(key);
+        }
+        admission
+    }
+
+    pub fn sorted_window(&self, key: &str, expired_by: i64) -> Vec<(String, i64)> {
+        let mut sorted = self.sorted();
+        let Some(set) = sorted.get_mut(key) else {
+            return Vec::new();
+        };
+        set.retain(|_, score| *score > expired_by);
+        let members = Self::ordered(set);
+        if members.is_empty() {
+            sorted.remove(key);
+        }
+        members
+    }
+
+    pub fn sorted_add_absent(&self, key: &str, members: &[String], score: i64) -> usize {
+        let mut sorted = self.sorted();
+        let set = sorted.entry(key.to_owned()).or_default();
+        let before = set.len();
+        for member in members {
+            set.entry(member.clone()).or_insert(score);
+        }
+        let added = set.len() - before;
+        if set.is_empty() {
+            sorted.remove(key);
+        }
+        added
+    }
+
     pub fn incr(&self, key: &str, ttl: Duration) -> i64 {
         let now = Instant::now();
         let mut map = self.lock();
@@ -400,6 +455,86 @@ mod tests {
         assert_eq!(store.sorted_newest("q", 1), ["late"]);
         assert_eq!(store.sorted_trim("q", 1), ["a"]);
         assert_eq!(store.sorted_stats("q"), (1, Some(80)));
+    }
+
+    #[test]
+    fn sorted_admit_counts_members_once_within_the_window() {
+        let store = MemoryStore::new();
+        let (window, limit) = (100, 2);
+        assert_eq!(
+            store.sorted_admit("w", "a", 10, window, limit),
+            Admission::Added
+        );
+        assert_eq!(
+            store.sorted_admit("w", "b", 20, window, limit),
+            Admission::Added
+        );
+        // Present members pass even when full, and keep their score.
+        assert_eq!(
+            store.sorted_admit("w", "a", 30, window, limit),
+            Admission::Present
+        );
+        assert_eq!(
+            store.sorted_admit("w", "c", 40, window, limit),
+            Admission::Full { oldest: 10 }
+        );
+        // `a` (10) leaves at 110 exactly, making room for `c`.
+        assert_eq!(
+            store.sorted_admit("w", "c", 109, window, limit),
+            Admission::Full { oldest: 10 }
+        );
+        assert_eq!(
+            store.sorted_admit("w", "c", 110, window, limit),
+            Admission::Added
+        );
+        assert_eq!(
+            store.sorted_window("w", 110 - window),
+            [("b".to_owned(), 20), ("c".to_owned(), 110)]
+        );
+    }
+
+    #[test]
+    fn a_limit_of_zero_admits_only_present_members() {
+        let store = MemoryStore::new();
+        assert_eq!(
+            store.sorted_admit("w", "a", 10, 100, 0),
+            Admission::Full { oldest: 10 }
+        );
+        assert_eq!(
+            store.sorted_stats("w"),
+            (0, None),
+            "no empty set left behind"
+        );
+        store.sorted_put("w", "a", 5);
+        assert_eq!(store.sorted_admit("w", "a", 10, 100, 0), Admission::Present);
+        assert_eq!(
+            store.sorted_admit("w", "b", 10, 100, 0),
+            Admission::Full { oldest: 5 }
+        );
+    }
+
+    #[test]
+    fn sorted_window_drops_expired_members_and_orders_by_score() {
+        let store = MemoryStore::new();
+        for (member, score) in [("late", 30), ("b", 20), ("a", 20), ("gone", 10)] {
+            store.sorted_put("w", member, score);
+        }
+        let expected = [("a", 20), ("b", 20), ("late", 30)].map(|(m, s)| (m.to_owned(), s));
+        assert_eq!(store.sorted_window("w", 10), expected);
+        assert_eq!(store.sorted_stats("w"), (3, Some(20)), "`gone` removed");
+        assert!(store.sorted_window("w", 30).is_empty());
+        assert!(store.sorted_window("missing", 0).is_empty());
+    }
+
+    #[test]
+    fn sorted_add_absent_keeps_present_scores() {
+        let store = MemoryStore::new();
+        store.sorted_put("w", "a", 5);
+        let members = ["a", "b", "c", "b"].map(str::to_owned);
+        assert_eq!(store.sorted_add_absent("w", &members, 50), 2);
+        let expected = [("a", 5), ("b", 50), ("c", 50)].map(|(m, s)| (m.to_owned(), s));
+        assert_eq!(store.sorted_window("w", 0), expected);
+        assert_eq!(store.sorted_add_absent("w", &members, 60), 0);
     }
 
     #[test]

@@ -34,6 +34,18 @@ pub enum Inserted {
     Full,
 }
 
+/// What [`Store::sorted_admit`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// `member` was already in the window: nothing changed (its score is kept).
+    Present,
+    /// `member` was added with score `now`.
+    Added,
+    /// The window holds `limit` or more members: not added. `oldest` is the lowest score in the
+    /// window (`now` when it is empty, which only a limit of 0 gives).
+    Full { oldest: i64 },
+}
+
 /// How many members [`Store::sorted_claim`] takes. Members are named `<group>/<rest>` (a
 /// member without `/` is a group of its own): at most `per_group` of one group, fewer for the
 /// groups listed in `room` (group, members it may still take), at most `max` in all.
@@ -413,6 +425,61 @@ impl Store {
         match &self.backend {
             Backend::Redis(s) => s.sorted_trim(key, keep).await,
             Backend::Memory(s) => Ok(s.sorted_trim(key, keep)),
+        }
+    }
+
+    /// Atomically: drops members with score <= now - window, then admits `member` if present or
+    /// if fewer than `limit` members remain. Sets the key's TTL to `window` (ms precision)
+    /// whenever it adds. A limit of 0 admits only present members.
+    ///
+    /// A rolling quota shared by replicas: the check and the add cannot interleave with
+    /// another's, so `limit` holds however many race for the last slot.
+    pub async fn sorted_admit(
+        &self,
+        key: &str,
+        member: &str,
+        now: i64,
+        window: i64,
+        limit: usize,
+    ) -> Result<Admission, StoreError> {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.sorted_admit(key, member, now, window, limit).await,
+            Backend::Memory(s) => Ok(s.sorted_admit(key, member, now, window, limit)),
+        }
+    }
+
+    /// Every member with its score, after dropping those with score <= `expired_by`
+    /// (atomically), lowest score first.
+    pub async fn sorted_window(
+        &self,
+        key: &str,
+        expired_by: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.sorted_window(key, expired_by).await,
+            Backend::Memory(s) => Ok(s.sorted_window(key, expired_by)),
+        }
+    }
+
+    /// Adds each member that is absent with score `score` (present members keep theirs), all at
+    /// once (ZADD NX), and sets the key's TTL to `ttl` if anything was added. Returns how many
+    /// were added.
+    pub async fn sorted_add_absent(
+        &self,
+        key: &str,
+        members: &[String],
+        score: i64,
+        ttl: Duration,
+    ) -> Result<usize, StoreError> {
+        if members.is_empty() {
+            return Ok(0);
+        }
+        let key = &*self.key(key);
+        match &self.backend {
+            Backend::Redis(s) => s.sorted_add_absent(key, members, score, ttl).await,
+            Backend::Memory(s) => Ok(s.sorted_add_absent(key, members, score)),
         }
     }
 

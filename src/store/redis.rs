@@ -9,7 +9,7 @@ use deadpool_redis::{Manager, Pool, Runtime};
 use redis::{RedisError, Script};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::{CLAIM_SCAN_LIMIT, ClaimLimits, Inserted, LockGuard, StoreError};
+use super::{Admission, CLAIM_SCAN_LIMIT, ClaimLimits, Inserted, LockGuard, StoreError};
 
 // Compare-and-write for fencing: only the current lock holder may write.
 const SET_IF_LOCKED: &str = r"
@@ -68,6 +68,37 @@ else redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) end
 return 1
 ";
 static SORTED_SETTLE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SORTED_SETTLE));
+/// Drops members scored at most ARGV[3] (now - window), then admits ARGV[1] with score ARGV[2]
+/// (now) unless it is there already or ARGV[4] (limit) members remain, renewing the TTL to
+/// ARGV[5] ms when it adds. {0} present, {1} added, {-1, lowest score} full.
+const SORTED_ADMIT: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return {0} end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
+  return {-1, tonumber(oldest or ARGV[2])}
+end
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return {1}
+";
+static SORTED_ADMIT_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SORTED_ADMIT));
+/// Drops members scored at most ARGV[1], then lists the rest with their scores.
+const SORTED_WINDOW: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+";
+static SORTED_WINDOW_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(SORTED_WINDOW));
+/// Adds the members after ARGV[2] with score ARGV[1] unless present, renewing the TTL to ARGV[2]
+/// ms if any was added. One ZADD per member: `unpack` of a long list would overflow Lua's stack.
+const SORTED_ADD_ABSENT: &str = r"
+local added = 0
+for i = 3, #ARGV do added = added + redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[i]) end
+if added > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return added
+";
+static SORTED_ADD_ABSENT_SCRIPT: LazyLock<Script> =
+    LazyLock::new(|| Script::new(SORTED_ADD_ABSENT));
 static DELETE_IF_EQUALS_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(DELETE_IF_EQUALS));
 
 #[derive(Clone)]
@@ -425,6 +456,65 @@ impl RedisStore {
             })
             .await?;
         Ok(settled == 1)
+    }
+
+    pub async fn sorted_admit(
+        &self,
+        key: &str,
+        member: &str,
+        now: i64,
+        window: i64,
+        limit: usize,
+    ) -> Result<Admission, StoreError> {
+        let mut invocation = SORTED_ADMIT_SCRIPT.prepare_invoke();
+        invocation
+            .key(self.key(key))
+            .arg(member)
+            .arg(now)
+            .arg(now.saturating_sub(window))
+            .arg(limit)
+            // PEXPIRE 0 would delete the key just written.
+            .arg(window.max(1));
+        let reply: Vec<i64> = self
+            .run(|mut c| async move { invocation.invoke_async(&mut c).await })
+            .await?;
+        Ok(match reply[..] {
+            [0] => Admission::Present,
+            [1] => Admission::Added,
+            [-1, oldest] => Admission::Full { oldest },
+            _ => {
+                return Err(StoreError::Unavailable(
+                    "unexpected sorted_admit reply".to_owned(),
+                ));
+            }
+        })
+    }
+
+    pub async fn sorted_window(
+        &self,
+        key: &str,
+        expired_by: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut invocation = SORTED_WINDOW_SCRIPT.prepare_invoke();
+        invocation.key(self.key(key)).arg(expired_by);
+        self.run(|mut c| async move { invocation.invoke_async(&mut c).await })
+            .await
+    }
+
+    pub async fn sorted_add_absent(
+        &self,
+        key: &str,
+        members: &[String],
+        score: i64,
+        ttl: Duration,
+    ) -> Result<usize, StoreError> {
+        let mut invocation = SORTED_ADD_ABSENT_SCRIPT.prepare_invoke();
+        invocation.key(self.key(key)).arg(score).arg(millis(ttl));
+        for member in members {
+            invocation.arg(member);
+        }
+        self.run(|mut c| async move { invocation.invoke_async(&mut c).await })
+            .await
     }
 
     pub async fn sorted_min(&self, key: &str) -> Result<Option<i64>, StoreError> {

@@ -19,6 +19,7 @@ mod faults;
 mod feed;
 mod feed_sync;
 mod hardening;
+mod hashtag_budget;
 mod health;
 mod helpers;
 mod http;
