@@ -14,6 +14,7 @@ use crate::assets::StorageError;
 use crate::auth::AuthError;
 use crate::curation::CurationError;
 use crate::feed::{FeedError, SyncError};
+use crate::hashtags::HashtagError;
 use crate::instagram::UpstreamError;
 use crate::store::StoreError;
 use crate::webhooks::WebhookError;
@@ -80,6 +81,14 @@ pub enum ApiError {
     AssetStore(#[from] Arc<StorageError>),
     #[error(transparent)]
     Webhook(WebhookError),
+    #[error(transparent)]
+    Hashtag(HashtagError),
+}
+
+impl From<HashtagError> for ApiError {
+    fn from(e: HashtagError) -> Self {
+        ApiError::Hashtag(e)
+    }
 }
 
 impl From<WebhookError> for ApiError {
@@ -175,6 +184,72 @@ fn upstream_failed(e: &UpstreamError) -> Mapping {
     }
 }
 
+/// Public hashtag search's refusals and failures.
+fn hashtag_mapping(e: &HashtagError) -> Mapping {
+    use StatusCode as S;
+    match e {
+        HashtagError::NotFacebook(_) => map(
+            S::CONFLICT,
+            "public_search_unavailable",
+            "Public search unavailable",
+            e.to_string(),
+        ),
+        HashtagError::NotAllowed(_) => map(
+            S::FORBIDDEN,
+            "hashtag_not_allowed",
+            "Hashtag not allowed",
+            e.to_string(),
+        ),
+        HashtagError::Exhausted { retry_at, .. } => Mapping {
+            retry_after: Some(
+                u64::try_from((*retry_at - chrono::Utc::now()).num_seconds())
+                    .unwrap_or(0)
+                    .max(1),
+            ),
+            ..map(
+                S::TOO_MANY_REQUESTS,
+                "hashtag_budget_exhausted",
+                "Hashtag budget exhausted",
+                e.to_string(),
+            )
+        },
+        HashtagError::NotFound(_) => map(
+            S::NOT_FOUND,
+            "hashtag_not_found",
+            "Hashtag not found",
+            e.to_string(),
+        ),
+        HashtagError::Refused(_) => map(
+            S::UNPROCESSABLE_ENTITY,
+            "hashtag_unavailable",
+            "Hashtag unavailable",
+            e.to_string(),
+        ),
+        HashtagError::Busy(_) => Mapping {
+            retry_after: Some(2),
+            ..map(
+                S::SERVICE_UNAVAILABLE,
+                "hashtag_busy",
+                "Hashtag being fetched",
+                e.to_string(),
+            )
+        },
+        HashtagError::Fetch(e) => hashtag_mapping(e),
+        HashtagError::Auth(AuthError::NoToken | AuthError::ReauthRequired(_)) => Mapping {
+            retry_after: Some(60),
+            ..map(
+                S::SERVICE_UNAVAILABLE,
+                "public_search_unavailable",
+                "Public search unavailable",
+                "the account is not connected or its token needs a new Facebook login; the operator must re-authorize",
+            )
+        },
+        HashtagError::Auth(e) => auth_mapping(e),
+        HashtagError::Upstream(e) => upstream_failed(e),
+        HashtagError::Store(_) => store_unavailable(),
+    }
+}
+
 /// Token lifecycle errors, whoever reports them.
 fn auth_mapping(e: &AuthError) -> Mapping {
     use StatusCode as S;
@@ -220,6 +295,36 @@ fn auth_mapping(e: &AuthError) -> Mapping {
             S::CONFLICT,
             "refresh_in_progress",
             "Refresh in progress",
+            e.to_string(),
+        ),
+        AuthError::NotRefreshable => map(
+            S::CONFLICT,
+            "token_not_refreshable",
+            "Token cannot be refreshed",
+            e.to_string(),
+        ),
+        AuthError::FacebookNotConfigured => map(
+            S::CONFLICT,
+            "facebook_not_configured",
+            "Facebook Login not configured",
+            e.to_string(),
+        ),
+        AuthError::NoLinkedAccount => map(
+            S::CONFLICT,
+            "no_linked_instagram_account",
+            "No linked Instagram account",
+            e.to_string(),
+        ),
+        AuthError::UnknownChoice => map(
+            S::BAD_REQUEST,
+            "invalid_choice",
+            "Invalid choice",
+            e.to_string(),
+        ),
+        AuthError::NotOffered => map(
+            S::BAD_REQUEST,
+            "invalid_choice",
+            "Invalid choice",
             e.to_string(),
         ),
         AuthError::Upstream(e) => upstream_failed(e),
@@ -321,6 +426,7 @@ impl ApiError {
                 AccountError::Auth(e) => auth_mapping(e),
                 AccountError::Store(_) => store_unavailable(),
             },
+            ApiError::Hashtag(e) => hashtag_mapping(e),
             ApiError::Curation(e) => match e {
                 CurationError::Invalid(_) => map(
                     S::BAD_REQUEST,

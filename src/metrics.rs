@@ -51,6 +51,10 @@ pub struct Metrics {
     pub webhook_queue_depth: IntGauge,
     /// How long the most overdue delivery has been due (0 when none is late).
     pub webhook_oldest_due_seconds: Gauge,
+    /// `account`: hashtags counted against its weekly budget (facebook accounts).
+    pub hashtag_budget_used: IntGaugeVec,
+    /// `reason`: budget, not_allowed, not_facebook, not_found, refused_by_meta.
+    pub hashtag_refusals: IntCounterVec,
 }
 
 /// Registers `metric` (names are constants, so a failure is a programming error caught by
@@ -281,6 +285,26 @@ impl Metrics {
             assets_bytes: registered(
                 &r,
                 IntGauge::new("igw_assets_stored_bytes", "Bytes of the stored copies"),
+            ),
+            hashtag_budget_used: registered(
+                &r,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "igw_hashtag_budget_used",
+                        "Hashtags counted against the account's budget of unique hashtags per rolling 7 days",
+                    ),
+                    &["account"],
+                ),
+            ),
+            hashtag_refusals: registered(
+                &r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "igw_hashtag_refusals_total",
+                        "Public hashtag searches refused, by reason: budget, not_allowed, not_facebook, not_found, refused_by_meta",
+                    ),
+                    &["reason"],
+                ),
             ),
             webhook_deliveries: registered(
                 &r,

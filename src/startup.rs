@@ -12,7 +12,8 @@ use url::Url;
 use utoipa_actix_web::AppExt as _;
 
 use crate::accounts::{
-    AccountParts, Accounts, Connections, migrate_single_account, spawn_account_tasks,
+    AccountParts, Accounts, ConnectionParts, Connections, migrate_single_account,
+    spawn_account_tasks,
 };
 use crate::api::{
     self, AdminToken, Draining, FeedEndpoint, KnownRoutes, OAuthPages, Observe, RateLimits,
@@ -22,7 +23,8 @@ use crate::assets::{AssetStorage, Assets, HotAssets, Pipeline};
 use crate::auth::{DataDeletions, OAuthStates, TokenCipher, TokenServiceConfig};
 use crate::config::{InstagramMode, Settings};
 use crate::feed::ResponseCache;
-use crate::instagram::{Endpoints, InstagramClient};
+use crate::hashtags::{PublicSearch, PublicSearchSettings};
+use crate::instagram::{Endpoints, FacebookApp, InstagramClient};
 use crate::metrics::Metrics;
 use crate::sandbox::{self, Sandbox};
 use crate::store::{MemoryStore, RedisStore, Store, StoreHealth};
@@ -104,9 +106,22 @@ impl Application {
                 ig.max_response_bytes,
                 metrics.clone(),
             )
-            .map_err(|e| StartupError::Setup(e.to_string()))?,
+            .map_err(|e| StartupError::Setup(e.to_string()))?
+            .with_facebook(facebook_app(&settings, &public_url)),
         );
 
+        let public_search = PublicSearch::new(
+            store.clone(),
+            client.clone(),
+            PublicSearchSettings {
+                weekly_budget: settings.hashtags.weekly_budget,
+                operator_reserve: settings.hashtags.operator_reserve,
+                allowed: settings.hashtags.allowed.clone(),
+                refresh: settings.hashtags.refresh,
+                max_items: settings.hashtags.max_items,
+            },
+            metrics.clone(),
+        );
         let states = Arc::new(OAuthStates::new(store.clone(), settings.oauth.state_ttl));
         // Before the accounts: whatever emits events (`webhooks.events()`) can be given it.
         let webhooks = Webhooks::new(store.clone(), cipher.clone(), &settings.webhooks, clock);
@@ -118,6 +133,11 @@ impl Application {
                 states: states.clone(),
                 token_config: TokenServiceConfig {
                     redirect_uri: redirect_uri.clone(),
+                    facebook_redirect_uri: settings
+                        .facebook
+                        .redirect_uri
+                        .as_ref()
+                        .map_or_else(|| redirect_uri.clone(), Url::to_string),
                     scopes: ig.scopes.clone(),
                     refresh_margin: chrono::Duration::from_std(settings.token.refresh_margin)
                         .unwrap_or(chrono::Duration::MAX),
@@ -138,13 +158,16 @@ impl Application {
             Deliverer::new(webhooks.clone(), &settings.webhooks, metrics.clone())
                 .map_err(|e| StartupError::Setup(format!("webhooks: {e}")))?,
         );
-        let connections = Arc::new(Connections::new(
-            accounts.clone(),
+        let connections = Arc::new(Connections::new(ConnectionParts {
+            accounts: accounts.clone(),
             states,
-            client_secret,
-            store.clone(),
-            webhooks.events(),
-        ));
+            app_secret: client_secret,
+            store: store.clone(),
+            events: webhooks.events(),
+            cipher: cipher.clone(),
+            choice_ttl: settings.oauth.state_ttl,
+            public_search: public_search.clone(),
+        }));
 
         // Served whatever `assets.enabled` says: published URLs stay valid (see the docs).
         let asset_storage = AssetStorage::new(&settings.assets.store)
@@ -205,6 +228,7 @@ impl Application {
                 &settings.feed,
                 metrics.clone(),
             )),
+            public_search: web::Data::from(public_search),
             deletions: web::Data::new(DataDeletions::new(store.clone())),
             assets: web::Data::new(assets),
             hot_assets: web::Data::from(hot_assets),
@@ -397,6 +421,7 @@ struct AppState {
     metrics_here: bool,
     body_timeout: Duration,
     feed_endpoint: web::Data<FeedEndpoint>,
+    public_search: web::Data<PublicSearch>,
     deletions: web::Data<DataDeletions>,
     assets: web::Data<Assets>,
     hot_assets: web::Data<HotAssets>,
@@ -432,6 +457,7 @@ impl AppState {
             .app_data(self.store_health)
             .app_data(self.draining)
             .app_data(self.feed_endpoint)
+            .app_data(self.public_search)
             .app_data(self.deletions)
             .app_data(self.assets)
             .app_data(self.hot_assets)
@@ -568,6 +594,38 @@ fn admin_token(settings: &Settings) -> AdminToken {
             AdminToken::new(&generated)
         }
     }
+}
+
+/// The Facebook app: the sandbox's (mounted on this service), the configured one, or none.
+fn facebook_app(settings: &Settings, public_url: &Url) -> Option<FacebookApp> {
+    let fb = &settings.facebook;
+    let (app_id, app_secret, authorize_url, graph_url) = match (&settings.instagram.mode, &fb.app) {
+        (InstagramMode::Sandbox, _) => {
+            let (authorize_url, graph_url) = sandbox::facebook_endpoints(public_url);
+            (
+                sandbox::FACEBOOK_APP_ID.to_owned(),
+                SecretString::from(sandbox::FACEBOOK_APP_SECRET),
+                authorize_url,
+                graph_url,
+            )
+        }
+        (InstagramMode::Live(_), Some(app)) => (
+            app.client_id.clone(),
+            app.client_secret.clone(),
+            fb.authorize_url.clone(),
+            fb.graph_url.clone(),
+        ),
+        (InstagramMode::Live(_), None) => return None,
+    };
+    Some(FacebookApp {
+        app_id,
+        app_secret,
+        config_id: fb.config_id.clone(),
+        scopes: fb.scopes.clone(),
+        api_version: fb.api_version.clone(),
+        authorize_url,
+        graph_url,
+    })
 }
 
 /// Upstream endpoints and app credentials: the sandbox's (mounted on this service) or the

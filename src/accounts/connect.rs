@@ -10,7 +10,12 @@ use secrecy::{ExposeSecret, SecretString};
 use super::error::AccountError;
 use super::registry::{Account, Accounts};
 use super::slug::Slug;
-use crate::auth::{self, AuthError, CallbackParams, OAuthStates, TokenRecord};
+use crate::auth::{
+    self, AuthError, CallbackParams, FacebookGrant, GrantedAccount, OAuthStates, TokenCipher,
+    TokenRecord,
+};
+use crate::hashtags::PublicSearch;
+use crate::instagram::Login;
 use crate::store::{LockGuard, Store, StoreError};
 use crate::webhooks::{DisconnectReason, Event, Events};
 
@@ -22,11 +27,33 @@ const CONNECT_LOCK_TTL: Duration = Duration::from_secs(10);
 const CONNECT_LOCK_WAIT: Duration = Duration::from_secs(5);
 /// What the single-account version stored as the value of every OAuth `state`.
 const LEGACY_STATE_VALUE: &str = "1";
+/// A pending Page choice: 256 random bits, as a `state`.
+const CHOICE_BYTES: usize = 32;
+const CHOICE_CHARS: usize = 43;
 
 /// A connected account: which one, and its new token.
 pub struct Connected {
     pub slug: Slug,
     pub record: TokenRecord,
+}
+
+/// What a callback came to.
+pub enum Completion {
+    Connected(Connected),
+    /// A Facebook Login reaching several Instagram accounts: the operator picks one with the
+    /// one-time `choice` (valid as long as a `state`).
+    Choose {
+        slug: Slug,
+        choice: String,
+        accounts: Vec<GrantedAccount>,
+    },
+}
+
+/// A Facebook Login waiting for the operator's pick, encrypted at rest (it holds the token).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingChoice {
+    slug: String,
+    grant: FacebookGrant,
 }
 
 pub struct Connections {
@@ -37,22 +64,50 @@ pub struct Connections {
     store: Store,
     /// `account.connected` and `account.disconnected`.
     events: Events,
+    /// Encrypts pending Page choices.
+    cipher: Arc<TokenCipher>,
+    /// How long a pending choice is kept (`oauth.state_ttl_secs`).
+    choice_ttl: Duration,
+    /// Its hashtag budget is reconciled with Meta's when a facebook account connects.
+    public_search: Arc<PublicSearch>,
+}
+
+/// What [`Connections`] is built from.
+pub struct ConnectionParts {
+    pub accounts: Arc<Accounts>,
+    pub states: Arc<OAuthStates>,
+    /// Signs Meta's `signed_request` callbacks.
+    pub app_secret: SecretString,
+    pub store: Store,
+    pub events: Events,
+    /// Encrypts pending Page choices.
+    pub cipher: Arc<TokenCipher>,
+    /// How long a pending choice is kept (`oauth.state_ttl_secs`).
+    pub choice_ttl: Duration,
+    pub public_search: Arc<PublicSearch>,
 }
 
 impl Connections {
-    pub fn new(
-        accounts: Arc<Accounts>,
-        states: Arc<OAuthStates>,
-        app_secret: SecretString,
-        store: Store,
-        events: Events,
-    ) -> Self {
+    pub fn new(parts: ConnectionParts) -> Self {
+        let ConnectionParts {
+            accounts,
+            states,
+            app_secret,
+            store,
+            events,
+            cipher,
+            choice_ttl,
+            public_search,
+        } = parts;
         Self {
             accounts,
             states,
             app_secret,
             store,
             events,
+            cipher,
+            choice_ttl,
+            public_search,
         }
     }
 
@@ -60,10 +115,10 @@ impl Connections {
         &self.accounts
     }
 
-    /// Instagram's redirect back: the `state` names the account; the code becomes its token,
-    /// unless that Instagram account is connected under another slug. A failure anywhere
-    /// leaves the account's previous token as it was.
-    pub async fn complete(&self, params: CallbackParams) -> Result<Connected, AccountError> {
+    /// Instagram's (or Facebook's) redirect back: the `state` names the account and the login;
+    /// the code becomes its token, unless that Instagram account is connected under another
+    /// slug. A failure anywhere leaves the account's previous token as it was.
+    pub async fn complete(&self, params: CallbackParams) -> Result<Completion, AccountError> {
         if let Some(denied) = params.denied() {
             // Burn the state so this URL cannot be replayed with a code later.
             self.states
@@ -73,7 +128,7 @@ impl Connections {
                 .ok();
             return Err(denied.into());
         }
-        let slug = self
+        let (slug, login) = self
             .states
             .consume(params.state.as_deref())
             .await
@@ -85,16 +140,94 @@ impl Connections {
             // A state issued by the single-account version (during a rolling update): its
             // one account is the default. Its value, `1`, is a valid slug, so it is
             // recognized as such, not parsed.
-            None if slug == LEGACY_STATE_VALUE || Slug::parse(&slug).is_err() => {
+            None if login == Login::Instagram
+                && (slug == LEGACY_STATE_VALUE || Slug::parse(&slug).is_err()) =>
+            {
                 self.accounts.default_account()?
             }
             None => return Err(AccountError::NotFound(slug)),
         };
-        let record = account.tokens.exchange_code(code).await?;
+        if account.tokens.login() != login {
+            // The account was deleted and created again with another login since.
+            return Err(AuthError::from(auth::StateError::Unknown).into());
+        }
+        if login == Login::Instagram {
+            let record = account.tokens.exchange_code(code).await?;
+            return self
+                .connect(&account, record)
+                .await
+                .map(Completion::Connected);
+        }
+        let grant = account.tokens.exchange_facebook_code(code).await?;
+        match grant.accounts.as_slice() {
+            [] => Err(AuthError::NoLinkedAccount.into()),
+            [only] => {
+                let record = grant.record_for(&only.user_id)?;
+                self.connect(&account, record)
+                    .await
+                    .map(Completion::Connected)
+            }
+            _ => {
+                let choice = crate::random::token_urlsafe(CHOICE_BYTES);
+                let accounts = grant.accounts.clone();
+                let pending = PendingChoice {
+                    slug: account.slug.to_string(),
+                    grant,
+                };
+                let json = serde_json::to_vec(&pending).unwrap_or_default();
+                self.store
+                    .set(
+                        &choice_key(&choice),
+                        &self.cipher.encrypt(&json),
+                        Some(self.choice_ttl),
+                    )
+                    .await?;
+                Ok(Completion::Choose {
+                    slug: account.slug.clone(),
+                    choice,
+                    accounts,
+                })
+            }
+        }
+    }
+
+    /// The operator's pick after a Facebook Login that reached several Instagram accounts:
+    /// `choice` works once, and only for an account the login offered.
+    pub async fn choose(&self, choice: &str, user_id: &str) -> Result<Connected, AccountError> {
+        let well_formed = choice.len() == CHOICE_CHARS
+            && choice
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            return Err(AuthError::UnknownChoice.into());
+        }
+        let stored = self
+            .store
+            .take(&choice_key(choice))
+            .await?
+            .ok_or(AuthError::UnknownChoice)?;
+        let pending: PendingChoice = self
+            .cipher
+            .decrypt(&stored)
+            .ok()
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or(AuthError::UnknownChoice)?;
+        let account = self.accounts.find(&pending.slug)?;
+        let record = pending.grant.record_for(user_id)?;
+        self.connect(&account, record).await
+    }
+
+    /// Stores `record` as `account`'s token (refusing an Instagram account connected under
+    /// another slug), announces it and starts the first sync.
+    async fn connect(
+        &self,
+        account: &Arc<Account>,
+        record: TokenRecord,
+    ) -> Result<Connected, AccountError> {
         // Check and save under one lock: two callbacks of one Instagram account for two slugs
         // at the same moment must not both pass the check.
         let guard = self.connect_lock().await?;
-        let saved = match self.refuse_duplicate(&account, &record).await {
+        let saved = match self.refuse_duplicate(account, &record).await {
             Ok(()) => account
                 .tokens
                 .save_connected(&record)
@@ -115,6 +248,15 @@ impl Connections {
         // The token is stored; the first sync of this account starts in the background.
         if let Err(e) = account.feed.account_connected(&record.user_id).await {
             tracing::warn!(account = %account.slug, error = %e, "could not start the sync of the connected account");
+        }
+        if record.login == Login::Facebook {
+            // Meta may count hashtags searched before (by another tool, or before a purge).
+            let (search, account) = (self.public_search.clone(), account.clone());
+            tokio::spawn(async move {
+                if let Err(e) = search.reconcile(&account).await {
+                    tracing::warn!(account = %account.slug, error = %e, "could not read the hashtags Meta counts");
+                }
+            });
         }
         Ok(Connected {
             slug: account.slug.clone(),
@@ -211,6 +353,7 @@ impl Connections {
         if account.slug != *self.accounts.default_slug() {
             self.accounts.remove(&account.slug).await?;
         }
+        self.public_search.forget(account.slug.as_str());
         tracing::info!(account = %account.slug, "account deleted");
         if was_connected {
             self.events
@@ -236,4 +379,8 @@ impl Connections {
         }
         Ok(())
     }
+}
+
+fn choice_key(choice: &str) -> String {
+    format!("oauth:choice:{choice}")
 }

@@ -10,7 +10,7 @@ mod record;
 mod registry;
 mod slug;
 
-pub use connect::{Connected, Connections};
+pub use connect::{Completion, Connected, ConnectionParts, Connections};
 pub use error::AccountError;
 pub use migrate::migrate_single_account;
 pub use pictures::PictureHub;

@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::instagram::Login;
+
 /// The hash of accounts: field = slug, value = [`AccountRecord`] as JSON. Kept without TTL:
 /// accounts live until an operator deletes them.
 pub const ACCOUNTS_KEY: &str = "accounts";
@@ -15,4 +17,7 @@ pub struct AccountRecord {
     /// A name for operators (the slug when absent).
     pub label: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// How it connects; fixed at creation (records of earlier versions: Instagram Login).
+    #[serde(default)]
+    pub login: Login,
 }

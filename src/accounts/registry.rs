@@ -20,7 +20,7 @@ use crate::auth::{
 };
 use crate::config::FeedSettings;
 use crate::feed::{Feed, FeedEvents, ResponseCache};
-use crate::instagram::InstagramClient;
+use crate::instagram::{InstagramClient, Login};
 use crate::metrics::{AccountMetrics, Metrics};
 use crate::store::{Inserted, Store, StoreError};
 use crate::webhooks::Events;
@@ -138,6 +138,7 @@ impl Accounts {
             AccountRecord {
                 label: None,
                 created_at: Utc::now(),
+                login: Login::Instagram,
             },
         );
         *accounts.units.write().unwrap_or_else(|p| p.into_inner()) =
@@ -204,6 +205,7 @@ impl Accounts {
         let record = AccountRecord {
             label: None,
             created_at: Utc::now(),
+            login: Login::Instagram,
         };
         let json = serde_json::to_vec(&record).unwrap_or_default();
         let inserted = self
@@ -217,15 +219,20 @@ impl Accounts {
         Ok(())
     }
 
-    /// Adds an account (not connected yet).
+    /// Adds an account (not connected yet) that connects through `login`.
     pub async fn create(
         &self,
         slug: Slug,
         label: Option<String>,
+        login: Login,
     ) -> Result<Arc<Account>, AccountError> {
+        if login == Login::Facebook && self.parts.client.facebook().is_none() {
+            return Err(crate::auth::AuthError::FacebookNotConfigured.into());
+        }
         let record = AccountRecord {
             label,
             created_at: Utc::now(),
+            login,
         };
         let json = serde_json::to_vec(&record).unwrap_or_default();
         match self
@@ -275,6 +282,7 @@ impl Accounts {
             let record = serde_json::from_slice::<AccountRecord>(&json).unwrap_or(AccountRecord {
                 label: None,
                 created_at: DateTime::<Utc>::UNIX_EPOCH,
+                login: Login::Instagram,
             });
             let unit = match current.get(&slug) {
                 Some(unit) => {
@@ -307,6 +315,7 @@ impl Accounts {
         let store = p.store.scoped(&slug.scope());
         let tokens = Arc::new(TokenService::new(
             slug.clone(),
+            record.login,
             TokenRepository::new(store.clone(), p.cipher.clone()),
             p.states.clone(),
             p.client.clone(),

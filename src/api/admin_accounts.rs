@@ -19,6 +19,7 @@ use crate::assets::Assets;
 use crate::auth::TokenStatus;
 use crate::error::{ApiError, Problem};
 use crate::feed::FeedStatus;
+use crate::instagram::Login;
 
 const MAX_LABEL_CHARS: usize = 100;
 
@@ -37,6 +38,12 @@ pub struct NewAccount {
         example = "The shop in Lyon"
     )]
     label: Option<String>,
+    /// How the account connects; cannot change. `instagram` (default): Instagram Login, the
+    /// token refreshed by the gateway. `facebook`: Facebook Login through a Page linked to the
+    /// account, needed for public hashtag search (`source=public`); its token lasts ~60 days
+    /// and needs a new login before then.
+    #[serde(default)]
+    login: Login,
 }
 
 /// One account: its registration, token and feed.
@@ -48,6 +55,8 @@ pub struct AccountView {
     #[schema(required = true, example = "The shop in Lyon")]
     label: Option<String>,
     created_at: DateTime<Utc>,
+    /// How the account connects (Instagram Login or Facebook Login).
+    login: Login,
     /// Whether this is `accounts.default`, the account `/images`, `/search` and the
     /// single-account admin routes serve. It cannot be unregistered, only emptied.
     default: bool,
@@ -70,6 +79,7 @@ async fn view(account: &Account, accounts: &Accounts) -> Result<AccountView, Api
         slug: account.slug.to_string(),
         label: record.label,
         created_at: record.created_at,
+        login: record.login,
         default: account.slug == *accounts.default_slug(),
         token: account.tokens.status().await?,
         feed: account.feed.status(),
@@ -101,7 +111,8 @@ fn check_label(label: Option<String>) -> Result<Option<String>, ApiError> {
 /// **Errors.** `400 invalid_request`: a slug not matching `^[a-z0-9][a-z0-9-]{0,31}$`, a label
 /// over 100 characters or with control characters, an unknown field, or a body that is not
 /// JSON. `409 account_exists`: the slug is taken. `409 accounts_full`: `accounts.max` accounts
-/// exist. `415 unsupported_media_type`: the body is not `application/json`. `401`, `429`, `503
+/// exist. `409 facebook_not_configured`: `login` is `facebook` and `facebook.app_id` /
+/// `facebook.app_secret` are not set. `415 unsupported_media_type`: the body is not `application/json`. `401`, `429`, `503
 /// store_unavailable`.
 #[utoipa::path(
     tag = "admin",
@@ -135,10 +146,10 @@ pub async fn create_account(
     accounts: web::Data<Accounts>,
     body: web::Json<NewAccount>,
 ) -> Result<HttpResponse, ApiError> {
-    let NewAccount { slug, label } = body.into_inner();
+    let NewAccount { slug, label, login } = body.into_inner();
     let slug = Slug::parse(&slug).map_err(AccountError::from)?;
     let label = check_label(label)?;
-    let account = accounts.create(slug, label).await?;
+    let account = accounts.create(slug, label, login).await?;
     let body = view(&account, &accounts).await?;
     Ok(HttpResponse::Created()
         .insert_header((

@@ -542,3 +542,39 @@ pub fn webhook_url_refused() -> Value {
         "`url` points at a private, loopback or link-local address (webhooks.allow_private_networks is false)",
     )
 }
+
+/// `GET /admin/accounts/tags/hashtags`: three of the 30 weekly hashtags counted.
+pub fn hashtag_budget() -> Value {
+    json!({
+        "weekly_budget": 30,
+        "operator_reserve": 5,
+        "used": 3,
+        "left": 27,
+        "left_for_visitors": 22,
+        "tags": [
+            {"tag": "coffee", "hashtag_id": "17843857450040591", "counted_at": "2026-11-28T09:12:44Z", "expires_at": "2026-12-05T09:12:44Z"},
+            {"tag": "latteart", "hashtag_id": "17841562906103814", "counted_at": "2026-11-30T16:03:10Z", "expires_at": "2026-12-07T16:03:10Z"},
+            {"tag": null, "hashtag_id": "17841563587120501", "counted_at": "2026-12-01T08:00:00Z", "expires_at": "2026-12-08T08:00:00Z"}
+        ]
+    })
+}
+
+/// `POST /admin/accounts/tags/hashtags/coffee/warm`.
+pub fn hashtag_warmed() -> Value {
+    json!({
+        "tag": "coffee",
+        "top": 100,
+        "recent": 38,
+        "budget": hashtag_budget()
+    })
+}
+
+/// A new hashtag beyond the weekly budget.
+pub fn hashtag_budget_exhausted() -> Value {
+    problem(
+        "hashtag_budget_exhausted",
+        "Hashtag budget exhausted",
+        429,
+        "the account's weekly hashtag budget is used up (25 of 25 new hashtags in 7 days); #latte can be searched from 2026-12-05T09:12:44Z",
+    )
+}

@@ -10,10 +10,10 @@ use actix_web::{HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::accounts::Accounts;
+use crate::accounts::{Account, Accounts};
 use crate::config::FeedSettings;
 use crate::error::ApiError;
-use crate::feed::{Cursor, FeedError, FeedQuery, MediaType, PageRequest, Served, accepts_gzip};
+use crate::feed::{Cursor, FeedQuery, MediaType, PageRequest, Served, accepts_gzip};
 use crate::metrics::Metrics;
 
 pub const DEFAULT_LIMIT: usize = 20;
@@ -61,15 +61,34 @@ impl FeedEndpoint {
         slug: Option<&str>,
         query: &FeedQuery,
     ) -> Result<HttpResponse, ApiError> {
-        let account = match slug {
-            None => self.accounts.default_account()?,
+        let account = self.account(slug)?;
+        let served = account.feed.read(query).await.map_err(ApiError::from);
+        respond(req, served, &self.cache_control, &self.metrics)
+    }
+
+    /// The account `slug` (the default account when `None`).
+    pub fn account(&self, slug: Option<&str>) -> Result<Arc<Account>, ApiError> {
+        match slug {
+            None => Ok(self.accounts.default_account()?),
             Some(slug) => self
                 .accounts
                 .get(slug)
-                .ok_or_else(|| super::account::unknown(slug))?,
-        };
-        let served = account.feed.read(query).await;
-        respond(req, served, &self.cache_control, &self.metrics)
+                .ok_or_else(|| super::account::unknown(slug)),
+        }
+    }
+
+    /// An answer served like the feed's (ETag/304, `Cache-Control`, `Cache-Status`, `Age`).
+    pub fn respond<E: Into<ApiError>>(
+        &self,
+        req: &HttpRequest,
+        served: Result<Served, E>,
+    ) -> Result<HttpResponse, ApiError> {
+        respond(
+            req,
+            served.map_err(Into::into),
+            &self.cache_control,
+            &self.metrics,
+        )
     }
 }
 
@@ -101,26 +120,23 @@ pub fn query_params<'q, const N: usize>(
     Ok(values)
 }
 
-/// Validates `limit`, `cursor` and `type` (all optional) into a page request.
-pub fn page_request(
-    limit: Option<&str>,
-    cursor: Option<&str>,
-    media_type: Option<&str>,
-) -> Result<PageRequest, ApiError> {
-    let limit = match limit {
-        None => DEFAULT_LIMIT,
+/// Validates `limit` (optional) into a page size.
+pub fn page_limit(limit: Option<&str>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_LIMIT),
         Some(raw) => raw
             .parse::<usize>()
             .ok()
             .filter(|l| (1..=MAX_LIMIT).contains(l))
             .ok_or_else(|| {
                 ApiError::BadRequest(format!("`limit` must be an integer from 1 to {MAX_LIMIT}"))
-            })?,
-    };
-    let cursor = cursor
-        .map(|raw| Cursor::decode(raw).map_err(|e| ApiError::BadRequest(e.to_string())))
-        .transpose()?;
-    let media_type = media_type
+            }),
+    }
+}
+
+/// Validates `type` (optional).
+pub fn media_type_param(media_type: Option<&str>) -> Result<Option<MediaType>, ApiError> {
+    media_type
         .map(|raw| match raw {
             "image" => Ok(MediaType::Image),
             "video" => Ok(MediaType::Video),
@@ -129,7 +145,20 @@ pub fn page_request(
                 "`type` must be one of image, video, carousel_album".to_owned(),
             )),
         })
+        .transpose()
+}
+
+/// Validates `limit`, `cursor` and `type` (all optional) into a page request.
+pub fn page_request(
+    limit: Option<&str>,
+    cursor: Option<&str>,
+    media_type: Option<&str>,
+) -> Result<PageRequest, ApiError> {
+    let limit = page_limit(limit)?;
+    let cursor = cursor
+        .map(|raw| Cursor::decode(raw).map_err(|e| ApiError::BadRequest(e.to_string())))
         .transpose()?;
+    let media_type = media_type_param(media_type)?;
     Ok(PageRequest {
         limit,
         cursor,
@@ -140,7 +169,7 @@ pub fn page_request(
 /// 200 with the cached bytes, or 304 when the client already has them.
 fn respond(
     req: &HttpRequest,
-    served: Result<Served, FeedError>,
+    served: Result<Served, ApiError>,
     cache_control: &HeaderValue,
     metrics: &Metrics,
 ) -> Result<HttpResponse, ApiError> {

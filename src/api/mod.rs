@@ -7,6 +7,7 @@ mod admin_accounts;
 mod admin_auth;
 mod admin_curation;
 mod admin_errors;
+mod admin_hashtags;
 mod admin_page;
 mod admin_webhooks;
 mod assets;
@@ -220,6 +221,7 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
             scope("/oauth")
                 .wrap(sensitive_headers())
                 .service(oauth::handle_oauth_callback)
+                .service(oauth::handle_choice)
                 .service(oauth::handle_deauthorize)
                 .service(oauth::handle_data_deletion)
                 .service(oauth::get_data_deletion_status),
@@ -237,6 +239,8 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
         .service(admin_accounts::start_account_reauth)
         .service(admin_accounts::refresh_account_token)
         .service(admin_accounts::sync_account)
+        .service(admin_hashtags::get_hashtag_budget)
+        .service(admin_hashtags::warm_hashtag)
         .service(admin_curation::get_curation)
         .service(admin_curation::list_posts)
         .service(admin_curation::list_hidden)

@@ -1,15 +1,16 @@
 //! Callbacks that Instagram and Meta call: the OAuth redirect, deauthorize, data deletion.
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, get, post, web};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::examples;
-use crate::accounts::{Connected, Connections};
-use crate::auth::{CallbackParams, DataDeletions, DeletionStatus};
+use crate::accounts::{AccountError, Completion, Connected, Connections};
+use crate::auth::{AuthError, CallbackParams, DataDeletions, DeletionStatus, GrantedAccount};
 use crate::error::{ApiError, Problem};
+use crate::instagram::Login;
 
 /// Where the callback sends the operator, and the service's public base URL.
 pub struct OAuthPages {
@@ -130,7 +131,7 @@ pub async fn handle_oauth_callback(
     pages: web::Data<OAuthPages>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let Connected { record, .. } = connections
+    let completion = connections
         .complete(CallbackParams {
             code: q.code,
             state: q.state,
@@ -138,29 +139,179 @@ pub async fn handle_oauth_callback(
             error_reason: q.error_reason,
             error_description: q.error_description,
         })
-        .await?;
-    if let Some(target) = &pages.success_redirect {
-        return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, target.as_str()))
-            .finish());
+        .await;
+    match completion {
+        Ok(Completion::Connected(connected)) => Ok(connected_response(&connected, &pages)),
+        Ok(Completion::Choose {
+            slug,
+            choice,
+            accounts,
+        }) => Ok(html(
+            StatusCode::OK,
+            choice_page(slug.as_str(), &choice, &accounts),
+        )
+        // The page's forms post back here, and only here.
+        .map_into_boxed_body()
+        .with_csp(CHOICE_PAGE_CSP)),
+        Err(AccountError::Auth(AuthError::NoLinkedAccount)) => {
+            Ok(html(StatusCode::CONFLICT, no_linked_account_page()))
+        }
+        Err(e) => Err(e.into()),
     }
+}
+
+/// The operator's pick on the page a Facebook Login reaching several Instagram accounts
+/// showed.
+///
+/// Not called by frontends: the page `GET /oauth/callback` shows after a Facebook Login whose
+/// user manages several Pages with linked Instagram accounts posts here. `choice` is the
+/// one-time value of that page (valid for `oauth.state_ttl_secs`, once); `account` is the
+/// Instagram account id picked among those offered. The token is then stored as for a callback
+/// that connects directly, and the answer is the same page (or `303` to
+/// `oauth.success_redirect`). Never cached.
+///
+/// **Errors.** `400 invalid_choice`: the choice is unknown, expired or used, or the account
+/// was not offered. `409 account_conflict`: that Instagram account is connected under another
+/// slug. `400 invalid_request`, `413`, `415`, `503 store_unavailable`.
+#[utoipa::path(
+    tag = "oauth",
+    request_body(content = ChoiceForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Connected; a small HTML page names the account", content_type = "text/html", body = String),
+        (status = 303, description = "Connected; redirect to `oauth.success_redirect`",
+         headers(("Location" = String, description = "The configured `oauth.success_redirect`"))),
+        (status = 400, description = "Unknown, expired or used choice, or an account that was not offered", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("invalid_choice", "Invalid choice", 400, "the Page choice is unknown, expired or already used; connect again"))),
+        (status = 409, description = "The Instagram account is connected under another slug", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("account_conflict", "Instagram account already connected", 409, "the Instagram account @sandbox.tags is already connected as `tags`; delete or re-connect that account first"))),
+        (status = 413, description = "Body over 16 KiB", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("payload_too_large", "Payload too large", 413, "request bodies are limited to 16384 bytes"))),
+        (status = 415, description = "Not a form", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("unsupported_media_type", "Unsupported media type", 415, "send application/x-www-form-urlencoded"))),
+        (status = 503, description = "The store is unavailable", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds to wait before retrying (5)")),
+         example = json!(examples::store_unavailable())),
+    )
+)]
+#[post("/choose")]
+pub async fn handle_choice(
+    form: web::Form<ChoiceForm>,
+    connections: web::Data<Connections>,
+    pages: web::Data<OAuthPages>,
+) -> Result<HttpResponse, ApiError> {
+    let connected = connections.choose(&form.choice, &form.account).await?;
+    Ok(connected_response(&connected, &pages))
+}
+
+/// The operator's pick among the Instagram accounts a Facebook Login reached.
+#[derive(Deserialize, ToSchema)]
+pub struct ChoiceForm {
+    /// The one-time value of the choice page (43 base64url characters).
+    #[schema(
+        pattern = "^[A-Za-z0-9_-]{43}$",
+        example = "Zq2-7wQm0kq0G1jq4mW6bS5QdL7i2k8x9yZaBcDeFgH"
+    )]
+    choice: String,
+    /// The picked Instagram account's id.
+    #[schema(pattern = "^[0-9]{1,30}$", example = "17841400000000101")]
+    account: String,
+}
+
+/// Lets the choice page's forms post to `/oauth/choose` (the rest of `/oauth` allows no form).
+const CHOICE_PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+trait WithCsp {
+    fn with_csp(self, csp: &'static str) -> Self;
+}
+
+impl WithCsp for HttpResponse {
+    fn with_csp(mut self, csp: &'static str) -> Self {
+        self.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(csp),
+        );
+        self
+    }
+}
+
+fn html(status: StatusCode, body: String) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+fn connected_response(connected: &Connected, pages: &OAuthPages) -> HttpResponse {
+    if let Some(target) = &pages.success_redirect {
+        return HttpResponse::SeeOther()
+            .insert_header((header::LOCATION, target.as_str()))
+            .finish();
+    }
+    let record = &connected.record;
     let who = record.username.as_deref().map_or_else(
         || format!("account {}", record.user_id),
         |u| format!("@{u}"),
     );
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(connected_page(&who, &record.expires_at.to_rfc3339())))
+    let renewal = match record.login {
+        Login::Instagram => "is refreshed automatically",
+        Login::Facebook => {
+            "cannot be refreshed by the gateway (Facebook Login): connect the account again before then; the operator page and /admin/status warn a week ahead"
+        }
+    };
+    html(
+        StatusCode::OK,
+        connected_page(&who, &record.expires_at.to_rfc3339(), renewal),
+    )
 }
 
-fn connected_page(who: &str, expires_at: &str) -> String {
+const PAGE_HEAD: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">";
+const PAGE_STYLE: &str = "<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}</style></head>";
+
+fn connected_page(who: &str, expires_at: &str, renewal: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Instagram connected</title>\
-         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem}}</style></head>\
+        "{PAGE_HEAD}<title>Instagram connected</title>{PAGE_STYLE}\
          <body><h1>Instagram connected</h1><p>The gateway now serves the media of <strong>{}</strong>.</p>\
-         <p>The token is valid until {} and is refreshed automatically.</p><p>You can close this page.</p></body></html>",
+         <p>The token is valid until {} and {}.</p><p>You can close this page.</p></body></html>",
         escape_html(who),
-        escape_html(expires_at)
+        escape_html(expires_at),
+        escape_html(renewal),
+    )
+}
+
+fn choice_page(slug: &str, choice: &str, accounts: &[GrantedAccount]) -> String {
+    let mut items = String::new();
+    for account in accounts {
+        let who = account.username.as_deref().map_or_else(
+            || format!("account {}", account.user_id),
+            |u| format!("@{u}"),
+        );
+        items.push_str(&format!(
+            "<li><form method=\"post\" action=\"choose\">\
+             <input type=\"hidden\" name=\"choice\" value=\"{}\">\
+             <input type=\"hidden\" name=\"account\" value=\"{}\">\
+             <button type=\"submit\">Connect <strong>{}</strong></button> (Page {})</form></li>",
+            escape_html(choice),
+            escape_html(&account.user_id),
+            escape_html(&who),
+            escape_html(&account.page_name),
+        ));
+    }
+    format!(
+        "{PAGE_HEAD}<title>Choose the Instagram account</title>{PAGE_STYLE}\
+         <body><h1>Choose the Instagram account</h1>\
+         <p>Your Facebook Pages are linked to several Instagram professional accounts. Which one should the gateway's account <strong>{}</strong> serve?</p>\
+         <ul>{items}</ul><p>This choice expires with the login (10 minutes by default).</p></body></html>",
+        escape_html(slug),
+    )
+}
+
+fn no_linked_account_page() -> String {
+    format!(
+        "{PAGE_HEAD}<title>No linked Instagram account</title>{PAGE_STYLE}\
+         <body><h1>No linked Instagram account</h1>\
+         <p>The Facebook login worked, but none of the Pages you manage has an Instagram professional account linked to it, so there is nothing to connect. Nothing was stored.</p>\
+         <ol><li>Make sure the Instagram account is a professional (business or creator) account.</li>\
+         <li>Link it to a Facebook Page you manage: in the Page's settings, <em>Linked accounts</em> &gt; Instagram, or in the Instagram app under <em>Settings &gt; Account type and tools</em>.</li>\
+         <li>Grant the Page and the Instagram account to the app when Facebook asks, then connect again (<code>POST /admin/accounts/{{slug}}/reauth</code> or the operator page).</li></ol></body></html>"
     )
 }
 
@@ -332,7 +483,11 @@ mod tests {
 
     #[test]
     fn usernames_are_escaped_in_the_page() {
-        let page = connected_page("@<script>x</script>", "2027-01-01T00:00:00+00:00");
+        let page = connected_page(
+            "@<script>x</script>",
+            "2027-01-01T00:00:00+00:00",
+            "is refreshed",
+        );
         assert!(!page.contains("<script>"));
         assert!(page.contains("&lt;script&gt;"));
     }

@@ -1,6 +1,7 @@
 //! `GET /search`: the account's own posts by words or hashtags, over the whole snapshot.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use percent_encoding::percent_decode_str;
@@ -9,18 +10,31 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::account::{SlugPath, path_slug};
 use super::examples;
-use super::feed_http::{FeedEndpoint, TypeParam, page_request, query_params};
+use super::feed_http::{
+    FeedEndpoint, TypeParam, media_type_param, page_limit, page_request, query_params,
+};
 use crate::error::{ApiError, Problem};
 use crate::feed::{FeedQuery, MediaPageSchema, Search};
+use crate::hashtags::{Hashtag, PageSpec, PublicSearch, decode_cursor};
+use crate::instagram::HashtagOrder;
 
 const MAX_Q_CHARS: usize = 100;
 
-/// Where to search. Only the connected account's own posts today; public hashtag search
-/// (through Facebook Login) would be another source.
+/// Where to search: the account's own posts (`account`), or everyone's public posts with a
+/// hashtag (`public`, accounts connected through Facebook Login).
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceParam {
     Account,
+    Public,
+}
+
+/// The order of public results: `top` (most popular) or `recent` (the last 24 hours).
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderParam {
+    Top,
+    Recent,
 }
 
 #[derive(IntoParams)]
@@ -42,18 +56,22 @@ pub struct SearchQuery<'q> {
     /// Where to search (default `account`).
     #[param(value_type = Option<SourceParam>, inline)]
     source: Option<Cow<'q, str>>,
+    /// With `source=public` only: `top` (default) or `recent`.
+    #[param(value_type = Option<OrderParam>, inline)]
+    order: Option<Cow<'q, str>>,
 }
 
 impl<'q> SearchQuery<'q> {
     fn parse(query: &'q str) -> Result<Self, ApiError> {
-        let [q, limit, cursor, media_type, source] =
-            query_params(query, &["q", "limit", "cursor", "type", "source"])?;
+        let [q, limit, cursor, media_type, source, order] =
+            query_params(query, &["q", "limit", "cursor", "type", "source", "order"])?;
         Ok(Self {
             q,
             limit,
             cursor,
             media_type,
             source,
+            order,
         })
     }
 }
@@ -134,8 +152,9 @@ impl<'q> SearchQuery<'q> {
 pub async fn search_images(
     req: HttpRequest,
     endpoint: web::Data<FeedEndpoint>,
+    public_search: web::Data<PublicSearch>,
 ) -> Result<HttpResponse, ApiError> {
-    search(&req, &endpoint, None).await
+    search(&req, &endpoint, &public_search, None).await
 }
 
 /// Searches the posts of the account `{slug}`: `GET /search` for that account.
@@ -182,8 +201,9 @@ pub async fn search_images(
 pub async fn search_account_images(
     req: HttpRequest,
     endpoint: web::Data<FeedEndpoint>,
+    public_search: web::Data<PublicSearch>,
 ) -> Result<HttpResponse, ApiError> {
-    search(&req, &endpoint, Some(path_slug(&req))).await
+    search(&req, &endpoint, &public_search, Some(path_slug(&req))).await
 }
 
 /// `GET /search` and `GET /accounts/{slug}/search`: in the account `slug` (the default
@@ -191,24 +211,34 @@ pub async fn search_account_images(
 async fn search(
     req: &HttpRequest,
     endpoint: &FeedEndpoint,
+    public_search: &Arc<PublicSearch>,
     slug: Option<&str>,
 ) -> Result<HttpResponse, ApiError> {
     check_utf8(req.query_string())?;
     let q = SearchQuery::parse(req.query_string())?;
-    match q.source.as_deref() {
-        None | Some("account") => {}
+    let public = match q.source.as_deref() {
+        None | Some("account") => false,
+        Some("public") => true,
         Some(_) => {
             return Err(ApiError::BadRequest(
-                "`source` must be `account`".to_owned(),
+                "`source` must be `account` or `public`".to_owned(),
             ));
         }
-    }
+    };
     let text = q.q.as_deref().unwrap_or_default();
     let chars = text.chars().count();
     if chars == 0 || chars > MAX_Q_CHARS {
         return Err(ApiError::BadRequest(format!(
             "`q` must be 1 to {MAX_Q_CHARS} characters"
         )));
+    }
+    if public {
+        return search_public(req, endpoint, public_search, slug, &q, text).await;
+    }
+    if q.order.is_some() {
+        return Err(ApiError::BadRequest(
+            "`order` applies to `source=public` only".to_owned(),
+        ));
     }
     let search = Search::parse(text);
     let request = page_request(
@@ -219,6 +249,41 @@ async fn search(
     endpoint
         .serve(req, slug, &FeedQuery::Search(search, request))
         .await
+}
+
+/// `source=public`: one hashtag, Meta's public posts with it, through the account's
+/// Facebook Login and within its weekly budget.
+async fn search_public(
+    req: &HttpRequest,
+    endpoint: &FeedEndpoint,
+    public_search: &Arc<PublicSearch>,
+    slug: Option<&str>,
+    q: &SearchQuery<'_>,
+    text: &str,
+) -> Result<HttpResponse, ApiError> {
+    let tag = Hashtag::parse(text).map_err(|e| ApiError::BadRequest(format!("`q`: {e}")))?;
+    let order = match q.order.as_deref() {
+        None | Some("top") => HashtagOrder::Top,
+        Some("recent") => HashtagOrder::Recent,
+        Some(_) => {
+            return Err(ApiError::BadRequest(
+                "`order` must be `top` or `recent`".to_owned(),
+            ));
+        }
+    };
+    let offset = match q.cursor.as_deref() {
+        None => 0,
+        Some(raw) => decode_cursor(raw, public_search.max_items())
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?,
+    };
+    let spec = PageSpec {
+        offset,
+        limit: page_limit(q.limit.as_deref())?,
+        media_type: media_type_param(q.media_type.as_deref())?,
+    };
+    let account = endpoint.account(slug)?;
+    let served = public_search.search(&account, &tag, order, spec).await;
+    endpoint.respond(req, served)
 }
 
 /// Query decoding turns invalid UTF-8 lossily (into U+FFFD), which would search for something

@@ -26,6 +26,22 @@ pub enum AuthError {
     TooYoung { refreshable_at: DateTime<Utc> },
     #[error("another refresh is in progress")]
     RefreshInProgress,
+    #[error(
+        "a Facebook Login token cannot be refreshed by a server; connect the account again (POST /admin/accounts/{{slug}}/reauth) before it expires"
+    )]
+    NotRefreshable,
+    #[error(
+        "Facebook Login is not configured: set facebook.app_id and facebook.app_secret (IGW__FACEBOOK__APP_ID, IGW__FACEBOOK__APP_SECRET)"
+    )]
+    FacebookNotConfigured,
+    #[error(
+        "none of your Facebook Pages has an Instagram professional account linked; link one (Instagram app: Settings > Account type and tools, or the Page's settings: Linked accounts) and connect again"
+    )]
+    NoLinkedAccount,
+    #[error("the Page choice is unknown, expired or already used; connect again")]
+    UnknownChoice,
+    #[error("the chosen Instagram account is not one the login offered")]
+    NotOffered,
     #[error(transparent)]
     SignedRequest(#[from] SignedRequestError),
     #[error(transparent)]

@@ -17,7 +17,8 @@ pub use error::AuthError;
 pub use refresher::spawn_refresher;
 pub use repository::{Stored, TokenRepository};
 pub use service::{
-    AuthorizationRequest, CallbackParams, TokenService, TokenServiceConfig, UsableToken,
+    AuthorizationRequest, CallbackParams, FacebookGrant, GrantedAccount, TokenService,
+    TokenServiceConfig, UsableToken,
 };
 pub use state::{OAuthStates, StateError};
-pub use token::{TokenRecord, TokenState, TokenStatus};
+pub use token::{EXPIRY_WARNING, TokenRecord, TokenState, TokenStatus};

@@ -10,9 +10,9 @@ use url::Url;
 use super::error::AuthError;
 use super::repository::{Stored, TokenRepository};
 use super::state::OAuthStates;
-use super::token::{TokenRecord, TokenState, TokenStatus};
+use super::token::{EXPIRY_WARNING, TokenRecord, TokenState, TokenStatus};
 use crate::accounts::Slug;
-use crate::instagram::{InstagramClient, UpstreamError};
+use crate::instagram::{InstagramClient, LinkedPage, Login, UpstreamError};
 use crate::store::{LockGuard, Store, StoreError};
 use crate::webhooks::{Event, EventType, Events};
 
@@ -23,12 +23,14 @@ const LOCK_POLL: Duration = Duration::from_millis(100);
 /// How long a token's events are remembered across replicas: longer than a token lives.
 const TOKEN_MEMORY: Duration = Duration::from_secs(90 * 86_400);
 /// `account.token_expiring` this long before the expiry, when the token is not refreshed.
-const TOKEN_EXPIRING_WINDOW: chrono::Duration = chrono::Duration::days(7);
+const TOKEN_EXPIRING_WINDOW: chrono::Duration = EXPIRY_WARNING;
 
 /// What the token service needs from the configuration.
 #[derive(Clone)]
 pub struct TokenServiceConfig {
     pub redirect_uri: String,
+    /// Where Facebook Login sends the operator back (`facebook.redirect_uri`, else the same).
+    pub facebook_redirect_uri: String,
     pub scopes: Vec<String>,
     pub refresh_margin: chrono::Duration,
     pub lock_ttl: Duration,
@@ -79,6 +81,61 @@ pub struct UsableToken {
     pub access_token: SecretString,
     pub user_id: String,
     pub username: Option<String>,
+    /// Which API it works with.
+    pub login: Login,
+}
+
+/// A Facebook Login's long-lived user token and the Instagram accounts it reaches (through the
+/// user's Pages); not stored until one account is picked.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct FacebookGrant {
+    #[serde(serialize_with = "super::token::expose")]
+    pub access_token: SecretString,
+    pub expires_at: DateTime<Utc>,
+    pub scopes: Vec<String>,
+    pub accounts: Vec<GrantedAccount>,
+}
+
+/// One Instagram account a Facebook Login reaches, and the Page it is linked to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GrantedAccount {
+    pub user_id: String,
+    pub username: Option<String>,
+    pub page_name: String,
+}
+
+impl FacebookGrant {
+    /// The token record for the Instagram account `user_id` among those granted.
+    pub fn record_for(&self, user_id: &str) -> Result<TokenRecord, AuthError> {
+        let account = self
+            .accounts
+            .iter()
+            .find(|a| a.user_id == user_id)
+            .ok_or(AuthError::NotOffered)?;
+        Ok(TokenRecord {
+            access_token: self.access_token.clone(),
+            user_id: account.user_id.clone(),
+            app_scoped_user_id: None,
+            username: account.username.clone(),
+            scopes: self.scopes.clone(),
+            obtained_at: Utc::now(),
+            expires_at: self.expires_at,
+            refreshed_at: None,
+            invalid: false,
+            last_error: None,
+            login: Login::Facebook,
+        })
+    }
+}
+
+impl From<LinkedPage> for GrantedAccount {
+    fn from(page: LinkedPage) -> Self {
+        Self {
+            user_id: page.ig_user_id,
+            username: page.ig_username,
+            page_name: page.page_name,
+        }
+    }
 }
 
 /// What a refresh attempt came to.
@@ -94,6 +151,8 @@ pub enum RefreshOutcome {
 pub struct TokenService {
     /// The account's slug, carried by the `state` of its authorize URLs.
     slug: Slug,
+    /// Fixed when the account is created.
+    login: Login,
     repo: TokenRepository,
     states: Arc<OAuthStates>,
     client: Arc<InstagramClient>,
@@ -103,8 +162,13 @@ pub struct TokenService {
 }
 
 impl TokenService {
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one per collaborator; each account's unit is built in one place"
+    )]
     pub fn new(
         slug: Slug,
+        login: Login,
         repo: TokenRepository,
         states: Arc<OAuthStates>,
         client: Arc<InstagramClient>,
@@ -114,6 +178,7 @@ impl TokenService {
     ) -> Self {
         Self {
             slug,
+            login,
             repo,
             states,
             client,
@@ -124,12 +189,31 @@ impl TokenService {
     }
 
     pub fn redirect_uri(&self) -> &str {
-        &self.config.redirect_uri
+        match self.login {
+            Login::Instagram => &self.config.redirect_uri,
+            Login::Facebook => &self.config.facebook_redirect_uri,
+        }
+    }
+
+    pub fn login(&self) -> Login {
+        self.login
     }
 
     /// Builds the authorize URL with a fresh one-time `state`.
     pub async fn start_authorization(&self) -> Result<AuthorizationRequest, AuthError> {
-        let (state, state_expires_at) = self.states.issue(self.slug.as_str()).await?;
+        if self.login == Login::Facebook && self.client.facebook().is_none() {
+            return Err(AuthError::FacebookNotConfigured);
+        }
+        let (state, state_expires_at) = self.states.issue(self.slug.as_str(), self.login).await?;
+        if self.login == Login::Facebook {
+            let url = self
+                .client
+                .facebook_authorize_url(&self.config.facebook_redirect_uri, &state)?;
+            return Ok(AuthorizationRequest {
+                authorize_url: url,
+                state_expires_at,
+            });
+        }
         let mut url = self.client.endpoints().authorize_url.clone();
         url.query_pairs_mut()
             .append_pair("client_id", self.client.client_id())
@@ -175,8 +259,46 @@ impl TokenService {
             refreshed_at: None,
             invalid: false,
             last_error: None,
+            login: Login::Instagram,
         };
         Ok(record)
+    }
+
+    /// A Facebook Login's code: exchanged for a short-lived user token, upgraded to a
+    /// long-lived one, with the Instagram accounts linked to the user's Pages. Not stored: the
+    /// caller picks the account (or lets the operator pick).
+    #[tracing::instrument(skip_all, fields(account = %self.slug))]
+    pub async fn exchange_facebook_code(&self, code: &str) -> Result<FacebookGrant, AuthError> {
+        if self.client.facebook().is_none() {
+            return Err(AuthError::FacebookNotConfigured);
+        }
+        let short = self
+            .client
+            .facebook_exchange_code(code, &self.config.facebook_redirect_uri)
+            .await?;
+        let long = self.client.facebook_long_lived(&short).await?;
+        let pages = self
+            .client
+            .facebook_linked_accounts(&long.access_token)
+            .await?;
+        let mut accounts: Vec<GrantedAccount> = Vec::with_capacity(pages.len());
+        // Two Pages may link the same account: offer it once.
+        for page in pages {
+            if !accounts.iter().any(|a| a.user_id == page.ig_user_id) {
+                accounts.push(page.into());
+            }
+        }
+        let scopes = self
+            .client
+            .facebook()
+            .map(|app| app.scopes.clone())
+            .unwrap_or_default();
+        Ok(FacebookGrant {
+            access_token: long.access_token,
+            expires_at: long.expires_at,
+            scopes,
+            accounts,
+        })
     }
 
     /// Stores a token obtained by [`TokenService::exchange_code`], replacing any other.
@@ -206,6 +328,7 @@ impl TokenService {
                     access_token: record.access_token,
                     user_id: record.user_id,
                     username: record.username,
+                    login: record.login,
                 }),
                 state => Err(AuthError::ReauthRequired(state)),
             },
@@ -242,6 +365,9 @@ impl TokenService {
 
     /// Operator-triggered refresh: ignores the margin, still honours Instagram's 24 h rule.
     pub async fn refresh_now(&self) -> Result<TokenStatus, AuthError> {
+        if self.login == Login::Facebook {
+            return Err(AuthError::NotRefreshable);
+        }
         match self.refresh(true).await? {
             RefreshOutcome::Busy => Err(AuthError::RefreshInProgress),
             RefreshOutcome::Refreshed | RefreshOutcome::NotDue => Ok(self.status().await?),
@@ -301,6 +427,13 @@ impl TokenService {
             }
             TokenState::Missing => return Err(AuthError::ReauthRequired(state)),
             TokenState::Valid | TokenState::RefreshDue => {}
+        }
+        if record.login == Login::Facebook {
+            // Nothing to refresh: the operator hears of the expiry a week ahead.
+            if record.expires_within(now, TOKEN_EXPIRING_WINDOW) {
+                self.token_expiring(&record).await;
+            }
+            return Ok(RefreshOutcome::NotDue);
         }
         let outcome = self
             .refresh_usable(&mut record, state, guard, force, now)

@@ -5,7 +5,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::instagram::Login;
 use crate::store::{Store, StoreError};
+
+/// Prefix of the stored value of a state issued for a Facebook Login (`facebook:<slug>`); a
+/// plain slug is an Instagram Login (as the single-login versions stored it).
+const FACEBOOK_PREFIX: &str = "facebook:";
 
 /// 32 random bytes = 256 bits, 43 base64url characters.
 const STATE_BYTES: usize = 32;
@@ -34,24 +39,32 @@ impl OAuthStates {
         format!("oauth:state:{state}")
     }
 
-    /// Mints and stores a fresh state for connecting the account `slug`; returns it with its
-    /// expiry.
-    pub async fn issue(&self, slug: &str) -> Result<(String, DateTime<Utc>), StoreError> {
+    /// Mints and stores a fresh state for connecting the account `slug` through `login`;
+    /// returns it with its expiry.
+    pub async fn issue(
+        &self,
+        slug: &str,
+        login: Login,
+    ) -> Result<(String, DateTime<Utc>), StoreError> {
         let state = crate::random::token_urlsafe(STATE_BYTES);
         let expires_at = Utc::now() + chrono::Duration::from_std(self.ttl).unwrap_or_default();
+        let value = match login {
+            Login::Instagram => slug.to_owned(),
+            Login::Facebook => format!("{FACEBOOK_PREFIX}{slug}"),
+        };
         self.store
-            .set(&Self::key(&state), slug.as_bytes(), Some(self.ttl))
+            .set(&Self::key(&state), value.as_bytes(), Some(self.ttl))
             .await?;
         Ok((state, expires_at))
     }
 
     /// Consumes `state`: succeeds once per issued value, within its lifetime, with the slug
-    /// of the account it was issued for. Values that are not even shaped like ours are refused
-    /// without touching the store.
+    /// of the account it was issued for and the login. Values that are not even shaped like
+    /// ours are refused without touching the store.
     pub async fn consume(
         &self,
         state: Option<&str>,
-    ) -> Result<Result<String, StateError>, StoreError> {
+    ) -> Result<Result<(String, Login), StateError>, StoreError> {
         let Some(state) = state.filter(|s| !s.is_empty()) else {
             return Ok(Err(StateError::Missing));
         };
@@ -65,7 +78,13 @@ impl OAuthStates {
         Ok(match self.store.take(&Self::key(state)).await? {
             // A state of the single-account version (value `1`) was for the default account:
             // `Connections::complete` resolves that value to it.
-            Some(slug) => Ok(String::from_utf8(slug).unwrap_or_default()),
+            Some(value) => {
+                let value = String::from_utf8(value).unwrap_or_default();
+                Ok(match value.strip_prefix(FACEBOOK_PREFIX) {
+                    Some(slug) => (slug.to_owned(), Login::Facebook),
+                    None => (value, Login::Instagram),
+                })
+            }
             None => Err(StateError::Unknown),
         })
     }

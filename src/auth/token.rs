@@ -5,6 +5,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 use utoipa::ToSchema;
 
+use crate::instagram::Login;
+
 /// Instagram refuses to refresh a token younger than this.
 pub const MIN_REFRESH_AGE: Duration = Duration::hours(24);
 
@@ -28,9 +30,15 @@ pub struct TokenRecord {
     pub invalid: bool,
     #[serde(default)]
     pub last_error: Option<String>,
+    /// Which login issued it (records of earlier versions: Instagram Login).
+    #[serde(default)]
+    pub login: Login,
 }
 
-fn expose<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+/// Operators are warned (status, events, metrics) this long before a token expires.
+pub const EXPIRY_WARNING: Duration = Duration::days(7);
+
+pub(super) fn expose<S: Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(secret.expose_secret())
 }
 
@@ -68,7 +76,10 @@ impl TokenRecord {
             TokenState::Invalid
         } else if now >= self.expires_at {
             TokenState::Expired
-        } else if now >= self.refreshable_at() && self.expires_at - now <= refresh_margin {
+        } else if self.login == Login::Instagram
+            && now >= self.refreshable_at()
+            && self.expires_at - now <= refresh_margin
+        {
             TokenState::RefreshDue
         } else {
             TokenState::Valid
@@ -122,6 +133,11 @@ pub struct TokenStatus {
     pub refreshed_at: Option<DateTime<Utc>>,
     /// True when only a new authorization can bring the feed back.
     pub reauth_required: bool,
+    /// True within 7 days of the expiry: a Facebook Login token (which the gateway cannot
+    /// refresh) needs a new login by then; an Instagram one is failing to refresh.
+    pub expires_soon: bool,
+    /// Which login the token came from.
+    pub login: Login,
     /// The last problem with the token, for the operator.
     #[schema(required = true)]
     pub last_error: Option<String>,
@@ -142,6 +158,8 @@ impl TokenStatus {
             expires_at: None,
             refreshed_at: None,
             reauth_required: true,
+            expires_soon: false,
+            login: Login::default(),
             last_error,
         }
     }
@@ -157,6 +175,8 @@ impl TokenStatus {
             expires_at: Some(record.expires_at),
             refreshed_at: record.refreshed_at,
             reauth_required: matches!(state, TokenState::Expired | TokenState::Invalid),
+            expires_soon: !record.invalid && record.expires_within(now, EXPIRY_WARNING),
+            login: record.login,
             last_error: record.last_error.clone(),
         }
     }
@@ -179,6 +199,7 @@ mod tests {
             refreshed_at: None,
             invalid: false,
             last_error: None,
+            login: Login::Instagram,
         }
     }
 
@@ -193,6 +214,10 @@ mod tests {
         young.obtained_at = now - Duration::hours(23);
         assert_eq!(young.state(now, margin), TokenState::Valid);
         assert_eq!(record(61, -1).state(now, margin), TokenState::Expired);
+        // A Facebook Login token is never due: no server can refresh it.
+        let mut facebook = record(55, 5);
+        facebook.login = Login::Facebook;
+        assert_eq!(facebook.state(now, margin), TokenState::Valid);
         let mut bad = record(1, 59);
         bad.invalid = true;
         assert_eq!(bad.state(now, margin), TokenState::Invalid);

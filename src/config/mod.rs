@@ -39,6 +39,34 @@ pub struct Settings {
     pub assets: AssetSettings,
     pub accounts: AccountSettings,
     pub webhooks: WebhookSettings,
+    pub facebook: FacebookSettings,
+    pub hashtags: HashtagSettings,
+}
+
+/// `[facebook]`: the Facebook app for accounts connected through Facebook Login.
+#[derive(Debug, Clone)]
+pub struct FacebookSettings {
+    /// `facebook.app_id` / `facebook.app_secret`; `None`: not configured (live mode cannot
+    /// connect facebook accounts; the sandbox has its own).
+    pub app: Option<AppCredentials>,
+    pub config_id: Option<String>,
+    /// Unset: the Instagram one.
+    pub redirect_uri: Option<Url>,
+    pub scopes: Vec<String>,
+    pub api_version: String,
+    pub authorize_url: Url,
+    pub graph_url: Url,
+}
+
+/// `[hashtags]`: public hashtag search and its budget.
+#[derive(Debug, Clone)]
+pub struct HashtagSettings {
+    pub weekly_budget: usize,
+    pub operator_reserve: usize,
+    /// Empty: any tag.
+    pub allowed: Vec<crate::hashtags::Hashtag>,
+    pub refresh: Duration,
+    pub max_items: usize,
 }
 
 /// `[webhooks]`: outbound events (see `crate::webhooks`).

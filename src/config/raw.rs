@@ -10,10 +10,10 @@ use url::Url;
 
 use super::{
     AccountSettings, AdminSettings, AppCredentials, AssetSettings, AssetStoreSettings, ConfigError,
-    CorsSettings, Environment, FeedSettings, InstagramMode, InstagramSettings, LogFormat,
-    LogSettings, MAX_ACCOUNTS, MetricsSettings, OAuthSettings, RateLimitSettings, RedisSettings,
-    S3Settings, SecuritySettings, ServerSettings, Settings, TokenKey, TokenSettings,
-    WebhookSettings, invalid,
+    CorsSettings, Environment, FacebookSettings, FeedSettings, HashtagSettings, InstagramMode,
+    InstagramSettings, LogFormat, LogSettings, MAX_ACCOUNTS, MetricsSettings, OAuthSettings,
+    RateLimitSettings, RedisSettings, S3Settings, SecuritySettings, ServerSettings, Settings,
+    TokenKey, TokenSettings, WebhookSettings, invalid,
 };
 use crate::accounts::Slug;
 
@@ -37,6 +37,36 @@ pub(super) struct RawSettings {
     assets: RawAssets,
     accounts: RawAccounts,
     webhooks: RawWebhooks,
+    facebook: RawFacebook,
+    hashtags: RawHashtags,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawFacebook {
+    #[serde(default, deserialize_with = "empty_as_none")]
+    app_id: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    app_secret: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    config_id: Option<String>,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    redirect_uri: Option<String>,
+    #[serde(deserialize_with = "string_list")]
+    scopes: Vec<String>,
+    api_version: String,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    authorize_url: Option<String>,
+    graph_url: String,
+}
+
+#[derive(Deserialize, Serialize)]
+struct RawHashtags {
+    weekly_budget: usize,
+    operator_reserve: usize,
+    #[serde(deserialize_with = "string_list")]
+    allowed: Vec<String>,
+    refresh_secs: u64,
+    max_items: usize,
 }
 
 #[derive(Deserialize, Serialize)]
@@ -242,6 +272,8 @@ impl RawSettings {
             assets: self.assets.parse(production)?,
             accounts: self.accounts.parse()?,
             webhooks: self.webhooks.parse()?,
+            facebook: self.facebook.parse()?,
+            hashtags: self.hashtags.parse()?,
         };
         settings.check_across_sections()?;
         Ok(settings)
@@ -332,32 +364,8 @@ impl RawInstagram {
                 })
             }
         };
-        if self.scopes.is_empty() {
-            return Err(invalid("instagram.scopes", "must name at least one scope"));
-        }
-        if let Some(bad) = self
-            .scopes
-            .iter()
-            .find(|s| !s.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
-        {
-            return Err(invalid(
-                "instagram.scopes",
-                format!("`{bad}` is not a scope name (lowercase letters and `_`)"),
-            ));
-        }
-        let version_ok = self
-            .api_version
-            .strip_prefix('v')
-            .and_then(|v| v.split_once('.'))
-            .is_some_and(|(major, minor)| {
-                !major.is_empty()
-                    && !minor.is_empty()
-                    && major.chars().all(|c| c.is_ascii_digit())
-                    && minor.chars().all(|c| c.is_ascii_digit())
-            });
-        if !version_ok {
-            return Err(invalid("instagram.api_version", "must look like `v25.0`"));
-        }
+        check_scopes("instagram.scopes", &self.scopes)?;
+        check_api_version("instagram.api_version", &self.api_version)?;
         if self.max_response_bytes < 1024 {
             return Err(invalid(
                 "instagram.max_response_bytes",
@@ -534,6 +542,124 @@ impl RawAccounts {
             max: self.max,
             default,
         })
+    }
+}
+
+impl RawFacebook {
+    fn parse(self) -> Result<FacebookSettings, ConfigError> {
+        let app = match (self.app_id, self.app_secret) {
+            (Some(app_id), Some(app_secret)) => {
+                if !app_id.chars().all(|c| c.is_ascii_digit()) {
+                    return Err(invalid("facebook.app_id", "must be the app's numeric ID"));
+                }
+                Some(AppCredentials {
+                    client_id: app_id,
+                    client_secret: SecretString::from(app_secret),
+                })
+            }
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(invalid(
+                    "facebook.app_secret",
+                    "is required when facebook.app_id is set",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(invalid(
+                    "facebook.app_id",
+                    "is required when facebook.app_secret is set",
+                ));
+            }
+        };
+        check_scopes("facebook.scopes", &self.scopes)?;
+        check_api_version("facebook.api_version", &self.api_version)?;
+        let authorize_url = match self.authorize_url {
+            Some(url) => http_url("facebook.authorize_url", &url)?,
+            None => http_url(
+                "facebook.authorize_url",
+                &format!("https://www.facebook.com/{}/dialog/oauth", self.api_version),
+            )?,
+        };
+        Ok(FacebookSettings {
+            app,
+            config_id: self.config_id,
+            redirect_uri: self
+                .redirect_uri
+                .map(|uri| http_url("facebook.redirect_uri", &uri))
+                .transpose()?,
+            scopes: self.scopes,
+            api_version: self.api_version,
+            authorize_url,
+            graph_url: http_url("facebook.graph_url", &self.graph_url)?,
+        })
+    }
+}
+
+impl RawHashtags {
+    fn parse(self) -> Result<HashtagSettings, ConfigError> {
+        if !(1..=30).contains(&self.weekly_budget) {
+            return Err(invalid(
+                "hashtags.weekly_budget",
+                "must be from 1 to 30 (Meta's limit per account and 7 days)",
+            ));
+        }
+        if self.operator_reserve > self.weekly_budget {
+            return Err(invalid(
+                "hashtags.operator_reserve",
+                "must not exceed hashtags.weekly_budget",
+            ));
+        }
+        if !(1..=1000).contains(&self.max_items) {
+            return Err(invalid("hashtags.max_items", "must be from 1 to 1000"));
+        }
+        let mut allowed = Vec::with_capacity(self.allowed.len());
+        for tag in &self.allowed {
+            let parsed = crate::hashtags::Hashtag::parse(tag)
+                .map_err(|e| invalid("hashtags.allowed", format!("`{tag}`: {e}")))?;
+            if !allowed.contains(&parsed) {
+                allowed.push(parsed);
+            }
+        }
+        Ok(HashtagSettings {
+            weekly_budget: self.weekly_budget,
+            operator_reserve: self.operator_reserve,
+            allowed,
+            refresh: positive_secs("hashtags.refresh_secs", self.refresh_secs)?,
+            max_items: self.max_items,
+        })
+    }
+}
+
+fn check_scopes(key: &'static str, scopes: &[String]) -> Result<(), ConfigError> {
+    if scopes.is_empty() {
+        return Err(invalid(key, "must name at least one scope"));
+    }
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| !s.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+    {
+        return Err(invalid(
+            key,
+            format!("`{bad}` is not a scope name (lowercase letters and `_`)"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_api_version(key: &'static str, version: &str) -> Result<(), ConfigError> {
+    let version_ok = version
+        .strip_prefix('v')
+        .and_then(|v| v.split_once('.'))
+        .is_some_and(|(major, minor)| {
+            !major.is_empty()
+                && !minor.is_empty()
+                && major.chars().all(|c| c.is_ascii_digit())
+                && minor.chars().all(|c| c.is_ascii_digit())
+        });
+    if version_ok {
+        Ok(())
+    } else {
+        Err(invalid(key, "must look like `v25.0`"))
     }
 }
 

@@ -31,7 +31,9 @@ pub use events::FeedEvents;
 pub use media::{Child, Media, MediaType, is_media_id};
 pub use meta::{FeedStatus, Freshness};
 pub use profile::{AccountProfile, Profile};
-pub use query::{Cursor, FeedQuery, MediaPageSchema, PageRequest, Paging, QueryError, Search};
+pub use query::{
+    Cursor, FeedQuery, MediaPageSchema, PageBody, PageRequest, Paging, QueryError, Search,
+};
 pub use render::{Rendered, Variant, accepts_gzip, etag_listed};
 pub use service::{Feed, Served};
 pub use snapshot::{AccountRef, Snapshot};

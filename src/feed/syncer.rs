@@ -5,43 +5,60 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures_util::future::BoxFuture;
-use secrecy::SecretString;
 
 use super::profile::Profile;
 use super::snapshot::{AccountRef, Snapshot};
 use crate::auth::UsableToken;
-use crate::instagram::{InstagramClient, MediaBody, MediaPage, ProfileBody, UpstreamError};
+use crate::instagram::{InstagramClient, Login, MediaBody, MediaPage, ProfileBody, UpstreamError};
 
 /// Where an account's media and profile come from: Instagram, or a test's own pages.
 pub trait MediaSource: Send + Sync {
     fn media_page<'a>(
         &'a self,
-        token: &'a SecretString,
+        token: &'a UsableToken,
         after: Option<&'a str>,
         limit: usize,
     ) -> BoxFuture<'a, Result<MediaPage, UpstreamError>>;
 
     fn profile<'a>(
         &'a self,
-        token: &'a SecretString,
+        token: &'a UsableToken,
     ) -> BoxFuture<'a, Result<ProfileBody, UpstreamError>>;
 }
 
+/// Instagram Login reads `/me/...` on graph.instagram.com; Facebook Login reads
+/// `/{ig-user-id}/...` on graph.facebook.com. Same shapes, same snapshot.
 impl MediaSource for InstagramClient {
     fn media_page<'a>(
         &'a self,
-        token: &'a SecretString,
+        token: &'a UsableToken,
         after: Option<&'a str>,
         limit: usize,
     ) -> BoxFuture<'a, Result<MediaPage, UpstreamError>> {
-        Box::pin(InstagramClient::media_page(self, token, after, limit))
+        match token.login {
+            Login::Instagram => Box::pin(InstagramClient::media_page(
+                self,
+                &token.access_token,
+                after,
+                limit,
+            )),
+            Login::Facebook => Box::pin(self.facebook_media_page(
+                &token.access_token,
+                &token.user_id,
+                after,
+                limit,
+            )),
+        }
     }
 
     fn profile<'a>(
         &'a self,
-        token: &'a SecretString,
+        token: &'a UsableToken,
     ) -> BoxFuture<'a, Result<ProfileBody, UpstreamError>> {
-        Box::pin(InstagramClient::profile(self, token))
+        match token.login {
+            Login::Instagram => Box::pin(InstagramClient::profile(self, &token.access_token)),
+            Login::Facebook => Box::pin(self.facebook_profile(&token.access_token, &token.user_id)),
+        }
     }
 }
 
@@ -74,8 +91,8 @@ impl Syncer {
         last_profile: Option<Profile>,
         now: DateTime<Utc>,
     ) -> Result<Synced, UpstreamError> {
-        let bodies = self.fetch_all(&token.access_token).await?;
-        let profile = match self.source.profile(&token.access_token).await {
+        let bodies = self.fetch_all(token).await?;
+        let profile = match self.source.profile(token).await {
             Ok(body) => Some(Profile::from_body(body)),
             Err(e) => {
                 tracing::info!(error = %e, "could not read the account's profile; keeping the last one");
@@ -94,7 +111,7 @@ impl Syncer {
     }
 
     /// Every page, following the cursor, up to `max_items`.
-    async fn fetch_all(&self, token: &SecretString) -> Result<Vec<MediaBody>, UpstreamError> {
+    async fn fetch_all(&self, token: &UsableToken) -> Result<Vec<MediaBody>, UpstreamError> {
         let mut items: Vec<MediaBody> = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -121,6 +138,7 @@ impl Syncer {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::SecretString;
     use std::sync::Mutex;
 
     use serde_json::json;
@@ -163,7 +181,7 @@ mod tests {
     impl MediaSource for Pages {
         fn media_page<'a>(
             &'a self,
-            _: &'a SecretString,
+            _: &'a UsableToken,
             after: Option<&'a str>,
             limit: usize,
         ) -> BoxFuture<'a, Result<MediaPage, UpstreamError>> {
@@ -187,7 +205,7 @@ mod tests {
 
         fn profile<'a>(
             &'a self,
-            _: &'a SecretString,
+            _: &'a UsableToken,
         ) -> BoxFuture<'a, Result<ProfileBody, UpstreamError>> {
             let result = match self.profile {
                 Some(username) => Ok(serde_json::from_value(
@@ -208,6 +226,7 @@ mod tests {
             access_token: SecretString::from("tok"),
             user_id: "1".to_owned(),
             username: Some("acme".to_owned()),
+            login: Login::Instagram,
         }
     }
 

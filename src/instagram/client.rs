@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::error::UpstreamError;
+use super::facebook::FacebookApp;
 use super::usage::RateLimitUsage;
 use super::wire::{
     CodeExchangeBody, LongLivedBody, MaybeWrapped, MeBody, MediaBody, MediaPageBody, ProfileBody,
@@ -20,7 +21,7 @@ use crate::metrics::Metrics;
 const MAX_ATTEMPTS: u32 = 3;
 
 /// The fields the feed needs; children are expanded in the same call.
-const MEDIA_FIELDS: &str = "id,caption,media_type,media_url,permalink,thumbnail_url,timestamp,username,like_count,comments_count,children{id,media_type,media_url,thumbnail_url}";
+pub(super) const MEDIA_FIELDS: &str = "id,caption,media_type,media_url,permalink,thumbnail_url,timestamp,username,like_count,comments_count,children{id,media_type,media_url,thumbnail_url}";
 
 /// Where the upstream lives: the real Instagram, a wiremock server in tests, or the sandbox.
 #[derive(Debug, Clone)]
@@ -50,6 +51,24 @@ pub struct MediaPage {
     pub next_after: Option<String>,
 }
 
+impl MediaPage {
+    pub(super) fn from_body(body: MediaPageBody) -> Self {
+        let paging = body.paging.unwrap_or(super::wire::Paging {
+            cursors: None,
+            next: None,
+        });
+        // `next` absent means the last page, whatever the cursors say.
+        let next_after = paging
+            .next
+            .and(paging.cursors.and_then(|c| c.after))
+            .filter(|a| !a.is_empty());
+        Self {
+            items: body.data,
+            next_after,
+        }
+    }
+}
+
 /// The connected account.
 pub struct Account {
     pub user_id: String,
@@ -66,6 +85,8 @@ pub struct InstagramClient {
     max_body_bytes: usize,
     last_usage: Mutex<Option<RateLimitUsage>>,
     metrics: Arc<Metrics>,
+    /// The Facebook app, for accounts connected through Facebook Login (`None`: not configured).
+    facebook: Option<FacebookApp>,
 }
 
 impl InstagramClient {
@@ -94,7 +115,22 @@ impl InstagramClient {
             max_body_bytes,
             last_usage: Mutex::new(None),
             metrics,
+            facebook: None,
         })
+    }
+
+    /// Enables the Facebook Login calls (see `facebook.rs`).
+    pub fn with_facebook(mut self, app: Option<FacebookApp>) -> Self {
+        self.facebook = app;
+        self
+    }
+
+    pub fn facebook(&self) -> Option<&FacebookApp> {
+        self.facebook.as_ref()
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        &self.http
     }
 
     pub fn endpoints(&self) -> &Endpoints {
@@ -245,32 +281,33 @@ impl InstagramClient {
         limit: usize,
     ) -> Result<MediaPage, UpstreamError> {
         let url = self.graph(&[self.endpoints.api_version.as_str(), "me", "media"]);
+        self.media_page_at("media", url, MEDIA_FIELDS, token, after, limit)
+            .await
+    }
+
+    pub(super) async fn media_page_at(
+        &self,
+        endpoint: &'static str,
+        url: Url,
+        fields: &str,
+        token: &SecretString,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<MediaPage, UpstreamError> {
         let limit = limit.to_string();
         let mut query = vec![
-            ("fields", MEDIA_FIELDS),
+            ("fields", fields),
             ("limit", limit.as_str()),
             ("access_token", token.expose_secret()),
         ];
         if let Some(after) = after {
             query.push(("after", after));
         }
-        let body: MediaPageBody = self.get_with_retries("media", url, &query).await?;
-        let paging = body.paging.unwrap_or(super::wire::Paging {
-            cursors: None,
-            next: None,
-        });
-        // `next` absent means the last page, whatever the cursors say.
-        let next_after = paging
-            .next
-            .and(paging.cursors.and_then(|c| c.after))
-            .filter(|a| !a.is_empty());
-        Ok(MediaPage {
-            items: body.data,
-            next_after,
-        })
+        let body: MediaPageBody = self.get_with_retries(endpoint, url, &query).await?;
+        Ok(MediaPage::from_body(body))
     }
 
-    async fn get_with_retries<T: DeserializeOwned>(
+    pub(super) async fn get_with_retries<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
         url: Url,
@@ -299,7 +336,7 @@ impl InstagramClient {
     }
 
     /// One call, counted by `endpoint` and outcome.
-    async fn send<T: DeserializeOwned>(
+    pub(super) async fn send<T: DeserializeOwned>(
         &self,
         endpoint: &'static str,
         request: reqwest::RequestBuilder,
@@ -385,7 +422,7 @@ impl InstagramClient {
     }
 }
 
-fn issued(body: LongLivedBody) -> Result<IssuedToken, UpstreamError> {
+pub(super) fn issued(body: LongLivedBody) -> Result<IssuedToken, UpstreamError> {
     if body.access_token.is_empty() || body.expires_in <= 0 {
         return Err(UpstreamError::InvalidResponse(
             "token response without access_token or expires_in".to_owned(),

@@ -9,6 +9,7 @@ use url::Url;
 use super::users::SANDBOX_USERS;
 use crate::accounts::{Account, AccountError, Connections, Slug};
 use crate::auth::{CallbackParams, TokenState};
+use crate::instagram::Login;
 
 const ATTEMPTS: u32 = 5;
 /// The slugs of the sandbox's second and third accounts (the first is the default account).
@@ -23,7 +24,7 @@ pub async fn connect_at_startup(connections: Arc<Connections>) {
         let account = match accounts.find(slug.as_str()) {
             Ok(account) => account,
             Err(_) => match accounts
-                .create(slug.clone(), Some(sandbox_label(user)))
+                .create(slug.clone(), Some(sandbox_label(user)), Login::Instagram)
                 .await
             {
                 Ok(account) => account,

@@ -43,6 +43,7 @@ async fn fill_legacy(env: &TestEnv) -> Legacy {
         refreshed_at: None,
         invalid: false,
         last_error: None,
+        login: instagram_gateway::instagram::Login::Instagram,
     };
     assert!(
         TokenRepository::new(env.store(), env.cipher())

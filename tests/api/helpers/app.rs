@@ -87,6 +87,12 @@ impl TestEnv {
         s.instagram.token_url = url(&format!("{base}/oauth/access_token"));
         s.instagram.graph_url = url(&base);
         s.instagram.request_timeout = Duration::from_millis(2000);
+        s.facebook.app = Some(AppCredentials {
+            client_id: super::facebook::FB_APP_ID.to_owned(),
+            client_secret: super::facebook::FB_APP_SECRET.to_owned().into(),
+        });
+        s.facebook.authorize_url = url(&format!("{base}/v25.0/dialog/oauth"));
+        s.facebook.graph_url = url(&base);
         s.admin.token = Some(self.admin_token.clone().into());
         // Tests make many admin calls from one address; the limit has its own test.
         s.rate_limit.admin_per_minute = 0;
@@ -192,6 +198,7 @@ impl TestEnv {
             refreshed_at: None,
             invalid: false,
             last_error: None,
+            login: instagram_gateway::instagram::Login::Instagram,
         };
         assert!(self.repository().save(&record, None).await.unwrap());
     }
@@ -412,6 +419,7 @@ impl TestEnv {
             refreshed_at: None,
             invalid: false,
             last_error: None,
+            login: instagram_gateway::instagram::Login::Instagram,
         };
         assert!(self.repository_for(slug).save(&record, None).await.unwrap());
         record
