@@ -4,6 +4,11 @@
 // Query parameters:
 //   ?api=<base URL of the service>   default http://localhost:8080
 //   ?limit=<posts per page, 1-100>   default 12
+//   ?account=<slug>                  an account of the service (default: its default account)
+//
+// "Public #hashtag" searches everyone's public posts with one hashtag (`source=public`): the
+// account must be connected through Facebook Login (the sandbox's is `?account=tags`), and Meta
+// allows each account 30 distinct hashtags a week, so a real site offers its own few tags.
 //
 // The page's origin must be allowed by the service's `cors.allowed_origins` (the local default
 // allows http://localhost:* and http://127.0.0.1:*).
@@ -13,6 +18,9 @@
   const params = new URLSearchParams(window.location.search);
   const API = (params.get("api") || "http://localhost:8080").replace(/\/+$/, "");
   const LIMIT = clampInt(params.get("limit"), 1, 100, 12);
+  const ACCOUNT = params.get("account");
+  // Where the account's routes are: `/images` and `/search`, or under `/accounts/<slug>`.
+  const BASE = ACCOUNT ? `${API}/accounts/${encodeURIComponent(ACCOUNT)}` : API;
   // How wide a tile's picture is drawn, for the `sizes` of re-hosted pictures (see .grid in
   // gallery.css: columns of at least 15rem; one column below ~33rem, two below ~50rem, three
   // below ~68rem, then at most ~20rem each). `auto` lets browsers that support it use the
@@ -25,6 +33,7 @@
     form: $("search-form"),
     input: $("search-input"),
     type: $("type-filter"),
+    source: $("source-filter"),
     clear: $("search-clear"),
     summary: $("summary"),
     error: $("error"),
@@ -36,15 +45,17 @@
   };
 
   // What the grid shows: /images, or /search for `query`; `cursor` is the next page's.
-  const state = { query: "", type: "", cursor: null, count: 0, controller: null };
+  // `source`: "" (the account's own posts) or "public" (public posts with a hashtag).
+  const state = { query: "", type: "", source: "", cursor: null, count: 0, controller: null };
 
   // ---- fetching -------------------------------------------------------------------------------
 
   class ServiceError extends Error {}
 
   function pageUrl() {
-    const url = new URL(state.query ? `${API}/search` : `${API}/images`);
+    const url = new URL(state.query ? `${BASE}/search` : `${BASE}/images`);
     if (state.query) url.searchParams.set("q", state.query);
+    if (state.query && state.source) url.searchParams.set("source", state.source);
     url.searchParams.set("limit", String(LIMIT));
     if (state.type) url.searchParams.set("type", state.type);
     if (state.cursor) url.searchParams.set("cursor", state.cursor);
@@ -127,6 +138,11 @@
     const n = state.count;
     const posts = n === 1 ? "1 post" : `${n} posts`;
     if (!state.query) return state.cursor ? `${posts} (more available)` : posts;
+    if (state.source === "public") {
+      const tag = state.query.replace(/^#/, "");
+      if (n === 0) return `No public posts with #${tag}.`;
+      return `${posts} with #${tag} from everyone${state.cursor ? " (more available)" : ""}`;
+    }
     if (n === 0) return `No posts match “${state.query}”.`;
     return `${posts} matching “${state.query}”${state.cursor ? " (more available)" : ""}`;
   }
@@ -468,12 +484,19 @@
 
   // ---- wiring ---------------------------------------------------------------------------------
 
-  els.apiBase.textContent = API;
+  els.apiBase.textContent = BASE;
+  placeholder();
+
+  function placeholder() {
+    els.input.placeholder =
+      els.source.value === "public" ? "One #hashtag, e.g. #coffee" : "Search captions or #hashtag";
+  }
 
   els.form.addEventListener("submit", (event) => {
     event.preventDefault();
     state.query = els.input.value.trim();
     state.type = els.type.value;
+    state.source = els.source.value;
     els.clear.hidden = state.query === "";
     load(true);
   });
@@ -482,6 +505,12 @@
     state.query = "";
     els.clear.hidden = true;
     load(true);
+  });
+  els.source.addEventListener("change", () => {
+    placeholder();
+    state.source = els.source.value;
+    // Public search needs a hashtag: wait for one.
+    if (state.query) load(true);
   });
   els.type.addEventListener("change", () => {
     state.type = els.type.value;

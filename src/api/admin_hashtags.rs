@@ -1,8 +1,7 @@
 //! `/admin/accounts/{slug}/hashtags`: the account's weekly hashtag budget, and searching a tag
 //! on the operator's share of it. Every handler takes `AdminAuth`.
 
-use actix_web::{get, post, web};
-use serde::Deserialize;
+use actix_web::{HttpRequest, get, post, web};
 use utoipa::IntoParams;
 
 use super::account::SlugAccount;
@@ -10,18 +9,18 @@ use super::admin_auth::AdminAuth;
 use super::admin_errors::{AccountNotFound, AdminFailures};
 use super::examples;
 use crate::error::{ApiError, Problem};
-use crate::hashtags::{BudgetUsage, Hashtag, PublicSearch, Warmed};
+use crate::hashtags::{BudgetUsage, Hashtag, HashtagError, PublicSearch, Warmed};
 
-#[derive(Deserialize, IntoParams)]
+/// Documented only: `SlugAccount` reads the slug and the handler the tag.
+#[derive(IntoParams)]
 #[into_params(parameter_in = Path)]
+#[expect(dead_code, reason = "documented only")]
 pub struct TagPath {
     /// The account's slug.
     #[param(pattern = "^[a-z0-9][a-z0-9-]{0,31}$", example = "tags")]
-    #[expect(dead_code, reason = "read by the SlugAccount extractor")]
     slug: String,
     /// One hashtag, with or without `#` (as `%23`): letters, digits and `_`.
     #[param(min_length = 1, max_length = 101, example = "coffee")]
-    #[expect(dead_code, reason = "read from the path tuple")]
     tag: String,
 }
 
@@ -58,7 +57,9 @@ pub async fn get_hashtag_budget(
     SlugAccount(account): SlugAccount,
     public_search: web::Data<PublicSearch>,
 ) -> Result<web::Json<BudgetUsage>, ApiError> {
-    Ok(web::Json(public_search.usage(&account).await?))
+    Ok(web::Json(
+        public_search.usage(&account).await.map_err(admin_error)?,
+    ))
 }
 
 /// Searches a hashtag now, on the operator's budget (the reserve included), for both orders.
@@ -74,7 +75,8 @@ pub async fn get_hashtag_budget(
 /// emoji). `404 account_not_found`; `404 hashtag_not_found`: Instagram knows no such tag. `409
 /// public_search_unavailable`: the account uses Instagram Login. `422 hashtag_unavailable`: Meta
 /// refuses the tag (sensitive or offensive). `429 hashtag_budget_exhausted` with `Retry-After`:
-/// the whole budget is used. `502 upstream_error`. `401`, `429 rate_limited`, `503`.
+/// the whole budget is used. `409 token_missing` / `reauth_required`: the account is not
+/// connected or needs a new login. `502 upstream_error`. `401`, `429 rate_limited`, `503`.
 #[utoipa::path(
     tag = "admin",
     security(("admin_bearer" = [])),
@@ -102,10 +104,25 @@ pub async fn get_hashtag_budget(
 pub async fn warm_hashtag(
     _: AdminAuth,
     SlugAccount(account): SlugAccount,
-    path: web::Path<(String, String)>,
+    req: HttpRequest,
     public_search: web::Data<PublicSearch>,
 ) -> Result<web::Json<Warmed>, ApiError> {
-    let (_, tag) = path.into_inner();
-    let tag = Hashtag::parse(&tag).map_err(|e| ApiError::BadRequest(format!("`tag`: {e}")))?;
-    Ok(web::Json(public_search.warm(&account, &tag).await?))
+    // Read here rather than by `web::Path`, whose parameters would be documented twice.
+    let tag = req.match_info().get("tag").unwrap_or_default();
+    let tag = Hashtag::parse(tag).map_err(|e| ApiError::BadRequest(format!("`tag`: {e}")))?;
+    Ok(web::Json(
+        public_search
+            .warm(&account, &tag)
+            .await
+            .map_err(admin_error)?,
+    ))
+}
+
+/// For operators, a token that is missing or needs a new login is the account's state (409
+/// `token_missing` / `reauth_required`, as on the other admin routes), not an outage.
+fn admin_error(e: HashtagError) -> ApiError {
+    match e.token_problem() {
+        Some(auth) => ApiError::Auth(auth),
+        None => e.into(),
+    }
 }

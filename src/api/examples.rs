@@ -291,6 +291,8 @@ pub fn token_status() -> Value {
         "expires_at": "2027-01-30T02:34:17.505904085Z",
         "refreshed_at": null,
         "reauth_required": false,
+        "expires_soon": false,
+        "login": "instagram",
         "last_error": null
     })
 }
@@ -335,6 +337,8 @@ pub fn admin_status_missing() -> Value {
             "expires_at": null,
             "refreshed_at": null,
             "reauth_required": true,
+            "expires_soon": false,
+            "login": "instagram",
             "last_error": null
         },
         "feed": {
@@ -393,6 +397,7 @@ pub fn new_account() -> Value {
         "slug": "shop",
         "label": "The shop in Lyon",
         "created_at": "2026-12-01T02:40:03.118254201Z",
+        "login": "instagram",
         "default": false,
         "token": missing["token"],
         "feed": missing["feed"],
@@ -405,6 +410,7 @@ pub fn account() -> Value {
         "slug": "default",
         "label": null,
         "created_at": "2026-12-01T02:34:16.902114387Z",
+        "login": "instagram",
         "default": true,
         "token": token_status(),
         "feed": feed_status(),

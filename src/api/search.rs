@@ -6,7 +6,7 @@ use std::sync::Arc;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use percent_encoding::percent_decode_str;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::{IntoParams, IntoResponses, ToSchema};
 
 use super::account::{SlugPath, path_slug};
 use super::examples;
@@ -76,11 +76,23 @@ impl<'q> SearchQuery<'q> {
     }
 }
 
-/// Searches the account's posts, newest first.
+/// Searches the account's posts, newest first, or everyone's public posts with a hashtag.
 ///
 /// For a search box or a hashtag filter. No authentication; no match is a `200` with an empty
 /// `data`. Searches the captions of the whole
 /// snapshot in memory, not only the posts a client has paged through.
+///
+/// **`source=public`** searches public Instagram posts of any user with one hashtag instead,
+/// for an account connected through Facebook Login (`409 public_search_unavailable` otherwise):
+/// `q` is one hashtag (`#` optional; letters, digits and `_`; no spaces, no emoji; case and
+/// Unicode composition do not matter), `order` is `top` (default, the most popular) or
+/// `recent` (only posts of the last 24 hours), `limit`/`cursor`/`type` as below, at most
+/// `hashtags.max_items` (100) posts per tag and order. Posts have `username: null` (Meta does
+/// not return it). Meta allows each account **30 distinct hashtags per rolling 7 days**: a new
+/// tag beyond the gateway's budget is refused with `429 hashtag_budget_exhausted` and
+/// `Retry-After` without calling Meta; searching a counted tag again is free. Results are
+/// cached per tag and order for `hashtags.refresh_secs` (900) and served like the feed's
+/// (ETag/304, `Cache-Status`, stale while a refresh runs or fails).
 ///
 /// **`q`** (required, 1 to 100 characters):
 /// - `#tag` (when `q` starts with `#`): every hashtag in `q` must be one of the post's
@@ -104,11 +116,17 @@ impl<'q> SearchQuery<'q> {
 /// and a precomputed gzip variant with its own ETag for bodies of 1 KiB or more.
 ///
 /// **Errors.** `400 invalid_request` when `q` is missing, empty, over 100 characters or not
-/// valid UTF-8 once percent-decoded, for a `source` other than `account`, and as for
-/// `/images` (unknown or repeated parameter, `limit` or `type` out of range, a cursor the
-/// service did not issue). `429 rate_limited` with `Retry-After` beyond
+/// valid UTF-8 once percent-decoded, for a `source` other than `account` or `public`, `order`
+/// without `source=public` or other than `top`/`recent`, with `source=public` a `q` that is not
+/// one hashtag, and as for `/images` (unknown or repeated parameter, `limit` or `type` out of
+/// range, a cursor the service did not issue). `429 rate_limited` with `Retry-After` beyond
 /// `rate_limit.search_per_minute` requests per minute from one client (300 by default).
-/// `503 feed_unavailable` with `Retry-After` while there is no snapshot yet.
+/// `503 feed_unavailable` with `Retry-After` while there is no snapshot yet. With
+/// `source=public`: `403 hashtag_not_allowed` (not in `hashtags.allowed`), `404
+/// hashtag_not_found`, `409 public_search_unavailable` (an Instagram Login account), `422
+/// hashtag_unavailable` (Meta refuses the tag), `429 hashtag_budget_exhausted`, `502
+/// upstream_error`, `503 public_search_unavailable` (the token needs a new login) or
+/// `hashtag_busy`.
 #[utoipa::path(
     tag = "feed",
     params(SearchQuery),
@@ -136,13 +154,20 @@ impl<'q> SearchQuery<'q> {
          body = Problem, content_type = "application/problem+json",
          examples(
             ("q" = (summary = "q missing or empty", value = json!(examples::invalid_request("`q` must be 1 to 100 characters")))),
-            ("source" = (summary = "source=public", value = json!(examples::invalid_request("`source` must be `account`")))),
+            ("source" = (summary = "source=galaxy", value = json!(examples::invalid_request("`source` must be `account` or `public`")))),
+            ("hashtag" = (summary = "source=public&q=%23tea%20time", value = json!(examples::invalid_request("`q`: a hashtag is one word of letters, digits and `_`: `#tea time` has a space")))),
             ("unknown parameter" = (summary = "foo=1", value = json!(examples::invalid_request("invalid query string: unknown parameter `foo`, expected one of `q`, `limit`, `cursor`, `type`, `source`")))),
          )),
-        (status = 429, description = "Too many requests from this client (`rate_limit.search_per_minute`, 300 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "No snapshot yet: the first sync is running, no account is connected, or the first sync failed",
+        PublicSearchFailures,
+        (status = 404, description = "`source=public`: Instagram knows no such hashtag", body = Problem, content_type = "application/problem+json",
+         example = json!(examples::problem("hashtag_not_found", "Hashtag not found", 404, "Instagram knows no hashtag #nothinghere"))),
+        (status = 429, description = "Too many requests from this client (`rate_limited`, `rate_limit.search_per_minute`, 300 by default), or with `source=public` a new hashtag beyond the account's weekly budget (`hashtag_budget_exhausted`; Meta was not called)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed, or until the oldest counted hashtag leaves the 7-day window")),
+         examples(
+            ("rate_limited" = (summary = "Over the per-client limit", value = json!(examples::rate_limited()))),
+            ("hashtag_budget_exhausted" = (summary = "A new hashtag beyond the budget", value = json!(examples::hashtag_budget_exhausted()))),
+         )),
+        (status = 503, description = "No snapshot yet (`feed_unavailable`: the first sync is running, no account is connected, or the first sync failed); with `source=public`, the account's token needs a new login (`public_search_unavailable`) or another replica is fetching the tag (`hashtag_busy`)",
          body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u64, description = "Seconds to wait before retrying")),
          example = json!(examples::feed_unavailable("no Instagram account is connected; the operator must re-authorize"))),
@@ -186,12 +211,19 @@ pub async fn search_images(
         (status = 400, description = "Missing, empty or too long `q`, an unknown `source`, an unknown or repeated parameter, a bad value or cursor",
          body = Problem, content_type = "application/problem+json",
          example = json!(examples::invalid_request("`q` must be 1 to 100 characters"))),
-        (status = 404, description = "No account with this slug", body = Problem, content_type = "application/problem+json",
-         example = json!(examples::account_not_found())),
-        (status = 429, description = "Too many requests from this client (`rate_limit.search_per_minute`, 300 by default)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed")),
-         example = json!(examples::rate_limited())),
-        (status = 503, description = "No snapshot yet: the first sync is running, the account is not connected, or the first sync failed",
+        PublicSearchFailures,
+        (status = 404, description = "No account with this slug (`account_not_found`), or with `source=public` no such hashtag (`hashtag_not_found`)", body = Problem, content_type = "application/problem+json",
+         examples(
+            ("account_not_found" = (summary = "Unknown slug", value = json!(examples::account_not_found()))),
+            ("hashtag_not_found" = (summary = "Unknown hashtag", value = json!(examples::problem("hashtag_not_found", "Hashtag not found", 404, "Instagram knows no hashtag #nothinghere")))),
+         )),
+        (status = 429, description = "Too many requests from this client (`rate_limited`), or a new hashtag beyond the account's weekly budget (`hashtag_budget_exhausted`; Meta was not called)", body = Problem, content_type = "application/problem+json",
+         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed, or until the oldest counted hashtag leaves the 7-day window")),
+         examples(
+            ("rate_limited" = (summary = "Over the per-client limit", value = json!(examples::rate_limited()))),
+            ("hashtag_budget_exhausted" = (summary = "A new hashtag beyond the budget", value = json!(examples::hashtag_budget_exhausted()))),
+         )),
+        (status = 503, description = "No snapshot yet (`feed_unavailable`); with `source=public`, the token needs a new login (`public_search_unavailable`) or another replica is fetching the tag (`hashtag_busy`)",
          body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u64, description = "Seconds to wait before retrying")),
          example = json!(examples::feed_unavailable("no Instagram account is connected; the operator must re-authorize"))),
@@ -204,6 +236,29 @@ pub async fn search_account_images(
     public_search: web::Data<PublicSearch>,
 ) -> Result<HttpResponse, ApiError> {
     search(&req, &endpoint, &public_search, Some(path_slug(&req))).await
+}
+
+/// The answers only `source=public` gives (documented once for both search routes).
+#[derive(IntoResponses)]
+#[expect(dead_code, reason = "documented only: ApiError builds these responses")]
+pub enum PublicSearchFailures {
+    #[response(status = 403, description = "`source=public`: the hashtag is not in `hashtags.allowed`",
+               content_type = "application/problem+json",
+               example = json!(examples::problem("hashtag_not_allowed", "Hashtag not allowed", 403, "#tea is not one of the hashtags this site may search (hashtags.allowed)")))]
+    NotAllowed(Problem),
+    #[response(status = 409, description = "`source=public` on an account connected through Instagram Login: public hashtag search needs Facebook Login",
+               content_type = "application/problem+json",
+               example = json!(examples::problem("public_search_unavailable", "Public search unavailable", 409, "public hashtag search needs an account connected through Facebook Login; `default` uses Instagram Login (create one with \"login\": \"facebook\")")))]
+    NotFacebook(Problem),
+    #[response(status = 422, description = "`source=public`: Meta refuses to search this hashtag (its generic error for sensitive or offensive tags)",
+               content_type = "application/problem+json",
+               example = json!(examples::problem("hashtag_unavailable", "Hashtag unavailable", 422, "Instagram refuses to search #blocked (it answers this for tags it deems sensitive or offensive, and for malformed ones)")))]
+    Refused(Problem),
+    #[response(status = 502, description = "`source=public`: Instagram failed and nothing is cached for this tag yet",
+               content_type = "application/problem+json",
+               headers(("Retry-After" = u64, description = "When Instagram throttles (its estimate, else 60) or on a transient failure (5)")),
+               example = json!(examples::upstream_error("Instagram refused the request (HTTP 400)")))]
+    Upstream(Problem),
 }
 
 /// `GET /search` and `GET /accounts/{slug}/search`: in the account `slug` (the default

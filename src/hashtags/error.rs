@@ -43,6 +43,19 @@ pub enum HashtagError {
 }
 
 impl HashtagError {
+    /// The token problem behind this error, when the account is not connected or needs a new
+    /// login (also when a shared fetch ended so).
+    pub fn token_problem(&self) -> Option<AuthError> {
+        match self {
+            HashtagError::Auth(AuthError::NoToken) => Some(AuthError::NoToken),
+            HashtagError::Auth(AuthError::ReauthRequired(state)) => {
+                Some(AuthError::ReauthRequired(*state))
+            }
+            HashtagError::Fetch(e) => e.token_problem(),
+            _ => None,
+        }
+    }
+
     /// The label of `igw_hashtag_refusals_total`, for the errors that refuse a search.
     pub fn refusal_reason(&self) -> Option<&'static str> {
         match self {

@@ -594,8 +594,15 @@ impl PublicSearch {
         let Some(user_id) = status.user_id else {
             return Err(AuthError::NoToken.into());
         };
-        let usage = self.budget.usage(&user_id, Utc::now()).await?;
+        let mut usage = self.budget.usage(&user_id, Utc::now()).await?;
         self.set_gauge(account.slug.as_str(), &usage);
+        for counted in &mut usage.tags {
+            if counted.hashtag_id.is_none()
+                && let Some(tag) = counted.tag.as_deref().and_then(|t| Hashtag::parse(t).ok())
+            {
+                counted.hashtag_id = self.ids.get(&tag).await?;
+            }
+        }
         Ok(usage)
     }
 

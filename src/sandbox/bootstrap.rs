@@ -1,5 +1,6 @@
-//! Sandbox start-up: connect the sandbox's three accounts through the real authorization code
-//! path, so `cargo run` serves several accounts at once.
+//! Sandbox start-up: connect the sandbox's three Instagram Login accounts and one Facebook Login
+//! account (`tags`, for public hashtag search) through the real authorization code path, so
+//! `cargo run` serves several accounts at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,17 +15,30 @@ use crate::instagram::Login;
 const ATTEMPTS: u32 = 5;
 /// The slugs of the sandbox's second and third accounts (the first is the default account).
 const OTHER_SLUGS: [&str; 2] = ["cafe", "shop"];
+/// The Facebook Login account, connected as the sandbox's Facebook user `manager` (one Page
+/// with a linked Instagram account).
+const FACEBOOK_SLUG: &str = "tags";
+const FACEBOOK_USER: &str = "manager";
 
 /// Creates the sandbox accounts that are missing and connects each one without a token.
 pub async fn connect_at_startup(connections: Arc<Connections>) {
     let accounts = connections.accounts().clone();
     let mut slugs = vec![accounts.default_slug().clone()];
     slugs.extend(OTHER_SLUGS.iter().filter_map(|s| Slug::parse(s).ok()));
-    for (slug, user) in slugs.into_iter().zip(SANDBOX_USERS) {
+    let logins = slugs
+        .into_iter()
+        .zip(SANDBOX_USERS)
+        .map(|(slug, user)| (slug, *user, Login::Instagram))
+        .chain(
+            Slug::parse(FACEBOOK_SLUG)
+                .ok()
+                .map(|slug| (slug, FACEBOOK_USER, Login::Facebook)),
+        );
+    for (slug, user, login) in logins {
         let account = match accounts.find(slug.as_str()) {
             Ok(account) => account,
             Err(_) => match accounts
-                .create(slug.clone(), Some(sandbox_label(user)), Login::Instagram)
+                .create(slug.clone(), Some(sandbox_label(user, login)), login)
                 .await
             {
                 Ok(account) => account,
@@ -42,8 +56,11 @@ pub async fn connect_at_startup(connections: Arc<Connections>) {
     }
 }
 
-fn sandbox_label(user: &str) -> String {
-    format!("Sandbox @{user}")
+fn sandbox_label(user: &str, login: Login) -> String {
+    match login {
+        Login::Instagram => format!("Sandbox @{user}"),
+        Login::Facebook => "Sandbox hashtags (Facebook Login)".to_owned(),
+    }
 }
 
 /// Unless a token is stored: starts an authorization, follows the sandbox's authorize redirect
@@ -83,8 +100,12 @@ async fn connect_once(
         .timeout(Duration::from_secs(5))
         .build()
         .map_err(|e| e.without_url().to_string())?;
+    let authorize_url = match account.tokens.login() {
+        Login::Instagram => super::with_sandbox_user(&request.authorize_url, user),
+        Login::Facebook => super::with_facebook_user(&request.authorize_url, user),
+    };
     let response = browser
-        .get(super::with_sandbox_user(&request.authorize_url, user))
+        .get(authorize_url)
         .send()
         .await
         .map_err(|e| e.without_url().to_string())?;

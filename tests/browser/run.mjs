@@ -588,6 +588,29 @@ async function galleryTests(context, service, gallery) {
       },
     ],
     [
+      "a public #hashtag search on the Facebook Login account shows everyone's posts with the tag",
+      async () => {
+        const expected = await getJson(
+          `${service}/accounts/tags/search?q=%23coffee&source=public&type=image&limit=${PAGE_SIZE}`,
+        );
+        assert(
+          expected.data.length === PAGE_SIZE && expected.data.every((m) => m.username === null),
+          "the sandbox's public #coffee images (no username: Meta does not return it)",
+        );
+        await page.goto(`${url}&account=tags`);
+        await page.getByTestId("type-filter").selectOption("image");
+        await page.getByTestId("source-filter").selectOption("public");
+        await page.getByTestId("search-input").fill("#Coffee");
+        await page.getByTestId("search-submit").click();
+        await gridShows(ids(expected));
+        const summary = await page.getByTestId("summary").textContent();
+        assert(summary.includes("#coffee"), `the summary names the tag: ${summary}`);
+        await page.screenshot({ path: path.join(OUT, "gallery-public-tag.png"), fullPage: true });
+        await page.goto(url);
+        await gridShows(ids(page1));
+      },
+    ],
+    [
       "a 503 problem shows its detail and Retry-After, and Retry recovers",
       async () => {
         // The sandbox serves from its first second on, so the 503 is simulated at the network

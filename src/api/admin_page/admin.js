@@ -40,6 +40,7 @@
     accountForm: $("account-form"),
     accountSlug: $("account-slug"),
     accountLabel: $("account-label"),
+    accountLogin: $("account-login"),
     accountAdd: $("account-add"),
     defaultSlug: $("default-slug"),
     curation: $("curation"),
@@ -424,10 +425,13 @@
       return;
     }
     const label = els.accountLabel.value.trim();
+    const login = els.accountLogin.value;
+    const body = { slug, login };
+    if (label) body.label = label;
     action(async () => {
       let created;
       try {
-        created = await api("POST", "/admin/accounts", null, label ? { slug, label } : { slug });
+        created = await api("POST", "/admin/accounts", null, body);
       } catch (err) {
         if (err.status === 400) slugInput.setAttribute("aria-invalid", "true");
         throw err;
@@ -435,7 +439,11 @@
       els.accountForm.reset();
       slugInput.removeAttribute("aria-invalid");
       showError(null);
-      showMessage(`Added the account ${created.slug}. Click Connect in its row to connect an Instagram account.`);
+      showMessage(
+        created.login === "facebook"
+          ? `Added the account ${created.slug}. Click Connect in its row and log in to Facebook as a manager of the Page linked to the Instagram account.`
+          : `Added the account ${created.slug}. Click Connect in its row to connect an Instagram account.`,
+      );
       await loadAccounts();
       const connect = $(`account-connect-${created.slug}`);
       if (connect) connect.focus();
@@ -845,10 +853,15 @@
     badge.className = "badge";
     badge.textContent = "default";
     badge.dataset.testid = `account-default-${slug}`;
+    const login = document.createElement("span");
+    login.className = "badge login";
+    login.textContent = "Facebook Login";
+    login.title = "Connected through Facebook Login: public hashtag search; the token needs a new login every ~60 days";
+    login.dataset.testid = `account-login-${slug}`;
     const label = document.createElement("span");
     label.className = "label";
     label.dataset.testid = `account-label-${slug}`;
-    name.append(slugEl, " ", badge, label);
+    name.append(slugEl, " ", badge, " ", login, label);
     tr.append(name);
     cell(tr, `account-username-${slug}`, "Instagram");
     const stateTd = cell(tr, null, "Token");
@@ -909,7 +922,13 @@
     stateEl.textContent = t.state;
     stateEl.className = `state state-${t.state}`;
     stateEl.title = t.reauth_required ? "Re-authorization required: click Connect" : "";
-    setTime(q(`account-expires-${slug}`), t.expires_at);
+    q(`account-login-${slug}`).hidden = account.login !== "facebook";
+    const expires = q(`account-expires-${slug}`);
+    setTime(expires, t.expires_at);
+    expires.classList.toggle("warn", Boolean(t.expires_soon));
+    if (t.expires_soon) {
+      expires.title = "Expires within 7 days: click Re-connect before then";
+    }
     q(`account-items-${slug}`).textContent = String(f.items);
     setTime(q(`account-synced-${slug}`), f.synced_at);
     const error = q(`account-error-${slug}`);
