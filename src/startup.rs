@@ -110,18 +110,6 @@ impl Application {
             .with_facebook(facebook_app(&settings, &public_url)),
         );
 
-        let public_search = PublicSearch::new(
-            store.clone(),
-            client.clone(),
-            PublicSearchSettings {
-                weekly_budget: settings.hashtags.weekly_budget,
-                operator_reserve: settings.hashtags.operator_reserve,
-                allowed: settings.hashtags.allowed.clone(),
-                refresh: settings.hashtags.refresh,
-                max_items: settings.hashtags.max_items,
-            },
-            metrics.clone(),
-        );
         let states = Arc::new(OAuthStates::new(store.clone(), settings.oauth.state_ttl));
         // Before the accounts: whatever emits events (`webhooks.events()`) can be given it.
         let webhooks = Webhooks::new(store.clone(), cipher.clone(), &settings.webhooks, clock);
@@ -129,7 +117,7 @@ impl Application {
             AccountParts {
                 store: store.clone(),
                 cipher: cipher.clone(),
-                client,
+                client: client.clone(),
                 states: states.clone(),
                 token_config: TokenServiceConfig {
                     redirect_uri: redirect_uri.clone(),
@@ -152,6 +140,19 @@ impl Application {
             },
             settings.accounts.default.clone(),
             settings.accounts.max,
+        );
+        let public_search = PublicSearch::new(
+            store.clone(),
+            client.clone(),
+            PublicSearchSettings {
+                weekly_budget: settings.hashtags.weekly_budget,
+                operator_reserve: settings.hashtags.operator_reserve,
+                allowed: settings.hashtags.allowed.clone(),
+                refresh: settings.hashtags.refresh,
+                max_items: settings.hashtags.max_items,
+            },
+            metrics.clone(),
+            accounts.pictures().clone(),
         );
         load_accounts(&accounts, &store).await;
         let deliverer = Arc::new(
@@ -228,7 +229,7 @@ impl Application {
                 &settings.feed,
                 metrics.clone(),
             )),
-            public_search: web::Data::from(public_search),
+            public_search: web::Data::from(public_search.clone()),
             deletions: web::Data::new(DataDeletions::new(store.clone())),
             assets: web::Data::new(assets),
             hot_assets: web::Data::from(hot_assets),
@@ -280,7 +281,7 @@ impl Application {
         let (stop_workers, stopped) = tokio::sync::watch::channel(false);
         tokio::spawn(deliverer.run(stopped));
         if let Some(pipeline) = pipeline {
-            spawn_asset_tasks(pipeline, &accounts);
+            spawn_asset_tasks(pipeline, &accounts, &public_search);
         }
         if ig.mode.is_sandbox() {
             tokio::spawn(sandbox::connect_at_startup(connections));
@@ -487,16 +488,21 @@ impl AppState {
 
 /// The pipeline follows what every account's feed shows; every feed shows the pipeline's
 /// finished pictures.
-fn spawn_asset_tasks(pipeline: Arc<Pipeline>, accounts: &Arc<Accounts>) {
+fn spawn_asset_tasks(
+    pipeline: Arc<Pipeline>,
+    accounts: &Arc<Accounts>,
+    public_search: &Arc<PublicSearch>,
+) {
     let Some((wanted, purges)) = accounts.pictures().subscribe() else {
         return;
     };
     let mut images = pipeline.images();
     tokio::spawn(pipeline.run(wanted, purges));
-    let accounts = accounts.clone();
+    let (accounts, public_search) = (accounts.clone(), public_search.clone());
     tokio::spawn(async move {
         while images.changed().await.is_ok() {
             let current = images.borrow_and_update().clone();
+            public_search.set_images(current.clone());
             accounts.set_images(current);
         }
     });

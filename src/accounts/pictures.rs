@@ -13,6 +13,8 @@ use crate::assets::{PictureSource, Wanted};
 struct Shown {
     /// By slug: the merged list has a stable order.
     by_account: BTreeMap<Slug, Arc<Vec<PictureSource>>>,
+    /// The public hashtag results each account holds, by slug: after every account's own.
+    public: BTreeMap<String, Arc<Vec<PictureSource>>>,
     purges: u64,
 }
 
@@ -67,6 +69,18 @@ impl PictureHub {
         self.publish(&shown);
     }
 
+    /// The pictures of the public hashtag results held for the account `slug` (`None`: none).
+    /// Re-hosted after every account's own; the copies nobody shows any more expire with
+    /// `assets.retention_days`.
+    pub fn show_public(&self, slug: &str, sources: Option<Arc<Vec<PictureSource>>>) {
+        let mut shown = self.shown();
+        match sources {
+            Some(sources) => shown.public.insert(slug.to_owned(), sources),
+            None => shown.public.remove(slug),
+        };
+        self.publish(&shown);
+    }
+
     /// `slug`'s media was deleted: its pictures that no other account shows go at once.
     pub fn purge(&self, slug: &Slug) {
         let mut shown = self.shown();
@@ -92,7 +106,7 @@ impl PictureHub {
 
     /// Every account's pictures, once each; `None` until some account holds a snapshot.
     fn publish(&self, shown: &Shown) {
-        let sources = (!shown.by_account.is_empty()).then(|| {
+        let sources = (!shown.by_account.is_empty() || !shown.public.is_empty()).then(|| {
             let mut seen = HashSet::new();
             let first = self.first.as_ref().and_then(|f| shown.by_account.get(f));
             let others = shown
@@ -104,6 +118,7 @@ impl PictureHub {
                 first
                     .into_iter()
                     .chain(others)
+                    .chain(shown.public.values())
                     .flat_map(|s| s.iter())
                     .filter(|p| seen.insert(p.id.as_str()))
                     .cloned()
@@ -156,6 +171,30 @@ mod tests {
         hub.purge(&a);
         assert!(purges.try_recv().is_err());
         hub.show(&b, None);
+        assert!(wanted.borrow().sources.is_none());
+    }
+
+    #[test]
+    fn public_results_come_after_every_accounts_own_pictures() {
+        let (a, b) = (Slug::parse("a").unwrap(), Slug::parse("b").unwrap());
+        let hub = PictureHub::new(Some(a.clone()));
+        let (wanted, _) = hub.subscribe().unwrap();
+        hub.show_public("a", sources(&["9", "1"]));
+        hub.show(&a, sources(&["1", "2"]));
+        hub.show(&b, sources(&["3"]));
+        let ids = || -> Vec<String> {
+            wanted
+                .borrow()
+                .sources
+                .as_ref()
+                .map(|s| s.iter().map(|p| p.id.clone()).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(ids(), ["1", "2", "3", "9"]);
+        hub.show(&a, None);
+        hub.show(&b, None);
+        assert_eq!(ids(), ["9", "1"], "public results alone still count");
+        hub.show_public("a", None);
         assert!(wanted.borrow().sources.is_none());
     }
 }

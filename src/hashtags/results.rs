@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::assets::{Images, PictureSource};
 use crate::feed::{Media, MediaType, PageBody, Paging, Rendered};
 use crate::instagram::HashtagOrder;
 
@@ -73,8 +74,14 @@ pub fn decode_cursor(raw: &str, max_items: usize) -> Result<usize, BadCursor> {
 }
 
 impl TagResults {
-    /// The page `spec` as a ready body (`username` is always null: Meta does not return it).
-    pub fn render(&self, spec: &PageSpec) -> Rendered {
+    /// The pictures of these posts to re-host.
+    pub fn picture_sources(&self) -> impl Iterator<Item = PictureSource> + '_ {
+        self.items.iter().flat_map(Media::picture_sources)
+    }
+
+    /// The page `spec` as a ready body (`username` is always null: Meta does not return it),
+    /// with the re-hosted pictures of `images`.
+    pub fn render(&self, spec: &PageSpec, images: &Images) -> Rendered {
         let matching: Vec<&Media> = self
             .items
             .iter()
@@ -83,8 +90,16 @@ impl TagResults {
         let start = spec.offset.min(matching.len());
         let end = (start + spec.limit).min(matching.len());
         let next_cursor = (end < matching.len()).then(|| encode_cursor(end));
+        let page: Vec<Media> = matching[start..end]
+            .iter()
+            .map(|m| {
+                let mut m = (*m).clone();
+                m.apply_images(images);
+                m
+            })
+            .collect();
         Rendered::json(&PageBody {
-            data: matching[start..end].to_vec(),
+            data: page.iter().collect(),
             paging: Paging { next_cursor },
         })
     }

@@ -2,8 +2,8 @@
 //! before Meta is called, each (account, tag, order) fetched once and served from memory like
 //! the feed (coalesced, stale-while-revalidate, stale-if-error), shared through the store.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -15,7 +15,8 @@ use super::error::HashtagError;
 use super::ids::HashtagIds;
 use super::results::{Outcome, PageSpec, TagResults};
 use super::tag::Hashtag;
-use crate::accounts::Account;
+use crate::accounts::{Account, PictureHub};
+use crate::assets::{Images, PictureSource};
 use crate::auth::{AuthError, TokenService, UsableToken};
 use crate::feed::{Freshness, Media, Rendered, Served};
 use crate::instagram::{HashtagOrder, InstagramClient, Login, UpstreamError};
@@ -87,6 +88,8 @@ struct PageKey {
     key: ResultKey,
     fetched_at: i64,
     spec: PageSpec,
+    /// Of the re-hosted pictures the page was rendered with.
+    images: u64,
 }
 
 pub struct PublicSearch {
@@ -99,6 +102,10 @@ pub struct PublicSearch {
     held: Mutex<HashMap<ResultKey, Held>>,
     inflight: Mutex<HashMap<ResultKey, Fetch>>,
     pages: moka::sync::Cache<PageKey, Rendered>,
+    /// Told which pictures the held results show, to re-host them.
+    pictures: Arc<PictureHub>,
+    /// The pipeline's finished pictures, with a generation for the page cache's keys.
+    images: RwLock<(u64, Arc<Images>)>,
 }
 
 /// What warming a tag did.
@@ -121,6 +128,7 @@ impl PublicSearch {
         client: Arc<InstagramClient>,
         settings: PublicSearchSettings,
         metrics: Arc<Metrics>,
+        pictures: Arc<PictureHub>,
     ) -> Arc<Self> {
         Arc::new(Self {
             budget: Budget::new(
@@ -143,7 +151,15 @@ impl PublicSearch {
                     u32::try_from(value.weight() + 256).unwrap_or(u32::MAX)
                 })
                 .build(),
+            pictures,
+            images: RwLock::new((0, Arc::new(Images::new()))),
         })
+    }
+
+    /// New finished pictures from the asset pipeline: pages rendered from now on show them.
+    pub fn set_images(&self, images: Arc<Images>) {
+        let mut current = self.images.write().unwrap_or_else(|p| p.into_inner());
+        *current = (current.0 + 1, images);
     }
 
     pub fn max_items(&self) -> usize {
@@ -195,12 +211,20 @@ impl PublicSearch {
             Outcome::NotFound => return Err(HashtagError::NotFound(tag.to_string())),
             Outcome::Refused => return Err(HashtagError::Refused(tag.to_string())),
         }
+        let (generation, images) = self
+            .images
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let page_key = PageKey {
             key,
             fetched_at: results.fetched_at.timestamp_millis(),
             spec,
+            images: generation,
         };
-        let rendered = self.pages.get_with(page_key, || results.render(&spec));
+        let rendered = self
+            .pages
+            .get_with(page_key, || results.render(&spec, &images));
         Ok(Served {
             rendered,
             freshness,
@@ -258,13 +282,28 @@ impl PublicSearch {
     }
 
     fn hold(&self, key: &ResultKey, results: Arc<TagResults>) {
-        self.held.lock().unwrap_or_else(|p| p.into_inner()).insert(
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.insert(
             key.clone(),
             Held {
                 results,
                 failed: None,
             },
         );
+        self.publish_pictures(&held, &key.slug);
+    }
+
+    /// Tells the picture hub what the results held for `slug` show.
+    fn publish_pictures(&self, held: &HashMap<ResultKey, Held>, slug: &str) {
+        let mut seen = HashSet::new();
+        let sources: Vec<PictureSource> = held
+            .iter()
+            .filter(|(key, _)| &*key.slug == slug)
+            .flat_map(|(_, h)| h.results.picture_sources())
+            .filter(|p| seen.insert(p.id.clone()))
+            .collect();
+        self.pictures
+            .show_public(slug, (!sources.is_empty()).then(|| Arc::new(sources)));
     }
 
     async fn load(&self, key: &ResultKey) -> Result<Option<TagResults>, StoreError> {
@@ -650,10 +689,10 @@ impl PublicSearch {
 
     /// Drops what this replica holds for a deleted account.
     pub fn forget(&self, slug: &str) {
-        self.held
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .retain(|key, _| &*key.slug != slug);
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        held.retain(|key, _| &*key.slug != slug);
+        self.publish_pictures(&held, slug);
+        drop(held);
         let _ = self
             .metrics
             .hashtag_budget_used

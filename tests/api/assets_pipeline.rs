@@ -673,3 +673,74 @@ async fn the_sandbox_re_hosts_its_pictures_with_no_instagram_at_all() {
     assert_eq!(newest["display_url"], url);
     assert_eq!(app.status().await["assets"]["store"], "memory");
 }
+
+#[tokio::test]
+async fn public_hashtag_results_are_re_hosted_like_the_feeds_pictures() {
+    let env = TestEnv::new().await;
+    let dir = temp_dir("hashtags");
+    let posts: Vec<Value> = (0..3u32)
+        .map(|i| {
+            let file = format!("h{i}.jpg");
+            with_url(
+                public_post(18_100_000_000_000_010 - u64::from(i), 1, "#latte"),
+                "media_url",
+                cdn_url(&env.upstream, &file, "1"),
+            )
+        })
+        .collect();
+    for i in 0..3u32 {
+        cdn(
+            &env.upstream,
+            &format!("h{i}.jpg"),
+            picture(jpeg(800, 1000, 40 + i)),
+            1,
+        )
+        .await;
+    }
+    hashtag_search("latte", 1).mount(&env.upstream).await;
+    mount_hashtag_media(&env.upstream, "latte", "top_media", &posts, 1).await;
+    let rehost = rehosting(&dir);
+    let app = env
+        .spawn_with(|s| {
+            rehost(s);
+            quiet_feed(s);
+        })
+        .await;
+    app.create_facebook_account("tags").await;
+    env.store_facebook_token("tags", 50).await;
+
+    let search = "/accounts/tags/search?q=%23latte&source=public";
+    let first: Value = app.get(search).await.json().await.unwrap();
+    assert!(first["data"][0]["image"].is_null(), "not re-hosted yet");
+    let mut page = first;
+    for _ in 0..200 {
+        page = app.get(search).await.json().await.unwrap();
+        if page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| !m["image"].is_null())
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let data = page["data"].as_array().unwrap();
+    assert_eq!(data.len(), 3);
+    for post in data {
+        let image = &post["image"];
+        assert!(
+            !image.is_null(),
+            "every public post's picture is re-hosted: {post}"
+        );
+        assert_eq!(sizes(image), [(320, 400), (640, 800), (800, 1000)]);
+        assert!(
+            post["display_url"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{}/assets/", app.address)),
+            "display_url is the largest copy"
+        );
+    }
+    assert_eq!(stored(&dir).len(), 9, "three sizes of three pictures");
+}
