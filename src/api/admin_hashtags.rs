@@ -9,8 +9,9 @@ use super::account::SlugAccount;
 use super::admin_auth::AdminAuth;
 use super::admin_errors::{AccountNotFound, AdminFailures};
 use super::examples;
+use crate::auth::AuthError;
 use crate::error::{ApiError, Problem};
-use crate::hashtags::{BudgetUsage, Hashtag, PublicSearch, Warmed};
+use crate::hashtags::{BudgetUsage, Hashtag, HashtagError, PublicSearch, Warmed};
 
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Path)]
@@ -58,7 +59,9 @@ pub async fn get_hashtag_budget(
     SlugAccount(account): SlugAccount,
     public_search: web::Data<PublicSearch>,
 ) -> Result<web::Json<BudgetUsage>, ApiError> {
-    Ok(web::Json(public_search.usage(&account).await?))
+    Ok(web::Json(
+        public_search.usage(&account).await.map_err(for_operator)?,
+    ))
 }
 
 /// Searches a hashtag now, on the operator's budget (the reserve included), for both orders.
@@ -107,5 +110,27 @@ pub async fn warm_hashtag(
 ) -> Result<web::Json<Warmed>, ApiError> {
     let (_, tag) = path.into_inner();
     let tag = Hashtag::parse(&tag).map_err(|e| ApiError::BadRequest(format!("`tag`: {e}")))?;
-    Ok(web::Json(public_search.warm(&account, &tag).await?))
+    Ok(web::Json(
+        public_search
+            .warm(&account, &tag)
+            .await
+            .map_err(for_operator)?,
+    ))
+}
+
+/// An account without a usable token is the operator's to fix: `409 token_missing` or `409
+/// reauth_required` (as documented), not the visitors' `503 public_search_unavailable`.
+fn for_operator(e: HashtagError) -> ApiError {
+    let auth = |e: &HashtagError| match e {
+        HashtagError::Auth(AuthError::NoToken) => Some(AuthError::NoToken),
+        HashtagError::Auth(AuthError::ReauthRequired(state)) => {
+            Some(AuthError::ReauthRequired(*state))
+        }
+        _ => None,
+    };
+    let own = match &e {
+        HashtagError::Fetch(shared) => auth(shared),
+        other => auth(other),
+    };
+    own.map_or_else(|| e.into(), ApiError::Auth)
 }

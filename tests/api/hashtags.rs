@@ -738,6 +738,66 @@ async fn the_operator_reserve_is_only_spent_by_warming() {
 // ---- What Meta counts -------------------------------------------------------------------------
 
 #[tokio::test]
+async fn connecting_a_facebook_account_counts_the_tags_meta_counts() {
+    let env = TestEnv::new().await;
+    mount_facebook_login(
+        &env.upstream,
+        vec![fb_page(
+            "201",
+            "Tags Page",
+            Some((IG_BUSINESS_ID, IG_BUSINESS_USERNAME)),
+        )],
+    )
+    .await;
+    let meta_ids = vec![hashtag_id("elsewhere1"), hashtag_id("elsewhere2")];
+    recently_searched(&meta_ids, 1).mount(&env.upstream).await;
+    let app = env.spawn_with(quiet_feed).await;
+    app.create_facebook_account("tags").await;
+    // Not connected yet: the operator's to fix, not a visitor's outage.
+    let before = app.admin_get("/admin/accounts/tags/hashtags").await;
+    assert_problem(before, 409, "token_missing").await;
+    let warm = app
+        .admin_post("/admin/accounts/tags/hashtags/early/warm")
+        .await;
+    assert_problem(warm, 409, "token_missing").await;
+    let search = app.get(&public_search("%23early", "")).await;
+    assert_eq!(retry_after(&search), 60);
+    assert_problem(search, 503, "public_search_unavailable").await;
+
+    let state = app.account_state("tags").await;
+    let response = app.callback(&[("code", FB_CODE), ("state", &state)]).await;
+    assert_eq!(response.status(), 200);
+
+    eventually("Meta's tags counted", || async {
+        app.hashtag_budget("tags").await["used"] == 2
+    })
+    .await;
+    let budget = app.hashtag_budget("tags").await;
+    let tags = budget["tags"].as_array().unwrap();
+    assert!(tags.iter().all(|t| t["tag"].is_null()), "{budget}");
+    let mut counted: Vec<&str> = tags
+        .iter()
+        .map(|t| t["hashtag_id"].as_str().unwrap())
+        .collect();
+    counted.sort_unstable();
+    let mut expected: Vec<&str> = meta_ids.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(counted, expected);
+    assert_eq!(
+        budget["left_for_visitors"], 23,
+        "30, less the reserve of 5 and Meta's 2"
+    );
+    assert_eq!(
+        calls_to(
+            &env.upstream,
+            &format!("/v25.0/{IG_BUSINESS_ID}/recently_searched_hashtags")
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
 async fn meta_reporting_the_limit_refuses_the_tag_without_counting_it_and_reconciles_once() {
     let env = TestEnv::new().await;
     hashtag_search_answering("limited", hashtag_limit_reached(), 1)
@@ -890,6 +950,10 @@ async fn an_invalid_token_is_marked_and_then_public_search_is_unavailable() {
         assert_eq!(retry_after(&response), 60);
         assert_problem(response, 503, "public_search_unavailable").await;
     }
+    let warm = app
+        .admin_post("/admin/accounts/tags/hashtags/sunrise/warm")
+        .await;
+    assert_problem(warm, 409, "reauth_required").await;
     assert_eq!(hashtag_calls(&env.upstream).await, 1);
 }
 
