@@ -943,6 +943,11 @@ async fn an_invalid_token_is_marked_and_then_public_search_is_unavailable() {
     assert_eq!(body["detail"], "Instagram rejected the access token");
     let record = env.stored_token_of("tags").await.unwrap();
     assert!(record.invalid, "the token is marked invalid");
+    assert_eq!(
+        app.hashtag_budget("tags").await["used"],
+        0,
+        "a lookup refused for its token is not counted"
+    );
 
     // Then: no call to Meta until the operator logs in again.
     for q in ["%23sunset", "%23sunrise"] {
@@ -1004,6 +1009,11 @@ async fn throttling_is_a_502_with_retry_after_and_is_not_retried() {
     }
     assert_eq!(calls_to(&env.upstream, &edge_path("slowone", TOP)).await, 1);
     assert_eq!(calls_to(&env.upstream, "/v25.0/ig_hashtag_search").await, 3);
+    // Meta looked up `slowone` (it counts); it refused the other two lookups outright, so
+    // they do not take a slot of the week.
+    let budget = app.hashtag_budget("tags").await;
+    assert_eq!(budget["used"], 1, "{budget}");
+    assert_eq!(budget["tags"][0]["tag"], "slowone");
 }
 
 #[tokio::test]
