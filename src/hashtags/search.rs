@@ -437,7 +437,15 @@ impl PublicSearch {
                     return Err(self.limit_reached(slug, token, &key.tag, admitted).await);
                 }
                 Err(UpstreamError::Rejected { .. }) => Outcome::Refused,
-                Err(e) => return Err(self.upstream_failed(tokens, token, e).await),
+                Err(e) => {
+                    if matches!(admitted, Admitted::NewlyCounted)
+                        && not_searched(&e)
+                        && let Err(e) = self.budget.release(&token.user_id, &key.tag).await
+                    {
+                        tracing::warn!(account = %slug, error = %e, "could not give back a hashtag slot");
+                    }
+                    return Err(self.upstream_failed(tokens, token, e).await);
+                }
             },
         };
         let items = match &outcome {
@@ -720,6 +728,18 @@ fn failed_status(e: &HashtagError) -> u16 {
         HashtagError::Fetch(e) => failed_status(e),
         _ => 502,
     }
+}
+
+/// Meta refused the call before searching (throttled, bad token, missing permission): it did
+/// not count the tag, so the budget gives the slot back. Transient failures keep it counted:
+/// Meta may have searched before failing.
+fn not_searched(e: &UpstreamError) -> bool {
+    matches!(
+        e,
+        UpstreamError::Throttled { .. }
+            | UpstreamError::TokenInvalid { .. }
+            | UpstreamError::Permission { .. }
+    )
 }
 
 /// Meta's answer when the account has queried 30 hashtags in 7 days. Undocumented: code 24

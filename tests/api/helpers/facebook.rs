@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::matchers::{method, path, path_regex, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::app::{TestApp, TestEnv, query_value};
@@ -190,6 +190,85 @@ pub async fn mount_hashtag_media(
     }
 }
 
+/// Any `ig_hashtag_search` → an id derived from `q` ([`AnyHashtag`]).
+pub fn any_hashtag_search(expect: impl Into<wiremock::Times>) -> Mock {
+    Mock::given(method("GET"))
+        .and(path("/v25.0/ig_hashtag_search"))
+        .and(query_param("user_id", IG_BUSINESS_ID))
+        .respond_with(AnyHashtag)
+        .expect(expect)
+}
+
+/// `ig_hashtag_search?q=<tag>` answering `response` (Meta's errors, an empty `data`).
+pub fn hashtag_search_answering(
+    tag: &str,
+    response: ResponseTemplate,
+    expect: impl Into<wiremock::Times>,
+) -> Mock {
+    Mock::given(method("GET"))
+        .and(path("/v25.0/ig_hashtag_search"))
+        .and(query_param("q", tag))
+        .respond_with(response)
+        .expect(expect)
+}
+
+/// Every tag's `edge` (`top_media` or `recent_media`): `items`, on one last page.
+pub fn any_hashtag_media(
+    edge: &str,
+    items: Vec<Value>,
+    expect: impl Into<wiremock::Times>,
+) -> Mock {
+    Mock::given(method("GET"))
+        .and(path_regex(format!(r"^/v25\.0/[0-9]+/{edge}$")))
+        .and(query_param("user_id", IG_BUSINESS_ID))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": items})))
+        .expect(expect)
+}
+
+/// Every page of `tag`'s `edge` answering `response`, ahead of what
+/// [`mount_hashtag_media`] mounted (priority 1).
+pub fn hashtag_media_answering(
+    tag: &str,
+    edge: &str,
+    response: ResponseTemplate,
+    expect: impl Into<wiremock::Times>,
+) -> Mock {
+    Mock::given(method("GET"))
+        .and(path(format!("/v25.0/{}/{edge}", hashtag_id(tag))))
+        .respond_with(response)
+        .with_priority(1)
+        .expect(expect)
+}
+
+/// Meta's answer once the account has queried 30 tags in 7 days (code 24, subcode 2207034,
+/// as observed).
+pub fn hashtag_limit_reached() -> ResponseTemplate {
+    ResponseTemplate::new(400).set_body_json(json!({"error": {
+        "message": "(#24) The user has reached the limit of 30 unique hashtags queried in a rolling 7 day period",
+        "type": "OAuthException",
+        "code": 24,
+        "error_subcode": 2207034,
+        "fbtrace_id": "x"
+    }}))
+}
+
+/// Requests to Meta's hashtag endpoints so far: id lookups, media edges, recently searched.
+pub async fn hashtag_calls(upstream: &MockServer) -> usize {
+    upstream
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| {
+            let p = r.url.path();
+            p.ends_with("/ig_hashtag_search")
+                || p.ends_with("/top_media")
+                || p.ends_with("/recent_media")
+                || p.ends_with("/recently_searched_hashtags")
+        })
+        .count()
+}
+
 /// `GET /{ig-user-id}/recently_searched_hashtags` → `ids`.
 pub fn recently_searched(ids: &[String], expect: impl Into<wiremock::Times>) -> Mock {
     let data: Vec<Value> = ids.iter().map(|id| json!({"id": id})).collect();
@@ -245,5 +324,14 @@ impl TestApp {
         let body: Value = response.json().await.unwrap();
         let url = url::Url::parse(body["authorize_url"].as_str().unwrap()).unwrap();
         query_value(&url, "state").unwrap()
+    }
+
+    /// `GET /admin/accounts/{slug}/hashtags`: the account's hashtag budget.
+    pub async fn hashtag_budget(&self, slug: &str) -> Value {
+        let response = self
+            .admin_get(&format!("/admin/accounts/{slug}/hashtags"))
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
     }
 }
