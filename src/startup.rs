@@ -109,6 +109,7 @@ impl Application {
             .map_err(|e| StartupError::Setup(e.to_string()))?
             .with_facebook(facebook_app(&settings, &public_url)),
         );
+        let client_facebook_secret = client.facebook().map(|app| app.app_secret.clone());
 
         let states = Arc::new(OAuthStates::new(store.clone(), settings.oauth.state_ttl));
         // Before the accounts: whatever emits events (`webhooks.events()`) can be given it.
@@ -163,6 +164,7 @@ impl Application {
             accounts: accounts.clone(),
             states,
             app_secret: client_secret,
+            facebook_secret: client_facebook_secret,
             store: store.clone(),
             events: webhooks.events(),
             cipher: cipher.clone(),

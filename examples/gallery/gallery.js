@@ -139,7 +139,8 @@
     const posts = n === 1 ? "1 post" : `${n} posts`;
     if (!state.query) return state.cursor ? `${posts} (more available)` : posts;
     if (state.source === "public") {
-      const tag = state.query.replace(/^#/, "");
+      // As the service counts it: without `#`, lowercase.
+      const tag = state.query.replace(/^#/, "").toLowerCase();
       if (n === 0) return `No public posts with #${tag}.`;
       return `${posts} with #${tag} from everyone${state.cursor ? " (more available)" : ""}`;
     }

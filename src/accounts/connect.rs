@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::error::AccountError;
 use super::registry::{Account, Accounts};
 use super::slug::Slug;
+use crate::auth::signed_request::SignedRequestError;
 use crate::auth::{
     self, AuthError, CallbackParams, FacebookGrant, GrantedAccount, OAuthStates, TokenCipher,
     TokenRecord,
@@ -61,6 +62,8 @@ pub struct Connections {
     states: Arc<OAuthStates>,
     /// Signs Meta's `signed_request` callbacks.
     app_secret: SecretString,
+    /// Signs those of the Facebook app (Facebook Login accounts), when there is one.
+    facebook_secret: Option<SecretString>,
     store: Store,
     /// `account.connected` and `account.disconnected`.
     events: Events,
@@ -78,6 +81,8 @@ pub struct ConnectionParts {
     pub states: Arc<OAuthStates>,
     /// Signs Meta's `signed_request` callbacks.
     pub app_secret: SecretString,
+    /// The Facebook app's secret, which signs its callbacks.
+    pub facebook_secret: Option<SecretString>,
     pub store: Store,
     pub events: Events,
     /// Encrypts pending Page choices.
@@ -93,6 +98,7 @@ impl Connections {
             accounts,
             states,
             app_secret,
+            facebook_secret,
             store,
             events,
             cipher,
@@ -103,6 +109,7 @@ impl Connections {
             accounts,
             states,
             app_secret,
+            facebook_secret,
             store,
             events,
             cipher,
@@ -307,10 +314,15 @@ impl Connections {
     /// forgets the account(s) of that user whose token is not newer than the request. Returns
     /// whether something was deleted.
     pub async fn forget_signed_user(&self, signed_request: &str) -> Result<bool, AccountError> {
-        let request = auth::signed_request::verify(
-            signed_request,
-            self.app_secret.expose_secret().as_bytes(),
-        )
+        let verify = |secret: &SecretString| {
+            auth::signed_request::verify(signed_request, secret.expose_secret().as_bytes())
+        };
+        // Meta signs with the secret of the app the user removed: the Instagram app, or the
+        // Facebook app of the accounts connected through Facebook Login.
+        let request = match (verify(&self.app_secret), &self.facebook_secret) {
+            (Err(SignedRequestError::BadSignature), Some(facebook)) => verify(facebook),
+            (result, _) => result,
+        }
         .map_err(AuthError::from)?;
         let mut forgot = false;
         for account in self.accounts.all() {

@@ -94,6 +94,9 @@ pub struct FacebookGrant {
     pub expires_at: DateTime<Utc>,
     pub scopes: Vec<String>,
     pub accounts: Vec<GrantedAccount>,
+    /// The Facebook user's app-scoped id, which Meta's callbacks name (when it could be read).
+    #[serde(default)]
+    pub facebook_user_id: Option<String>,
 }
 
 /// One Instagram account a Facebook Login reaches, and the Page it is linked to.
@@ -115,7 +118,7 @@ impl FacebookGrant {
         Ok(TokenRecord {
             access_token: self.access_token.clone(),
             user_id: account.user_id.clone(),
-            app_scoped_user_id: None,
+            app_scoped_user_id: self.facebook_user_id.clone(),
             username: account.username.clone(),
             scopes: self.scopes.clone(),
             obtained_at: Utc::now(),
@@ -281,6 +284,14 @@ impl TokenService {
             .client
             .facebook_linked_accounts(&long.access_token)
             .await?;
+        // Only for Meta's callbacks: a login without it still connects.
+        let facebook_user_id = match self.client.facebook_user_id(&long.access_token).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the Facebook user's id; Meta's deauthorize callback will not find this account");
+                None
+            }
+        };
         let mut accounts: Vec<GrantedAccount> = Vec::with_capacity(pages.len());
         // Two Pages may link the same account: offer it once.
         for page in pages {
@@ -298,6 +309,7 @@ impl TokenService {
             expires_at: long.expires_at,
             scopes,
             accounts,
+            facebook_user_id,
         })
     }
 

@@ -196,6 +196,22 @@ impl InstagramClient {
         super::client::issued(body)
     }
 
+    /// The Facebook user's app-scoped id (what Meta's deauthorize and data-deletion callbacks of
+    /// the Facebook app name).
+    #[tracing::instrument(skip_all)]
+    pub async fn facebook_user_id(&self, token: &SecretString) -> Result<String, UpstreamError> {
+        let app = self.facebook_app()?;
+        let url = self.facebook_graph(app, &["me"]);
+        let body: IdBody = self
+            .get_with_retries(
+                "facebook_me",
+                url,
+                &[("fields", "id"), ("access_token", token.expose_secret())],
+            )
+            .await?;
+        Ok(body.id)
+    }
+
     /// The user's Pages that have an Instagram professional account linked.
     #[tracing::instrument(skip_all)]
     pub async fn facebook_linked_accounts(

@@ -81,6 +81,7 @@ async fn a_login_with_one_linked_page_connects_that_account_and_syncs_from_graph
 
     let record = env.stored_token_of("tags").await.expect("token stored");
     assert_eq!(record.user_id, IG_BUSINESS_ID);
+    assert_eq!(record.app_scoped_user_id.as_deref(), Some(FB_USER_ID));
     assert_eq!(record.login, instagram_gateway::instagram::Login::Facebook);
     let days = (record.expires_at - chrono::Utc::now()).num_days();
     assert!((59..=60).contains(&days), "~60 days, got {days}");
@@ -112,6 +113,7 @@ async fn a_login_with_several_linked_pages_asks_which_account_once() {
     fb_code_exchange(2).mount(&env.upstream).await;
     fb_long_lived(2).mount(&env.upstream).await;
     fb_pages(pages, 2).mount(&env.upstream).await;
+    fb_me(2).mount(&env.upstream).await;
     let app = env.spawn_with(quiet_feed).await;
     app.create_facebook_account("tags").await;
 
@@ -265,4 +267,48 @@ async fn eventually_ok(app: &TestApp, path: &str) -> Value {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("{path} never answered 200");
+}
+
+#[tokio::test]
+async fn metas_deauthorize_callback_of_the_facebook_app_forgets_that_users_account() {
+    let env = TestEnv::new().await;
+    mount_facebook_login(
+        &env.upstream,
+        vec![fb_page(
+            "102",
+            "Acme Tags",
+            Some((IG_BUSINESS_ID, IG_BUSINESS_USERNAME)),
+        )],
+    )
+    .await;
+    let app = env.spawn_with(quiet_feed).await;
+    app.create_facebook_account("tags").await;
+    assert_eq!(callback_for(&app, "tags").await.status(), 200);
+    assert!(env.stored_token_of("tags").await.is_some());
+
+    let signed = |user_id: &str, secret: &str| {
+        let issued_at = chrono::Utc::now().timestamp() + 1;
+        instagram_gateway::auth::signed_request::sign(
+            &format!(
+                r#"{{"user_id":"{user_id}","algorithm":"HMAC-SHA256","issued_at":{issued_at}}}"#
+            ),
+            secret.as_bytes(),
+        )
+    };
+    // Signed with neither app's secret: refused, nothing deleted.
+    let forged = app
+        .post_signed_request("/oauth/deauthorize", &signed(FB_USER_ID, "wrong-secret"))
+        .await;
+    assert_problem(forged, 400, "invalid_signed_request").await;
+    assert!(env.stored_token_of("tags").await.is_some());
+
+    // The Facebook app's callback names the Facebook user.
+    let response = app
+        .post_signed_request("/oauth/deauthorize", &signed(FB_USER_ID, FB_APP_SECRET))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(
+        env.stored_token_of("tags").await.is_none(),
+        "token forgotten"
+    );
 }

@@ -995,7 +995,11 @@ function accountSteps(page, context, service, describeStatus) {
           );
         }
         assertEqual(await q("default-slug").textContent(), "default", "the default account's heading");
-        assertEqual(await q("accounts-count").textContent(), `3 of at most ${api.max}`, "the count");
+        // The sandbox's Facebook Login account `tags` (public hashtag search) is the fourth.
+        assertEqual(await q("accounts-count").textContent(), `4 of at most ${api.max}`, "the count");
+        assertEqual(await q("account-username-tags").textContent(), "@sandbox.tags", "tags's username");
+        assert(await q("account-login-tags").isVisible(), "tags should be marked Facebook Login");
+        assert(!(await q("account-login-cafe").isVisible()), "cafe uses Instagram Login");
         const headers = await page.locator('[data-testid="accounts-table"] thead th[scope="col"]').allTextContents();
         assertEqual(headers.slice(0, 3), ["Account", "Instagram", "Token"], "the first column headers");
       },
@@ -1037,7 +1041,7 @@ function accountSteps(page, context, service, describeStatus) {
         const order = await page.evaluate(() =>
           [...document.querySelectorAll('[data-testid="accounts-rows"] tr')].map((tr) => tr.dataset.slug),
         );
-        assertEqual(order, ["cafe", "default", "popup", "shop"], "rows by slug");
+        assertEqual(order, ["cafe", "default", "popup", "shop", "tags"], "rows by slug");
       },
     ],
     [
@@ -1161,7 +1165,7 @@ function accountSteps(page, context, service, describeStatus) {
       async () => {
         await removeRow("popup");
         await messageShows("the removed message", ["Removed the account popup"]);
-        assertEqual(await q("accounts-count").textContent(), `2 of at most 100`, "the count");
+        assertEqual(await q("accounts-count").textContent(), `3 of at most 100`, "the count");
         assert(await q("error").isHidden(), "no error after the removal");
       },
     ],

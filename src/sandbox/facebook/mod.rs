@@ -120,7 +120,8 @@ struct NodeQuery {
     fields: Option<String>,
 }
 
-/// `/{id}`: a linked Instagram account's profile, or a hashtag the sandbox issued.
+/// `/{id}`: the token's Facebook user (`me`), a linked Instagram account's profile, or a
+/// hashtag the sandbox issued.
 async fn find_node(
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -131,6 +132,12 @@ async fn find_node(
     let node = || {
         let user = data_user(q.access_token.as_deref())?;
         let fields = q.fields.as_deref();
+        if id == "me" {
+            // The Facebook user: an app-scoped id made of its place in the table.
+            let index = tokens::user_of(q.access_token.as_deref(), Lifetime::Long)
+                .map_or(0, |(index, _)| index);
+            return Ok(json!({"id": format!("1016000000000{index:04}"), "name": user.name}));
+        }
         if let Some(account) = user.reaches(&id) {
             let base = request_base(&req);
             return Ok(users::render_profile(account, fields, &base, Utc::now()));

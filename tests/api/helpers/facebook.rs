@@ -18,6 +18,8 @@ pub const IG_BUSINESS_ID: &str = "17841400000000501";
 pub const IG_BUSINESS_USERNAME: &str = "acme.tags";
 pub const IG_OTHER_ID: &str = "17841400000000502";
 pub const IG_OTHER_USERNAME: &str = "acme.second";
+/// The Facebook user's app-scoped id, as `/me?fields=id` gives it.
+pub const FB_USER_ID: &str = "10160000000000042";
 
 /// `GET /v25.0/oauth/access_token?...&code=` → the short-lived user token.
 pub fn fb_code_exchange(expect: impl Into<wiremock::Times>) -> Mock {
@@ -69,11 +71,22 @@ pub fn fb_pages(pages: Vec<Value>, expect: impl Into<wiremock::Times>) -> Mock {
         .expect(expect)
 }
 
-/// The three calls of a login whose user has `pages`, each expected once.
+/// `GET /v25.0/me?fields=id` → the Facebook user's id.
+pub fn fb_me(expect: impl Into<wiremock::Times>) -> Mock {
+    Mock::given(method("GET"))
+        .and(path("/v25.0/me"))
+        .and(query_param("fields", "id"))
+        .and(query_param("access_token", FB_LONG_TOKEN))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": FB_USER_ID})))
+        .expect(expect)
+}
+
+/// The four calls of a login whose user has `pages`, each expected once.
 pub async fn mount_facebook_login(upstream: &MockServer, pages: Vec<Value>) {
     fb_code_exchange(1).mount(upstream).await;
     fb_long_lived(1).mount(upstream).await;
     fb_pages(pages, 1).mount(upstream).await;
+    fb_me(1).mount(upstream).await;
 }
 
 /// The account's own media on graph.facebook.com (`/{ig-user-id}/media`), one page.
