@@ -58,21 +58,7 @@ struct PendingChoice {
 }
 
 pub struct Connections {
-    accounts: Arc<Accounts>,
-    states: Arc<OAuthStates>,
-    /// Signs Meta's `signed_request` callbacks.
-    app_secret: SecretString,
-    /// Signs those of the Facebook app (Facebook Login accounts), when there is one.
-    facebook_secret: Option<SecretString>,
-    store: Store,
-    /// `account.connected` and `account.disconnected`.
-    events: Events,
-    /// Encrypts pending Page choices.
-    cipher: Arc<TokenCipher>,
-    /// How long a pending choice is kept (`oauth.state_ttl_secs`).
-    choice_ttl: Duration,
-    /// Its hashtag budget is reconciled with Meta's when a facebook account connects.
-    public_search: Arc<PublicSearch>,
+    parts: ConnectionParts,
 }
 
 /// What [`Connections`] is built from.
@@ -94,32 +80,11 @@ pub struct ConnectionParts {
 
 impl Connections {
     pub fn new(parts: ConnectionParts) -> Self {
-        let ConnectionParts {
-            accounts,
-            states,
-            app_secret,
-            facebook_secret,
-            store,
-            events,
-            cipher,
-            choice_ttl,
-            public_search,
-        } = parts;
-        Self {
-            accounts,
-            states,
-            app_secret,
-            facebook_secret,
-            store,
-            events,
-            cipher,
-            choice_ttl,
-            public_search,
-        }
+        Self { parts }
     }
 
     pub fn accounts(&self) -> &Arc<Accounts> {
-        &self.accounts
+        &self.parts.accounts
     }
 
     /// Instagram's (or Facebook's) redirect back: the `state` names the account and the login;
@@ -128,7 +93,8 @@ impl Connections {
     pub async fn complete(&self, params: CallbackParams) -> Result<Completion, AccountError> {
         if let Some(denied) = params.denied() {
             // Burn the state so this URL cannot be replayed with a code later.
-            self.states
+            self.parts
+                .states
                 .consume(params.state.as_deref())
                 .await
                 .map_err(AuthError::from)?
@@ -136,13 +102,14 @@ impl Connections {
             return Err(denied.into());
         }
         let (slug, login) = self
+            .parts
             .states
             .consume(params.state.as_deref())
             .await
             .map_err(AuthError::from)?
             .map_err(AuthError::from)?;
         let code = params.code()?;
-        let account = match self.accounts.get(&slug) {
+        let account = match self.parts.accounts.get(&slug) {
             Some(account) => account,
             // A state issued by the single-account version (during a rolling update): its
             // one account is the default. Its value, `1`, is a valid slug, so it is
@@ -150,7 +117,7 @@ impl Connections {
             None if login == Login::Instagram
                 && (slug == LEGACY_STATE_VALUE || Slug::parse(&slug).is_err()) =>
             {
-                self.accounts.default_account()?
+                self.parts.accounts.default_account()?
             }
             None => return Err(AccountError::NotFound(slug)),
         };
@@ -182,11 +149,12 @@ impl Connections {
                     grant,
                 };
                 let json = serde_json::to_vec(&pending).unwrap_or_default();
-                self.store
+                self.parts
+                    .store
                     .set(
                         &choice_key(&choice),
-                        &self.cipher.encrypt(&json),
-                        Some(self.choice_ttl),
+                        &self.parts.cipher.encrypt(&json),
+                        Some(self.parts.choice_ttl),
                     )
                     .await?;
                 Ok(Completion::Choose {
@@ -209,17 +177,19 @@ impl Connections {
             return Err(AuthError::UnknownChoice.into());
         }
         let stored = self
+            .parts
             .store
             .take(&choice_key(choice))
             .await?
             .ok_or(AuthError::UnknownChoice)?;
         let pending: PendingChoice = self
+            .parts
             .cipher
             .decrypt(&stored)
             .ok()
             .and_then(|json| serde_json::from_slice(&json).ok())
             .ok_or(AuthError::UnknownChoice)?;
-        let account = self.accounts.find(&pending.slug)?;
+        let account = self.parts.accounts.find(&pending.slug)?;
         let record = pending.grant.record_for(user_id)?;
         self.connect(&account, record).await
     }
@@ -242,11 +212,12 @@ impl Connections {
                 .map_err(AccountError::from),
             Err(e) => Err(e),
         };
-        if let Err(e) = self.store.unlock(guard).await {
+        if let Err(e) = self.parts.store.unlock(guard).await {
             tracing::debug!(error = %e, "could not release the connect lock; it expires on its own");
         }
         saved?;
-        self.events
+        self.parts
+            .events
             .emit(
                 Some(&account.slug),
                 Event::account_connected(&account.slug, record.username.as_deref()),
@@ -258,7 +229,7 @@ impl Connections {
         }
         if record.login == Login::Facebook {
             // Meta may count hashtags searched before (by another tool, or before a purge).
-            let (search, account) = (self.public_search.clone(), account.clone());
+            let (search, account) = (self.parts.public_search.clone(), account.clone());
             tokio::spawn(async move {
                 if let Err(e) = search.reconcile(&account).await {
                     tracing::warn!(account = %account.slug, error = %e, "could not read the hashtags Meta counts");
@@ -276,7 +247,12 @@ impl Connections {
     async fn connect_lock(&self) -> Result<LockGuard, AccountError> {
         let deadline = tokio::time::Instant::now() + CONNECT_LOCK_WAIT;
         loop {
-            if let Some(guard) = self.store.try_lock(CONNECT_LOCK, CONNECT_LOCK_TTL).await? {
+            if let Some(guard) = self
+                .parts
+                .store
+                .try_lock(CONNECT_LOCK, CONNECT_LOCK_TTL)
+                .await?
+            {
                 return Ok(guard);
             }
             if tokio::time::Instant::now() >= deadline {
@@ -292,7 +268,7 @@ impl Connections {
         account: &Account,
         record: &TokenRecord,
     ) -> Result<(), AccountError> {
-        for other in self.accounts.all() {
+        for other in self.parts.accounts.all() {
             if other.slug == account.slug {
                 continue;
             }
@@ -319,13 +295,13 @@ impl Connections {
         };
         // Meta signs with the secret of the app the user removed: the Instagram app, or the
         // Facebook app of the accounts connected through Facebook Login.
-        let request = match (verify(&self.app_secret), &self.facebook_secret) {
+        let request = match (verify(&self.parts.app_secret), &self.parts.facebook_secret) {
             (Err(SignedRequestError::BadSignature), Some(facebook)) => verify(facebook),
             (result, _) => result,
         }
         .map_err(AuthError::from)?;
         let mut forgot = false;
-        for account in self.accounts.all() {
+        for account in self.parts.accounts.all() {
             if self
                 .forget_user_of(&account, &request.user_id, request.issued_at)
                 .await?
@@ -346,7 +322,8 @@ impl Connections {
             return Ok(false);
         }
         self.purge_media(account).await?;
-        self.events
+        self.parts
+            .events
             .emit(
                 Some(&account.slug),
                 Event::account_disconnected(&account.slug, DisconnectReason::Deauthorized),
@@ -358,17 +335,18 @@ impl Connections {
     /// Deletes an account: its token, snapshot and pictures, then its registration. The
     /// default account stays registered (the single-account routes serve it), empty.
     pub async fn delete(&self, slug: &str) -> Result<(), AccountError> {
-        let account = self.accounts.find(slug)?;
+        let account = self.parts.accounts.find(slug)?;
         let was_connected = account.tokens.status().await?.user_id.is_some();
         account.tokens.delete().await?;
         self.purge_media(&account).await?;
-        if account.slug != *self.accounts.default_slug() {
-            self.accounts.remove(&account.slug).await?;
+        if account.slug != *self.parts.accounts.default_slug() {
+            self.parts.accounts.remove(&account.slug).await?;
         }
-        self.public_search.forget(account.slug.as_str());
+        self.parts.public_search.forget(account.slug.as_str());
         tracing::info!(account = %account.slug, "account deleted");
         if was_connected {
-            self.events
+            self.parts
+                .events
                 .emit(
                     Some(&account.slug),
                     Event::account_disconnected(&account.slug, DisconnectReason::Deleted),
@@ -383,10 +361,10 @@ impl Connections {
     async fn purge_media(&self, account: &Account) -> Result<(), StoreError> {
         account.feed.purge().await?;
         account.feed.forget_curation().await?;
-        self.accounts.pictures().purge(&account.slug);
-        if account.slug == *self.accounts.default_slug() {
+        self.parts.accounts.pictures().purge(&account.slug);
+        if account.slug == *self.parts.accounts.default_slug() {
             for key in LEGACY_KEYS {
-                self.store.delete(key).await?;
+                self.parts.store.delete(key).await?;
             }
         }
         Ok(())

@@ -55,18 +55,19 @@ struct ResultKey {
 }
 
 impl ResultKey {
+    /// The results in the store, shared by replicas.
     fn store_key(&self) -> String {
-        format!(
-            "acct:{}:hashtags:{}:{}",
-            self.slug,
-            self.order.as_str(),
-            self.tag
-        )
+        self.key("hashtags")
     }
 
+    /// Held by the replica fetching them.
     fn lock_key(&self) -> String {
+        self.key("lock:hashtags")
+    }
+
+    fn key(&self, kind: &str) -> String {
         format!(
-            "lock:hashtag:{}:{}:{}",
+            "acct:{}:{kind}:{}:{}",
             self.slug,
             self.order.as_str(),
             self.tag
