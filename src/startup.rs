@@ -242,7 +242,7 @@ impl Application {
                 public_url: public_base.clone(),
             }),
             known_routes: web::Data::new(known_routes),
-            spec,
+            spec: api::SpecJson::new(&spec),
             sandbox: ig
                 .mode
                 .is_sandbox()
@@ -432,7 +432,7 @@ struct AppState {
     admin_token: web::Data<AdminToken>,
     pages: web::Data<OAuthPages>,
     known_routes: web::Data<KnownRoutes>,
-    spec: utoipa::openapi::OpenApi,
+    spec: api::SpecJson,
     sandbox: Option<web::Data<Sandbox>>,
     cors_origins: Vec<String>,
     rate_limits: RateLimits,

@@ -38,7 +38,7 @@ use utoipa_actix_web::{AppExt as _, scope};
 
 pub use admin_auth::AdminToken;
 pub use cors::cors;
-pub use docs::configure_docs;
+pub use docs::{SpecJson, configure_docs};
 pub use fallback::{KnownRoutes, fallback, not_found};
 pub use feed_http::FeedEndpoint;
 pub use health::Draining;
