@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmark of hot assets (issue #9): `GET /assets/<key>.webp` of a ~40 KB WebP from a release
 # build of the gateway (sandbox, `assets.store = "fs"` seeded with the file, warm in-process
-# cache, RUST_LOG=info, JSON logs, every production middleware) against nginx serving the same
+# cache, RUST_LOG=info, JSON logs, every production middleware; the picture pipeline off, so
+# that re-hosting the sandbox's own pictures does not run during the measure: /assets/ is
+# served whatever `assets.enabled` says) against nginx serving the same
 # file with the same caching headers, measured with wrk in one run, alternating the two.
 # Target of the issue: the gateway at >= 0.9x nginx for the 200.
 #
@@ -164,6 +166,7 @@ env -u IGW__REDIS__URL \
     IGW__ADMIN__TOKEN="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     IGW__ASSETS__STORE=fs \
     IGW__ASSETS__PATH="$TMP/store" \
+    IGW__ASSETS__ENABLED=false \
     RUST_LOG=info \
     "$BIN" >"$TMP/app.log" 2>&1 &
 APP_PID=$!
