@@ -76,11 +76,17 @@ pub struct DeletionPath {
     code: String,
 }
 
-/// Instagram's redirect after the operator logged in: stores the new token.
+/// Instagram's (or Facebook's) redirect after the operator logged in: stores the new token.
 ///
 /// Not called by frontends: Instagram sends the operator's browser here after the login that
 /// `POST /admin/reauth` started, with `?code=...&state=...`, or with
 /// `?error=access_denied&error_reason=...&error_description=...` when the user declined.
+///
+/// For an account created with `login: facebook`, Facebook sends the browser here: the code
+/// becomes a long-lived Facebook user token and the user's Pages are read. One Page with a
+/// linked Instagram account: that account is connected (the same page, or `303`). Several:
+/// `200` with a page listing them, each a form posting to `POST /oauth/choose` with a one-time
+/// choice. None: `409` with a page saying how to link the Instagram account to a Page.
 ///
 /// The one-time `state` is checked and consumed first (atomically, so a replay or a race is
 /// refused) and nothing is sent to Instagram without it. Then the service exchanges the code,
@@ -108,6 +114,11 @@ pub struct DeletionPath {
          ))),
         (status = 303, description = "Connected; redirect to `oauth.success_redirect`",
          headers(("Location" = String, description = "The configured `oauth.success_redirect`"))),
+        (status = 409, description = "The Instagram account is connected under another slug (`account_conflict`, problem+json); or, for a Facebook Login, none of the user's Pages has a linked Instagram account (an HTML page explains how to link one). Nothing is stored",
+         content(
+            (Problem = "application/problem+json", example = json!(examples::problem("account_conflict", "Instagram account already connected", 409, "the Instagram account @sandbox.tags is already connected as `tags`; delete or re-connect that account first"))),
+            (String = "text/html"),
+         )),
         (status = 400, description = "State missing, unknown, expired or used; code missing; or access denied", body = Problem, content_type = "application/problem+json",
          examples(
             ("invalid_state" = (summary = "Unknown, expired or used state", value = json!(examples::problem("invalid_state", "Invalid OAuth state", 400, "the `state` is unknown, expired or already used; start again with POST /admin/reauth")))),

@@ -339,7 +339,12 @@ impl PublicSearch {
             match &result {
                 Ok(results) => this.hold(&owned_key, results.clone()),
                 Err(e) => {
-                    tracing::info!(account = %slug, tag = %owned_key.tag, error = %e, "hashtag fetch failed");
+                    // A refusal (budget, unknown tag) is the answer, not a failure.
+                    if e.refusal_reason().is_some() {
+                        tracing::debug!(account = %slug, tag = %owned_key.tag, error = %e, "hashtag search refused");
+                    } else {
+                        tracing::info!(account = %slug, tag = %owned_key.tag, error = %e, "hashtag fetch failed");
+                    }
                     if let Some(held) = this
                         .held
                         .lock()
