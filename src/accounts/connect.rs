@@ -342,7 +342,6 @@ impl Connections {
         if account.slug != *self.parts.accounts.default_slug() {
             self.parts.accounts.remove(&account.slug).await?;
         }
-        self.parts.public_search.forget(account.slug.as_str());
         tracing::info!(account = %account.slug, "account deleted");
         if was_connected {
             self.parts
@@ -361,6 +360,10 @@ impl Connections {
     async fn purge_media(&self, account: &Account) -> Result<(), StoreError> {
         account.feed.purge().await?;
         account.feed.forget_curation().await?;
+        self.parts
+            .public_search
+            .purge(account.slug.as_str())
+            .await?;
         self.parts.accounts.pictures().purge(&account.slug);
         if account.slug == *self.parts.accounts.default_slug() {
             for key in LEGACY_KEYS {

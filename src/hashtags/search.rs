@@ -405,8 +405,14 @@ impl PublicSearch {
                 .fetch_upstream(tokens, slug, key, &token, spender)
                 .await?;
             let json = serde_json::to_vec(&results).unwrap_or_default();
+            let store_key = key.store_key();
+            self.store.set(&store_key, &json, Some(RESULTS_TTL)).await?;
+            // Listed, so that deleting the account deletes them.
             self.store
-                .set(&key.store_key(), &json, Some(RESULTS_TTL))
+                .hash_put(&index_key(&key.slug), &store_key, b"")
+                .await?;
+            self.store
+                .expire(&index_key(&key.slug), RESULTS_TTL)
                 .await?;
             Ok(Arc::new(results))
         }
@@ -701,8 +707,19 @@ impl PublicSearch {
             .set(i64::try_from(usage.used).unwrap_or(i64::MAX));
     }
 
+    /// Deletes the account's results from the store (every replica's) and what this replica
+    /// holds: the account was deleted, or Meta asked to forget its user.
+    pub async fn purge(&self, slug: &str) -> Result<(), StoreError> {
+        self.forget(slug);
+        let index = index_key(slug);
+        for (key, _) in self.store.hash_get_all(&index).await? {
+            self.store.delete(&key).await?;
+        }
+        self.store.delete(&index).await
+    }
+
     /// Drops what this replica holds for a deleted account.
-    pub fn forget(&self, slug: &str) {
+    fn forget(&self, slug: &str) {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         held.retain(|key, _| &*key.slug != slug);
         self.publish_pictures(&held, slug);
@@ -712,6 +729,11 @@ impl PublicSearch {
             .hashtag_budget_used
             .remove_label_values(&[slug]);
     }
+}
+
+/// Hash of the store keys of an account's results.
+fn index_key(slug: &str) -> String {
+    format!("acct:{slug}:hashtags:index")
 }
 
 fn age(results: &TagResults, now: DateTime<Utc>) -> Duration {

@@ -1032,3 +1032,30 @@ async fn a_failing_media_edge_is_tried_three_times_then_502() {
     assert_eq!(calls_to(&env.upstream, &edge_path("broken", TOP)).await, 3);
     assert_eq!(calls_to(&env.upstream, "/v25.0/ig_hashtag_search").await, 1);
 }
+
+#[tokio::test]
+async fn deleting_the_account_deletes_its_stored_hashtag_results() {
+    use redis::AsyncCommands as _;
+    let env = TestEnv::new().await;
+    hashtag_search("matcha", 1).mount(&env.upstream).await;
+    let posts = public_posts(5, 18_300_000_000_000_005, "matcha");
+    mount_hashtag_media(&env.upstream, "matcha", "top_media", &posts, 1).await;
+    let app = tags_app(&env, |_| {}).await;
+    assert_eq!(app.get(&public_search("%23matcha", "")).await.status(), 200);
+    let stored = env.key_of("tags", "hashtags:top:matcha");
+    let mut redis = env.redis().await;
+    let exists: bool = redis.exists(&stored).await.unwrap();
+    assert!(exists, "the results are shared through the store");
+
+    let deleted = app
+        .admin_send(reqwest::Method::DELETE, "/admin/accounts/tags", None)
+        .await;
+    assert_eq!(deleted.status(), 204);
+    let exists: bool = redis.exists(&stored).await.unwrap();
+    assert!(!exists, "the results went with the account");
+    let index: bool = redis
+        .exists(env.key_of("tags", "hashtags:index"))
+        .await
+        .unwrap();
+    assert!(!index);
+}
