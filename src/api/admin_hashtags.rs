@@ -93,7 +93,7 @@ pub async fn get_hashtag_budget(
         (status = 422, description = "Meta refuses to search this tag", body = Problem, content_type = "application/problem+json",
          example = json!(examples::problem("hashtag_unavailable", "Hashtag unavailable", 422, "Instagram refuses to search #blocked (it answers this for tags it deems sensitive or offensive, and for malformed ones)"))),
         (status = 429, description = "The weekly budget is used up (`hashtag_budget_exhausted`), or too many admin requests (`rate_limited`)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the oldest counted tag leaves the 7-day window (or until the next admin request is allowed)")),
+         headers(("Retry-After" = u64, description = "Seconds until the budget has a slot again (counted tags leave it 7 days after their first search), or until the next admin request is allowed")),
          example = json!(examples::hashtag_budget_exhausted())),
         (status = 502, description = "Instagram failed", body = Problem, content_type = "application/problem+json",
          example = json!(examples::upstream_error("Instagram refused the request (HTTP 400)"))),

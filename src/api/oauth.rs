@@ -157,13 +157,11 @@ pub async fn handle_oauth_callback(
             slug,
             choice,
             accounts,
-        }) => Ok(html(
-            StatusCode::OK,
-            choice_page(slug.as_str(), &choice, &accounts),
-        )
-        // The page's forms post back here, and only here.
-        .map_into_boxed_body()
-        .with_csp(CHOICE_PAGE_CSP)),
+        }) => Ok(HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            // The page's forms post back here, and only here.
+            .insert_header((header::CONTENT_SECURITY_POLICY, CHOICE_PAGE_CSP))
+            .body(choice_page(slug.as_str(), &choice, &accounts))),
         Err(AccountError::Auth(AuthError::NoLinkedAccount)) => {
             Ok(html(StatusCode::CONFLICT, no_linked_account_page()))
         }
@@ -230,20 +228,6 @@ pub struct ChoiceForm {
 
 /// Lets the choice page's forms post to `/oauth/choose` (the rest of `/oauth` allows no form).
 const CHOICE_PAGE_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
-trait WithCsp {
-    fn with_csp(self, csp: &'static str) -> Self;
-}
-
-impl WithCsp for HttpResponse {
-    fn with_csp(mut self, csp: &'static str) -> Self {
-        self.headers_mut().insert(
-            header::CONTENT_SECURITY_POLICY,
-            header::HeaderValue::from_static(csp),
-        );
-        self
-    }
-}
 
 fn html(status: StatusCode, body: String) -> HttpResponse {
     HttpResponse::build(status)

@@ -161,12 +161,6 @@ impl<'q> SearchQuery<'q> {
         PublicSearchFailures,
         (status = 404, description = "`source=public`: Instagram knows no such hashtag", body = Problem, content_type = "application/problem+json",
          example = json!(examples::problem("hashtag_not_found", "Hashtag not found", 404, "Instagram knows no hashtag #nothinghere"))),
-        (status = 429, description = "Too many requests from this client (`rate_limited`, `rate_limit.search_per_minute`, 300 by default), or with `source=public` a new hashtag beyond the account's weekly budget (`hashtag_budget_exhausted`; Meta was not called)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed, or until the oldest counted hashtag leaves the 7-day window")),
-         examples(
-            ("rate_limited" = (summary = "Over the per-client limit", value = json!(examples::rate_limited()))),
-            ("hashtag_budget_exhausted" = (summary = "A new hashtag beyond the budget", value = json!(examples::hashtag_budget_exhausted()))),
-         )),
         (status = 503, description = "No snapshot yet (`feed_unavailable`: the first sync is running, no account is connected, or the first sync failed); with `source=public`, the account's token needs a new login (`public_search_unavailable`) or another replica is fetching the tag (`hashtag_busy`)",
          body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u64, description = "Seconds to wait before retrying")),
@@ -217,12 +211,6 @@ pub async fn search_images(
             ("account_not_found" = (summary = "Unknown slug", value = json!(examples::account_not_found()))),
             ("hashtag_not_found" = (summary = "Unknown hashtag", value = json!(examples::problem("hashtag_not_found", "Hashtag not found", 404, "Instagram knows no hashtag #nothinghere")))),
          )),
-        (status = 429, description = "Too many requests from this client (`rate_limited`), or a new hashtag beyond the account's weekly budget (`hashtag_budget_exhausted`; Meta was not called)", body = Problem, content_type = "application/problem+json",
-         headers(("Retry-After" = u64, description = "Seconds until the next request is allowed, or until the oldest counted hashtag leaves the 7-day window")),
-         examples(
-            ("rate_limited" = (summary = "Over the per-client limit", value = json!(examples::rate_limited()))),
-            ("hashtag_budget_exhausted" = (summary = "A new hashtag beyond the budget", value = json!(examples::hashtag_budget_exhausted()))),
-         )),
         (status = 503, description = "No snapshot yet (`feed_unavailable`); with `source=public`, the token needs a new login (`public_search_unavailable`) or another replica is fetching the tag (`hashtag_busy`)",
          body = Problem, content_type = "application/problem+json",
          headers(("Retry-After" = u64, description = "Seconds to wait before retrying")),
@@ -238,7 +226,8 @@ pub async fn search_account_images(
     search(&req, &endpoint, &public_search, Some(path_slug(&req))).await
 }
 
-/// The answers only `source=public` gives (documented once for both search routes).
+/// The answers `source=public` adds (documented once for both search routes), with the 429
+/// they share with the per-client limit.
 #[derive(IntoResponses)]
 #[expect(dead_code, reason = "documented only: ApiError builds these responses")]
 pub enum PublicSearchFailures {
@@ -254,6 +243,14 @@ pub enum PublicSearchFailures {
                content_type = "application/problem+json",
                example = json!(examples::problem("hashtag_unavailable", "Hashtag unavailable", 422, "Instagram refuses to search #blocked (it answers this for tags it deems sensitive or offensive, and for malformed ones)")))]
     Refused(Problem),
+    #[response(status = 429, description = "Too many requests from this client (`rate_limited`, `rate_limit.search_per_minute`, 300 by default), or with `source=public` a new hashtag beyond the account's weekly budget (`hashtag_budget_exhausted`; Meta was not called)",
+               content_type = "application/problem+json",
+               headers(("Retry-After" = u64, description = "Seconds until the next request is allowed, or until the budget has a slot for visitors again (counted hashtags leave it 7 days after their first search)")),
+               examples(
+                  ("rate_limited" = (summary = "Over the per-client limit", value = json!(examples::rate_limited()))),
+                  ("hashtag_budget_exhausted" = (summary = "A new hashtag beyond the budget", value = json!(examples::hashtag_budget_exhausted()))),
+               ))]
+    TooMany(Problem),
     #[response(status = 502, description = "`source=public`: Instagram failed and nothing is cached for this tag yet",
                content_type = "application/problem+json",
                headers(("Retry-After" = u64, description = "When Instagram throttles (its estimate, else 60) or on a transient failure (5)")),

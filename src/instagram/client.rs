@@ -150,11 +150,7 @@ impl InstagramClient {
     }
 
     fn graph(&self, path: &[&str]) -> Url {
-        let mut url = self.endpoints.graph_url.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments.pop_if_empty().extend(path);
-        }
-        url
+        at_path(&self.endpoints.graph_url, path)
     }
 
     /// Step 2 of the login: code -> short-lived token. Not retried: a code works once.
@@ -432,6 +428,15 @@ pub(super) fn issued(body: LongLivedBody) -> Result<IssuedToken, UpstreamError> 
         access_token: body.access_token.into(),
         expires_at: Utc::now() + chrono::Duration::seconds(body.expires_in),
     })
+}
+
+/// `base` with `path`'s segments appended (each percent-encoded).
+pub(super) fn at_path(base: &Url, path: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut segments) = url.path_segments_mut() {
+        segments.pop_if_empty().extend(path);
+    }
+    url
 }
 
 /// Full-jitter exponential backoff: up to 200 ms, 400 ms, ...

@@ -113,11 +113,10 @@ impl InstagramClient {
     }
 
     fn facebook_graph(&self, app: &FacebookApp, path: &[&str]) -> Url {
-        let mut url = app.graph_url.clone();
-        if let Ok(mut segments) = url.path_segments_mut() {
-            segments.pop_if_empty().push(&app.api_version).extend(path);
-        }
-        url
+        let versioned: Vec<&str> = std::iter::once(app.api_version.as_str())
+            .chain(path.iter().copied())
+            .collect();
+        super::client::at_path(&app.graph_url, &versioned)
     }
 
     /// The login dialog for `state` (Facebook Login for Business when `config_id` is set).
