@@ -16,8 +16,7 @@ use crate::accounts::{
     spawn_account_tasks,
 };
 use crate::api::{
-    self, AdminToken, Draining, FeedEndpoint, KnownRoutes, OAuthPages, Observe, RateLimits,
-    RequestLimits, SecurityHeaders,
+    self, AdminToken, Draining, Edge, FeedEndpoint, KnownRoutes, OAuthPages, RateLimits,
 };
 use crate::assets::{AssetStorage, Assets, HotAssets, Pipeline};
 use crate::auth::{DataDeletions, OAuthStates, TokenCipher, TokenServiceConfig};
@@ -216,6 +215,7 @@ impl Application {
             metrics: web::Data::from(metrics.clone()),
             accounts: web::Data::from(accounts.clone()),
             webhooks: web::Data::new(webhooks.clone()),
+            body_timeout: settings.server.body_timeout,
         };
         let state = AppState {
             accounts: web::Data::from(accounts.clone()),
@@ -387,6 +387,7 @@ struct MetricsState {
     metrics: web::Data<Metrics>,
     accounts: web::Data<Accounts>,
     webhooks: web::Data<Webhooks>,
+    body_timeout: Duration,
 }
 
 impl MetricsState {
@@ -407,8 +408,7 @@ impl MetricsState {
             .app_data(self.webhooks)
             .service(api::get_metrics)
             .default_service(web::to(api::not_found))
-            .wrap(SecurityHeaders)
-            .wrap(Observe::new(self.metrics.into_inner()))
+            .wrap(Edge::new(self.metrics.into_inner(), &[], self.body_timeout))
     }
 }
 
@@ -480,11 +480,11 @@ impl AppState {
                 }
             })
             .default_service(web::to(api::fallback))
-            // The last `wrap` is the outermost.
-            .wrap(RequestLimits::new(self.body_timeout))
-            .wrap(api::cors(&self.cors_origins))
-            .wrap(SecurityHeaders)
-            .wrap(Observe::new(self.metrics.into_inner()))
+            .wrap(Edge::new(
+                self.metrics.into_inner(),
+                &self.cors_origins,
+                self.body_timeout,
+            ))
     }
 }
 

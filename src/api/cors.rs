@@ -1,18 +1,15 @@
-//! CORS for frontends on other origins: exact origins, or `scheme://host:*` for any port.
-//! Read-only: preflights may ask for GET/HEAD with `If-None-Match`/`Accept`. CORS headers go
-//! only to allowed origins; a refused preflight is a problem like every other error.
+//! CORS for frontends on other origins (applied by the [`Edge`](super::edge::Edge)): exact
+//! origins, or `scheme://host:*` for any port. Read-only: preflights may ask for GET/HEAD with
+//! `If-None-Match`/`Accept`. CORS headers go only to allowed origins; a refused preflight is a
+//! problem like every other error.
 
-use std::future::{Ready, ready};
 use std::rc::Rc;
 
-use actix_web::body::EitherBody;
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::dev::ServiceRequest;
+use actix_web::http::header::{self, HeaderMap, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, ResponseError as _};
-use futures_util::future::Either;
 
-use super::finishing::Finishing;
 use crate::error::ApiError;
 
 const ALLOWED_METHODS: &str = "GET, HEAD";
@@ -52,8 +49,29 @@ impl Cors {
         })
     }
 
-    /// The answer to a preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`).
-    fn preflight(&self, req: &ServiceRequest, origin: &HeaderValue) -> HttpResponse {
+    /// The request's origin when it is allowed.
+    pub fn allowed_origin(&self, req: &ServiceRequest) -> Option<HeaderValue> {
+        req.headers()
+            .get(header::ORIGIN)
+            .filter(|origin| self.allows(origin))
+            .cloned()
+    }
+
+    /// The answer to a preflight (`OPTIONS` with `Origin` and `Access-Control-Request-Method`),
+    /// or `None` when `req` is not one.
+    pub fn preflight(&self, req: &ServiceRequest) -> Option<HttpResponse> {
+        if req.method() != Method::OPTIONS
+            || !req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            return None;
+        }
+        let origin = req.headers().get(header::ORIGIN)?;
+        Some(self.answer_preflight(req, origin))
+    }
+
+    fn answer_preflight(&self, req: &ServiceRequest, origin: &HeaderValue) -> HttpResponse {
         let headers = req.headers();
         let method_ok = headers
             .get(header::ACCESS_CONTROL_REQUEST_METHOD)
@@ -109,66 +127,9 @@ impl Cors {
     }
 }
 
-impl<S, B> Transform<S, ServiceRequest> for Cors
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: 'static,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = actix_web::Error;
-    type Transform = CorsService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(CorsService {
-            service,
-            cors: self.clone(),
-        }))
-    }
-}
-
-pub struct CorsService<S> {
-    service: S,
-    cors: Cors,
-}
-
-impl<S, B> Service<ServiceRequest> for CorsService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    B: 'static,
-{
-    type Response = ServiceResponse<EitherBody<B>>;
-    type Error = actix_web::Error;
-    type Future = Either<
-        Ready<Result<Self::Response, Self::Error>>,
-        Finishing<S::Future, Option<HeaderValue>, Result<Self::Response, Self::Error>>,
-    >;
-
-    forward_ready!(service);
-
-    fn call(&self, req: ServiceRequest) -> Self::Future {
-        let origin = req.headers().get(header::ORIGIN).cloned();
-        if let Some(origin) = &origin
-            && req.method() == Method::OPTIONS
-            && req
-                .headers()
-                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-        {
-            let response = self.cors.preflight(&req, origin);
-            return Either::Left(ready(Ok(req.into_response(response).map_into_right_body())));
-        }
-        let allowed = origin.filter(|o| self.cors.allows(o));
-        Either::Right(Finishing::new(self.service.call(req), allowed, add_headers))
-    }
-}
-
-fn add_headers<B>(
-    allowed: Option<HeaderValue>,
-    response: Result<ServiceResponse<B>, actix_web::Error>,
-) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
-    let mut response = response?;
-    let headers = response.headers_mut();
+/// The CORS headers of a response to a request from `allowed` (an allowed origin), or from no
+/// allowed origin.
+pub fn add_headers(headers: &mut HeaderMap, allowed: Option<HeaderValue>) {
     // Every response of a resource that answers some origins differently varies on it.
     headers.append(header::VARY, HeaderValue::from_static("Origin"));
     if let Some(origin) = allowed {
@@ -178,5 +139,4 @@ fn add_headers<B>(
             HeaderValue::from_static(EXPOSED_HEADERS),
         );
     }
-    Ok(response.map_into_left_body())
 }

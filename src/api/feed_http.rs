@@ -100,7 +100,7 @@ pub fn query_params<'q, const N: usize>(
     names: &[&str; N],
 ) -> Result<[Option<Cow<'q, str>>; N], ApiError> {
     let mut values: [Option<Cow<'q, str>>; N] = std::array::from_fn(|_| None);
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+    for (name, value) in query_pairs(query) {
         let Some(slot) = names.iter().position(|known| *known == name) else {
             let expected = names
                 .iter()
@@ -118,6 +118,24 @@ pub fn query_params<'q, const N: usize>(
         }
     }
     Ok(values)
+}
+
+/// The query's pairs, decoded as a form is. Most queries need no decoding: their pairs are
+/// borrowed as they are, without the decoder's passes over every byte.
+fn query_pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            if pair.bytes().any(|b| b == b'%' || b == b'+') {
+                form_urlencoded::parse(pair.as_bytes())
+                    .next()
+                    .unwrap_or_default()
+            } else {
+                let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+                (Cow::Borrowed(name), Cow::Borrowed(value))
+            }
+        })
 }
 
 /// Validates `limit` (optional) into a page size.
@@ -192,14 +210,12 @@ fn respond(
     let gzip = req
         .headers()
         .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(accepts_gzip);
+        .is_some_and(|v| accepts_gzip(v.as_bytes()));
     let variant = rendered.variant(gzip);
     let not_modified = req
         .headers()
         .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| variant.matches(v));
+        .is_some_and(|v| variant.matches(v.as_bytes()));
     let results = &metrics.feed_responses;
     let result = if not_modified {
         &results.not_modified
@@ -264,6 +280,11 @@ mod tests {
         assert_eq!(limit, None);
         let [limit] = query_params("limit=", &["limit"]).unwrap();
         assert_eq!(limit.as_deref(), Some(""));
+        let [limit] = query_params("&limit&&", &["limit"]).unwrap();
+        assert_eq!(limit.as_deref(), Some(""));
+        let [q, limit] = query_params("q=a=b&li%6dit=2", &["q", "limit"]).unwrap();
+        assert_eq!(q.as_deref(), Some("a=b"));
+        assert_eq!(limit.as_deref(), Some("2"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod admin_webhooks;
 mod assets;
 mod cors;
 mod docs;
+mod edge;
 mod examples;
 mod fallback;
 mod feed_http;
@@ -37,17 +38,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt as _, scope};
 
 pub use admin_auth::AdminToken;
-pub use cors::cors;
 pub use docs::{SpecJson, configure_docs};
+pub use edge::Edge;
 pub use fallback::{KnownRoutes, fallback, not_found};
 pub use feed_http::FeedEndpoint;
 pub use health::Draining;
 pub use metrics::get_metrics;
 pub use oauth::OAuthPages;
-pub use observe::Observe;
 pub use rate_limit::RateLimit;
-pub use request_limits::RequestLimits;
-pub use security_headers::SecurityHeaders;
 
 use crate::error::ApiError;
 

@@ -1,6 +1,6 @@
-//! The outermost middleware: counts and times every request by route template, logs it with a
-//! request id, and answers HEAD as GET (the HTTP/1 codec drops the body of a HEAD response
-//! and keeps its `Content-Length`).
+//! Observing every request (part of the [`Edge`](super::edge::Edge)): counts and times it by
+//! route template, logs it with a request id, and answers HEAD as GET (the HTTP/1 codec drops
+//! the body of a HEAD response and keeps its `Content-Length`).
 //!
 //! It is built to cost almost nothing on a served 200/304: the route template and the metric
 //! handles are looked up once per (method, path) and kept per worker, the request id is a
@@ -11,21 +11,15 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt;
-use std::future::{Ready, ready};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
-use futures_util::future::Either;
 use prometheus::{Histogram, IntCounter};
-use tracing::instrument::Instrumented;
-use tracing::{Instrument as _, Level, Span};
-
-use super::finishing::Finishing;
+use tracing::{Level, Span};
 
 use crate::metrics::Metrics;
 
@@ -165,85 +159,42 @@ impl Memo {
     }
 }
 
-pub struct Observe {
+/// The observing part of the [`Edge`](super::edge::Edge), per worker.
+pub struct Observer {
     metrics: Arc<Metrics>,
+    memo: RefCell<Memo>,
 }
 
-impl Observe {
+impl Observer {
     pub fn new(metrics: Arc<Metrics>) -> Self {
-        Self { metrics }
+        Self {
+            metrics,
+            memo: RefCell::new(Memo::default()),
+        }
     }
-}
 
-impl<S, B> Transform<S, ServiceRequest> for Observe
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    S::Future: 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<B>;
-    type Error = actix_web::Error;
-    type Transform = ObserveService<S>;
-    type InitError = ();
-    type Future = Ready<Result<Self::Transform, Self::InitError>>;
-
-    fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(ObserveService {
-            service: Rc::new(service),
-            metrics: self.metrics.clone(),
-            memo: Rc::new(RefCell::new(Memo::default())),
-        }))
-    }
-}
-
-pub struct ObserveService<S> {
-    service: Rc<S>,
-    metrics: Arc<Metrics>,
-    memo: Rc<RefCell<Memo>>,
-}
-
-impl<S, B> Service<ServiceRequest> for ObserveService<S>
-where
-    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error> + 'static,
-    S::Future: 'static,
-    B: MessageBody + 'static,
-{
-    type Response = ServiceResponse<B>;
-    type Error = actix_web::Error;
-    type Future = Finishing<
-        Either<S::Future, Instrumented<S::Future>>,
-        Outcome,
-        Result<Self::Response, Self::Error>,
-    >;
-
-    forward_ready!(service);
-
-    fn call(&self, mut req: ServiceRequest) -> Self::Future {
+    /// Starts observing `req`: its route and metric handles, its id, and (at DEBUG) its span.
+    /// A HEAD becomes a GET: every GET route answers HEAD with exactly the GET's status and
+    /// headers.
+    pub fn start(&self, req: &mut ServiceRequest) -> Outcome {
         let started = Instant::now();
         let method = method_label(req.method());
-        let route = self.memo.borrow_mut().route(&self.metrics, &req, method);
+        let route = self.memo.borrow_mut().route(&self.metrics, req, method);
         if req.method() == Method::HEAD {
-            // Every GET route answers HEAD with exactly the GET's status and headers.
             req.head_mut().method = Method::GET;
         }
         let id = RequestIds::global().next();
         // Every request is logged at DEBUG: then the span covers the handling too.
         let span = tracing::enabled!(target: TARGET, Level::DEBUG)
             .then(|| request_span(method, &route.template, id));
-        let response = self.service.call(req);
-        let response = match &span {
-            Some(span) => Either::Right(response.instrument(span.clone())),
-            None => Either::Left(response),
-        };
-        let outcome = Outcome {
+        Outcome {
             started,
             method,
             route,
             id,
             metrics: self.metrics.clone(),
             span,
-        };
-        Finishing::new(response, outcome, Outcome::record)
+        }
     }
 }
 
@@ -259,7 +210,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn record<B>(
+    /// The request's span, when one covers the handling (at DEBUG).
+    pub fn span(&self) -> Option<&Span> {
+        self.span.as_ref()
+    }
+
+    /// Counts, times and (when it matters) logs the request, once its response is there.
+    pub fn record<B>(
         self,
         result: Result<ServiceResponse<B>, actix_web::Error>,
     ) -> Result<ServiceResponse<B>, actix_web::Error> {
@@ -364,7 +321,11 @@ mod tests {
                         )))
                     }),
                 )
-                .wrap(Observe::new(Metrics::new())),
+                .wrap(super::super::Edge::new(
+                    Metrics::new(),
+                    &[],
+                    std::time::Duration::from_secs(5),
+                )),
         )
         .await;
         for path in ["/ok/1", "/missing", "/broken"] {

@@ -35,8 +35,8 @@ impl Variant {
     }
 
     /// Does an `If-None-Match` header value name this representation? (`*` or a list.)
-    pub fn matches(&self, if_none_match: &str) -> bool {
-        etag_listed(if_none_match.as_bytes(), self.etag.as_bytes())
+    pub fn matches(&self, if_none_match: &[u8]) -> bool {
+        etag_listed(if_none_match, self.etag.as_bytes())
     }
 }
 
@@ -103,7 +103,17 @@ fn gzip(body: &[u8]) -> Option<Vec<u8>> {
 /// (or `x-gzip`) entry decides, else `*` does, and a `q` of 0 refuses; a coding listed twice is
 /// refused if any entry refuses it. Anything else gets identity, even after `identity;q=0`:
 /// identity is what every client can read, and the only other choice here is gzip.
-pub fn accepts_gzip(accept_encoding: &str) -> bool {
+pub fn accepts_gzip(accept_encoding: &[u8]) -> bool {
+    // Most values that refuse it name neither gzip nor `*` (`identity`, `br`): one scan.
+    if !accept_encoding
+        .iter()
+        .any(|b| matches!(b, b'g' | b'G' | b'*'))
+    {
+        return false;
+    }
+    let Ok(accept_encoding) = std::str::from_utf8(accept_encoding) else {
+        return false;
+    };
     let (mut gzip, mut any) = (None::<bool>, None::<bool>);
     for item in accept_encoding.split(',') {
         let mut parts = item.split(';').map(str::trim);
@@ -141,10 +151,10 @@ mod tests {
             Rendered::json(&serde_json::json!({"a": 2})).identity.etag
         );
         let v = &a.identity;
-        assert!(v.matches(&format!("\"x\", {}", v.etag.to_str().unwrap())));
-        assert!(v.matches(&format!("W/{}", v.etag.to_str().unwrap())));
-        assert!(v.matches("*"));
-        assert!(!v.matches("\"other\""));
+        assert!(v.matches(format!("\"x\", {}", v.etag.to_str().unwrap()).as_bytes()));
+        assert!(v.matches(format!("W/{}", v.etag.to_str().unwrap()).as_bytes()));
+        assert!(v.matches(b"*"));
+        assert!(!v.matches(b"\"other\""));
         assert!(a.gzip.is_none(), "tiny bodies are not compressed");
     }
 
@@ -169,37 +179,37 @@ mod tests {
 
     #[test]
     fn accept_encoding_is_parsed_with_q_values() {
-        assert!(accepts_gzip("gzip, deflate, br"));
-        assert!(accepts_gzip("br;q=1.0, GZIP;q=0.5"));
-        assert!(accepts_gzip("*"));
-        assert!(!accepts_gzip("gzip;q=0"));
-        assert!(!accepts_gzip("identity"));
-        assert!(!accepts_gzip("br, deflate"));
-        assert!(!accepts_gzip(""));
+        assert!(accepts_gzip(b"gzip, deflate, br"));
+        assert!(accepts_gzip(b"br;q=1.0, GZIP;q=0.5"));
+        assert!(accepts_gzip(b"*"));
+        assert!(!accepts_gzip(b"gzip;q=0"));
+        assert!(!accepts_gzip(b"identity"));
+        assert!(!accepts_gzip(b"br, deflate"));
+        assert!(!accepts_gzip(b""));
     }
 
     #[test]
     fn q_zero_refuses_gzip_whatever_the_wildcard_says() {
         // An explicit entry wins over `*`, in either direction and in any order.
-        assert!(!accepts_gzip("gzip;q=0, *"));
-        assert!(!accepts_gzip("*, gzip;q=0"));
-        assert!(!accepts_gzip("gzip; q=0.000, *;q=1"));
-        assert!(!accepts_gzip("GZIP;Q=0, *"));
-        assert!(!accepts_gzip("x-gzip;q=0, *"));
-        assert!(accepts_gzip("*;q=0, gzip"));
-        assert!(accepts_gzip("x-gzip"));
+        assert!(!accepts_gzip(b"gzip;q=0, *"));
+        assert!(!accepts_gzip(b"*, gzip;q=0"));
+        assert!(!accepts_gzip(b"gzip; q=0.000, *;q=1"));
+        assert!(!accepts_gzip(b"GZIP;Q=0, *"));
+        assert!(!accepts_gzip(b"x-gzip;q=0, *"));
+        assert!(accepts_gzip(b"*;q=0, gzip"));
+        assert!(accepts_gzip(b"x-gzip"));
         // `*;q=0` without a gzip entry: identity.
-        assert!(!accepts_gzip("*;q=0"));
-        assert!(!accepts_gzip("br, *;q=0"));
-        assert!(accepts_gzip("*;q=0.1"));
+        assert!(!accepts_gzip(b"*;q=0"));
+        assert!(!accepts_gzip(b"br, *;q=0"));
+        assert!(accepts_gzip(b"*;q=0.1"));
         // Listed twice: a refusal wins.
-        assert!(!accepts_gzip("gzip, gzip;q=0"));
+        assert!(!accepts_gzip(b"gzip, gzip;q=0"));
         // Refusing identity does not make an unlisted gzip acceptable.
-        assert!(!accepts_gzip("identity;q=0"));
-        assert!(accepts_gzip("identity;q=0, gzip;q=0.5"));
-        assert!(accepts_gzip("identity;q=0, *"));
+        assert!(!accepts_gzip(b"identity;q=0"));
+        assert!(accepts_gzip(b"identity;q=0, gzip;q=0.5"));
+        assert!(accepts_gzip(b"identity;q=0, *"));
         // Other parameters are ignored; an unreadable weight refuses.
-        assert!(accepts_gzip("gzip;level=9"));
-        assert!(!accepts_gzip("gzip;q=abc"));
+        assert!(accepts_gzip(b"gzip;level=9"));
+        assert!(!accepts_gzip(b"gzip;q=abc"));
     }
 }
