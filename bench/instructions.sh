@@ -3,8 +3,10 @@
 # the same binary gives the same count on a busy or a quiet machine, so small changes show.
 # Counts `GET /images?limit=20` (200, then 304 with If-None-Match) on the gateway (sandbox,
 # in-memory store, RUST_LOG=info, JSON logs, every production middleware) and on the bare
-# actix-web handler of bench/baseline.rs serving the same bytes, and prints both and the ratio.
-# The count covers user space only (not the kernel's share of each request).
+# actix-web handler of bench/baseline.rs serving the same bytes, and prints both and the ratio;
+# then the same for a hot asset, `GET /assets/<key>.webp` of 41,520 bytes (200 and 304), served
+# by the gateway from its `fs` store through the in-process cache and by the bare handler from
+# memory. The count covers user space only (not the kernel's share of each request).
 #
 # Usage: bench/instructions.sh      (from any directory; needs valgrind, curl, python3)
 # Environment: BENCH_REQUESTS=2000 (counted per path, after 300 uncounted),
@@ -50,7 +52,7 @@ wait_for() { # url
 
 # Counts the instructions of N requests on a server running under callgrind: zero the
 # counters after a warm-up, send the requests, dump.
-count() { # name pid port status [etag]
+count() { # name pid port status [etag]   (KEEPALIVE_PATH: the path, default /images?limit=20)
     local name="$1" pid="$2" port="$3" status="$4" etag="${5:-}"
     python3 bench/keepalive_client.py "$port" 300 "$status" $etag || die "$name: warm-up failed"
     callgrind_control -z "$pid" >/dev/null 2>&1
@@ -68,9 +70,17 @@ count() { # name pid port status [etag]
     echo $((total / REQUESTS))
 }
 
+# The asset: its content is irrelevant to serving, its name is its key (src/assets/key.rs).
+head -c 41520 /dev/urandom >"$TMP/asset.webp"
+ASSET_KEY="$(sha256sum "$TMP/asset.webp" | cut -c1-32)"
+ASSET_PATH="/assets/$ASSET_KEY.webp"
+mkdir -p "$TMP/store/assets"
+cp "$TMP/asset.webp" "$TMP/store/assets/$ASSET_KEY.webp"
+
 log "starting the gateway under callgrind on port $APP_PORT"
 env -u IGW__REDIS__URL IGW_ENV=local IGW_CONFIG_DIR="$ROOT/config" IGW__SERVER__HOST=127.0.0.1 \
     IGW__SERVER__PORT="$APP_PORT" IGW__LOG__FORMAT=json RUST_LOG=info IGW__ASSETS__ENABLED=false \
+    IGW__ASSETS__STORE=fs IGW__ASSETS__PATH="$TMP/store" \
     IGW__ADMIN__TOKEN="instructions-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.%p" \
     "$OUT/instagram-gateway" >"$TMP/app.log" 2>&1 &
@@ -84,7 +94,8 @@ ETAG="$(awk 'tolower($1) == "etag:" {print $2}' "$TMP/headers" | tr -d '\r')"
 
 log "starting the bare handler under callgrind on port $BARE_PORT"
 valgrind --tool=callgrind --callgrind-out-file="$TMP/callgrind.%p" \
-    "$OUT/examples/bench-baseline" "$BARE_PORT" "$TMP/body.json" "$ETAG" >"$TMP/bare.log" 2>&1 &
+    "$OUT/examples/bench-baseline" "$BARE_PORT" "$TMP/body.json" "$ETAG" "$TMP/asset.webp" \
+    >"$TMP/bare.log" 2>&1 &
 BARE_PID=$!
 PIDS+=("$BARE_PID")
 wait_for "http://127.0.0.1:$BARE_PORT/images?limit=20"
@@ -94,12 +105,25 @@ app_200="$(count app-200 "$APP_PID" "$APP_PORT" 200)"
 app_304="$(count app-304 "$APP_PID" "$APP_PORT" 304 "$ETAG")"
 bare_200="$(count bare-200 "$BARE_PID" "$BARE_PORT" 200)"
 bare_304="$(count bare-304 "$BARE_PID" "$BARE_PORT" 304 "$ETAG")"
+export KEEPALIVE_PATH="$ASSET_PATH"
+app_a200="$(count app-asset-200 "$APP_PID" "$APP_PORT" 200)"
+app_a304="$(count app-asset-304 "$APP_PID" "$APP_PORT" 304 "\"$ASSET_KEY\"")"
+bare_a200="$(count bare-asset-200 "$BARE_PID" "$BARE_PORT" 200)"
+bare_a304="$(count bare-asset-304 "$BARE_PID" "$BARE_PORT" 304 "\"$ASSET_KEY\"")"
+unset KEEPALIVE_PATH
 
 printf '\n== GET /images?limit=20: user-space instructions per request (callgrind, %s requests) ==\n' "$REQUESTS"
 printf '%-8s %12s %12s %8s\n' path gateway bare ratio
 for path in 200 304; do
     app_var="app_$path"; bare_var="bare_$path"
     awk -v p="$path" -v a="${!app_var}" -v b="${!bare_var}" \
+        'BEGIN { printf "%-8s %12d %12d %8.2f\n", p, a, b, b / a }'
+done
+printf '\n== GET /assets/<key>.webp (41,520 bytes, hot) ==\n'
+printf '%-8s %12s %12s %8s\n' path gateway bare ratio
+for path in a200 a304; do
+    app_var="app_$path"; bare_var="bare_$path"
+    awk -v p="${path#a}" -v a="${!app_var}" -v b="${!bare_var}" \
         'BEGIN { printf "%-8s %12d %12d %8.2f\n", p, a, b, b / a }'
 done
 printf '(ratio = bare / gateway: the share of bare actix-web speed the gateway would reach if\n instructions were all; both also pay the same kernel time per request)\n'

@@ -1,12 +1,14 @@
 """Sends N keep-alive `GET /images?limit=20` requests on one connection and checks each status.
 
 Usage: keepalive_client.py PORT N EXPECTED_STATUS [IF_NONE_MATCH]
+Environment: KEEPALIVE_PATH, another path to request (such as `/assets/<key>.webp`).
 
 The load for bench/instructions.sh: one request at a time, so the server's instruction count
 per request is the same from run to run (the client's own speed does not matter).
 """
 
 import http.client
+import os
 import sys
 
 
@@ -15,9 +17,10 @@ def main() -> int:
     headers = {"Accept-Encoding": "identity"}
     if len(sys.argv) > 4:
         headers["If-None-Match"] = sys.argv[4]
+    path = os.environ.get("KEEPALIVE_PATH", "/images?limit=20")
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     for _ in range(count):
-        connection.request("GET", "/images?limit=20", headers=headers)
+        connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         response.read()
         if response.status != expected:

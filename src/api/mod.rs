@@ -93,6 +93,8 @@ token. Each operation lists its own; besides those, any request can be refused w
         // Relative: Swagger UI and schemathesis resolve it against the document's own address.
         (url = "/", description = "This instance (locally http://127.0.0.1:8080 by default)")
     ),
+    // Registered by hand (see `assets::AssetRoute`), so documented here.
+    paths(assets::get_asset),
     modifiers(&AdminBearer),
     tags(
         (name = "feed", description = "The account's media, for frontends: no authentication, answered from the \
@@ -175,6 +177,8 @@ impl RateLimits {
 /// The one route table, used by the server and by [`openapi`]. `/metrics` is left out when it
 /// has a listener of its own (`metrics.listen`).
 pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: bool) {
+    // First: a static prefix, so that no picture waits for the regexes of `/accounts/{slug}`.
+    cfg.map(|cfg| cfg.service(assets::AssetRoute));
     // A limit that is off adds no layer: `/images` is the hot path.
     let images = scope("/images")
         .service(images::list_images)
@@ -207,8 +211,7 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
         Some(limit) => cfg.service(profile.wrap(limit)),
         None => cfg.service(profile),
     };
-    cfg.service(assets::get_asset)
-        .service(health::check_health)
+    cfg.service(health::check_health)
         .service(health::check_readiness)
         .configure(|cfg| {
             if metrics_here {

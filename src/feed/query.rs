@@ -200,6 +200,20 @@ pub enum FeedQuery {
     Profile,
 }
 
+impl FeedQuery {
+    /// The page size of a read of the first page, unfiltered: what every gallery asks first.
+    pub fn first_page_limit(&self) -> Option<usize> {
+        match self {
+            Self::Images(PageRequest {
+                limit,
+                cursor: None,
+                media_type: None,
+            }) => Some(*limit),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Serialize)]
 pub struct PageBody<'a> {
     pub data: Vec<&'a Media>,
@@ -346,6 +360,30 @@ mod tests {
             cursor: cursor.map(|c| Cursor::decode(c).unwrap()),
             media_type: None,
         }
+    }
+
+    #[test]
+    fn only_an_unfiltered_first_page_read_is_a_first_page() {
+        let request = |cursor: Option<Cursor>, media_type| PageRequest {
+            limit: 12,
+            cursor,
+            media_type,
+        };
+        assert_eq!(
+            FeedQuery::Images(request(None, None)).first_page_limit(),
+            Some(12)
+        );
+        let cursor = Cursor::Pinned { id: "1".into() };
+        assert_eq!(
+            FeedQuery::Images(request(Some(cursor), None)).first_page_limit(),
+            None
+        );
+        let video = Some(MediaType::Video);
+        assert_eq!(
+            FeedQuery::Images(request(None, video)).first_page_limit(),
+            None
+        );
+        assert_eq!(FeedQuery::One("1".into()).first_page_limit(), None);
     }
 
     #[test]

@@ -72,8 +72,16 @@ impl View {
     /// The body of `query` against `loaded`, from the cache when it holds it; true when it
     /// was rendered for this call.
     pub fn serve(&self, loaded: &Loaded, query: &FeedQuery) -> Result<(Rendered, bool), FeedError> {
+        let first_page = query.first_page_limit();
+        if let Some(rendered) = first_page.and_then(|limit| loaded.first_page(limit)) {
+            return Ok((rendered, false));
+        }
         let key = CacheKey::new(loaded, query)?;
-        Ok(self.cache.get_or_render(&key, loaded, &self.slug))
+        let (rendered, miss) = self.cache.get_or_render(&key, loaded, &self.slug);
+        if let Some(limit) = first_page {
+            loaded.keep_first_page(limit, &rendered);
+        }
+        Ok((rendered, miss))
     }
 
     /// Makes `snapshot` the one served, unless the one served was synced later.
