@@ -15,6 +15,7 @@
 # Usage: bench/accounts.sh          (from any directory; installs wrk and curl if absent)
 #
 # Environment (all optional):
+#   MALLOC_ARENA_MAX=1    glibc malloc arenas of the app, as the container image sets it
 #   BENCH_ACCOUNTS=100    accounts in all, `default` included (at most accounts.max, 100)
 #   BENCH_POSTS=100       posts per account served by the fake
 #   BENCH_STORE=memory    memory: the in-memory store (no redis.url), so the process also holds
@@ -208,6 +209,7 @@ env "${STORE_ENV[@]}" \
     IGW__ASSETS__ENABLED=false \
     IGW__RATE_LIMIT__ADMIN_PER_MINUTE=0 \
     IGW__LOG__FORMAT=json \
+    MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}" \
     IGW__ADMIN__TOKEN="$ADMIN_TOKEN" \
     RUST_LOG=info \
     "$BIN" >"$TMP/app.log" 2>&1 &

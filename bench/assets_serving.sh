@@ -4,7 +4,9 @@
 # cache, RUST_LOG=info, JSON logs, every production middleware; the picture pipeline off, so
 # that re-hosting the sandbox's own pictures does not run during the measure: /assets/ is
 # served whatever `assets.enabled` says) against nginx serving the same
-# file with the same caching headers, measured with wrk in one run, alternating the two.
+# file with the same caching headers, and against a bare actix-web handler serving the same bytes
+# from memory (bench/baseline.rs: the limit of this stack, which copies every body into its write
+# buffer where nginx uses sendfile), measured with wrk in one run, alternating the three.
 # Target of the issue: the gateway at >= 0.9x nginx for the 200.
 #
 # Usage: bench/assets_serving.sh   (from any directory; installs wrk, nginx-light, curl and webp
@@ -18,6 +20,8 @@
 #                          picture (bench-assets generate); the defaults give 41,520 bytes
 #   BENCH_APP_PORT=18090   first port tried for the app (next free one is used)
 #   BENCH_NGINX_PORT=18091 first port tried for nginx
+#   BENCH_BARE_PORT=18092  first port tried for the bare actix-web handler
+#   MALLOC_ARENA_MAX=1    glibc malloc arenas of the app, as the container image sets it
 #   BENCH_KEEP_TMP=1       keep the temp dir (server logs, nginx config, wrk outputs)
 #   CARGO_TARGET_DIR       default target/bench (shared with bench/images.sh)
 #
@@ -75,7 +79,8 @@ done
 # --- 2. build ----------------------------------------------------------------------------------
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/bench}"
 log "building (release, CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
-cargo build --release --locked --bin instagram-gateway --example bench-assets >&2 \
+cargo build --release --locked --bin instagram-gateway --example bench-assets \
+    --example bench-baseline >&2 \
     || die "cargo build failed"
 case "$CARGO_TARGET_DIR" in
     /*) OUT="$CARGO_TARGET_DIR/release" ;;
@@ -83,6 +88,7 @@ case "$CARGO_TARGET_DIR" in
 esac
 BIN="$OUT/instagram-gateway"
 PICTURES_BIN="$OUT/examples/bench-assets"
+BARE_BIN="$OUT/examples/bench-baseline"
 [[ -x "$BIN" ]] || die "no binary at $BIN"
 [[ -x "$PICTURES_BIN" ]] || die "no binary at $PICTURES_BIN"
 
@@ -90,6 +96,7 @@ PICTURES_BIN="$OUT/examples/bench-assets"
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/igw-assets-serving.XXXXXX")"
 APP_PID=""
 NGINX_PID=""
+BARE_PID=""
 stop_pid() {
     local pid="$1"
     [[ -n "$pid" ]] || return 0
@@ -106,6 +113,7 @@ cleanup() {
     trap - EXIT INT TERM
     stop_pid "$APP_PID"
     stop_pid "$NGINX_PID"
+    stop_pid "$BARE_PID"
     if [[ "${BENCH_KEEP_TMP:-0}" == 1 ]]; then
         log "kept $TMP (app.log, nginx.conf, error.log, wrk outputs)"
     else
@@ -163,6 +171,7 @@ env -u IGW__REDIS__URL \
     IGW__SERVER__PORT="$APP_PORT" \
     IGW__INSTAGRAM__MODE=sandbox \
     IGW__LOG__FORMAT=json \
+    MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}" \
     IGW__ADMIN__TOKEN="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     IGW__ASSETS__STORE=fs \
     IGW__ASSETS__PATH="$TMP/store" \
@@ -231,10 +240,29 @@ until [[ "$(status_of "$NGINX_URL$PATH_A")" == 200 ]]; do
     sleep 0.1
 done
 
-# --- verify both before measuring --------------------------------------------------------------
-for server in app nginx; do
-    url="$APP_URL$PATH_A"
-    [[ "$server" == nginx ]] && url="$NGINX_URL$PATH_A"
+# --- the stack's own limit: a bare actix-web handler serving the bytes from memory --------------
+BARE_PORT="$(free_port "${BENCH_BARE_PORT:-18092}" "$NGINX_PORT")"
+BARE_URL="http://127.0.0.1:$BARE_PORT"
+log "starting the bare actix-web handler on $BARE_URL"
+MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}" \
+    "$BARE_BIN" "$BARE_PORT" "$TMP/picture.webp" '"-"' "$TMP/picture.webp" >"$TMP/bare.log" 2>&1 &
+BARE_PID=$!
+deadline=$((SECONDS + 10))
+until [[ "$(status_of "$BARE_URL$PATH_A")" == 200 ]]; do
+    if ! kill -0 "$BARE_PID" 2>/dev/null || ((SECONDS >= deadline)); then
+        cat "$TMP/bare.log" >&2 2>/dev/null || true
+        die "the bare handler did not come up"
+    fi
+    sleep 0.1
+done
+
+# --- verify all three before measuring ---------------------------------------------------------
+for server in app nginx bare; do
+    case "$server" in
+        app) url="$APP_URL$PATH_A" ;;
+        nginx) url="$NGINX_URL$PATH_A" ;;
+        bare) url="$BARE_URL$PATH_A" ;;
+    esac
     curl -sS --fail --max-time 5 -D "$TMP/$server.headers" -o "$TMP/$server.body" "$url" \
         || die "cannot fetch from $server"
     cmp -s "$TMP/$server.body" "$TMP/picture.webp" || die "$server does not serve the same bytes"
@@ -251,7 +279,8 @@ NGINX_ETAG="$(header_of "$TMP/nginx.headers" etag)"
 [[ -n "$NGINX_ETAG" ]] || die "nginx sent no ETag"
 [[ "$(status_of "$APP_URL$PATH_A" -H "If-None-Match: $APP_ETAG")" == 304 ]] || die "app: no 304"
 [[ "$(status_of "$NGINX_URL$PATH_A" -H "If-None-Match: $NGINX_ETAG")" == 304 ]] || die "nginx: no 304"
-log "both serve the same $BODY_BYTES bytes with the same caching headers, and 304"
+[[ "$(status_of "$BARE_URL$PATH_A" -H "If-None-Match: $APP_ETAG")" == 304 ]] || die "bare: no 304"
+log "all three serve the same $BODY_BYTES bytes with the same caching headers, and 304"
 
 # --- 6. measure --------------------------------------------------------------------------------
 # run_wrk name url seconds [header] -> prints "req_per_s p99_ms non2xx3xx socket_errors"
@@ -294,12 +323,15 @@ measure() { # key url [header]
 log "warming up (2 s each)"
 run_wrk warm-nginx "$NGINX_URL$PATH_A" 2 >/dev/null
 run_wrk warm-app "$APP_URL$PATH_A" 2 >/dev/null
+run_wrk warm-bare "$BARE_URL$PATH_A" 2 >/dev/null
 LOAD_BEFORE="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)"
 for round in $(seq 1 "$ROUNDS"); do
     log "round $round/$ROUNDS (${SECONDS_PER_RUN}s each, -t$THREADS -c$CONNS)"
     measure nginx-200 "$NGINX_URL$PATH_A"
+    measure bare-200 "$BARE_URL$PATH_A"
     measure app-200 "$APP_URL$PATH_A"
     measure nginx-304 "$NGINX_URL$PATH_A" "If-None-Match: $NGINX_ETAG"
+    measure bare-304 "$BARE_URL$PATH_A" "If-None-Match: $APP_ETAG"
     measure app-304 "$APP_URL$PATH_A" "If-None-Match: $APP_ETAG"
 done
 LOAD_AFTER="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo n/a)"
@@ -321,11 +353,11 @@ pair_ratios() {
 }
 {
     echo
-    echo "== GET /assets/<key>.webp: app (release, fs store, warm cache, RUST_LOG=info, JSON logs) vs nginx (sendfile) =="
+    echo "== GET /assets/<key>.webp: app (release, fs store, warm cache, RUST_LOG=info, JSON logs) vs bare actix-web vs nginx (sendfile) =="
     echo "body: $BODY_BYTES bytes; wrk -t$THREADS -c$CONNS -d${SECONDS_PER_RUN}s, $ROUNDS round(s), alternating; $(nproc) CPUs"
     echo
     printf '%-10s %12s %12s %8s  %s\n' endpoint "req/s (med)" "p99 ms (med)" errors "req/s per round"
-    for key in nginx-200 app-200 nginx-304 app-304; do
+    for key in nginx-200 bare-200 app-200 nginx-304 bare-304 app-304; do
         errs=$((${BAD[$key]:-0} + ${ERRS[$key]:-0}))
         printf '%-10s %12.0f %12.2f %8s  %s\n' "$key" "$(med_rps "$key")" "$(med_p99 "$key")" \
             "$errs" "${RPS[$key]% }"
@@ -334,6 +366,9 @@ pair_ratios() {
     for code in 200 304; do
         printf '%-18s %6s   (per round: %s)\n' "app/nginx $code:" \
             "$(ratio "$(med_rps app-$code)" "$(med_rps nginx-$code)")" "$(pair_ratios app-$code nginx-$code)"
+        printf '%-18s %6s   (per round: %s)\n' "app/bare $code:" \
+            "$(ratio "$(med_rps app-$code)" "$(med_rps bare-$code)")" "$(pair_ratios app-$code bare-$code)"
+        printf '%-18s %6s\n' "bare/nginx $code:" "$(ratio "$(med_rps bare-$code)" "$(med_rps nginx-$code)")"
     done
     echo
     echo "app store reads during the run: ${store_reads:-?} (1: every request after the first from memory)"

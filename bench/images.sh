@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of the hot path: `GET /images?limit=20` (200 and 304) of a release build of the
 # gateway (sandbox upstream, in-memory store, RUST_LOG=info, JSON logs, production middleware),
-# measured with wrk in one run, alternating three servers that serve the very same bytes:
+# measured with wrk in one run, alternating three servers that serve the very same bytes (both
+# actix-web servers with MALLOC_ARENA_MAX=1, as the container image runs the gateway):
 #   nginx      a static file (the classic yardstick; varies a lot between machines)
 #   bare       a bare actix-web handler, same actix-web version and headers (bench/baseline.rs):
 #              the limit of this stack on this machine, the ratio that carries over
@@ -17,6 +18,7 @@
 #   BENCH_NGINX_PORT=18081  first port tried for nginx
 #   BENCH_BARE_PORT=18082   first port tried for the bare actix-web handler
 #   BENCH_STARTUP_SECS=30 how long to wait for the app's first 200
+#   MALLOC_ARENA_MAX=1    glibc malloc arenas of the app, as the container image sets it
 #   BENCH_KEEP_TMP=1      keep the temp dir (server logs, nginx config) and print its path
 #   CARGO_TARGET_DIR      default target/bench (relative to the repository root)
 #
@@ -144,6 +146,7 @@ env -u IGW__REDIS__URL \
     IGW__INSTAGRAM__MODE=sandbox \
     IGW__ASSETS__ENABLED=false \
     IGW__LOG__FORMAT=json \
+    MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}" \
     IGW__ADMIN__TOKEN="$ADMIN_TOKEN" \
     RUST_LOG=info \
     "$BIN" >"$TMP/app.log" 2>&1 &
@@ -241,7 +244,8 @@ BARE_PORT="$(free_port "${BENCH_BARE_PORT:-18082}" "$APP_PORT")"
 [[ "$BARE_PORT" == "$NGINX_PORT" ]] && BARE_PORT="$(free_port $((NGINX_PORT + 1)) "$APP_PORT")"
 BARE_URL="http://127.0.0.1:$BARE_PORT"
 log "starting the bare actix-web handler on $BARE_URL"
-"$BARE_BIN" "$BARE_PORT" "$TMP/www/images" "$APP_ETAG" >"$TMP/bare.log" 2>&1 &
+MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}" \
+    "$BARE_BIN" "$BARE_PORT" "$TMP/www/images" "$APP_ETAG" >"$TMP/bare.log" 2>&1 &
 BARE_PID=$!
 deadline=$((SECONDS + 10))
 until [[ "$(status_of "$BARE_URL$PATH_Q")" == 200 ]]; do

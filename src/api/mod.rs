@@ -177,8 +177,6 @@ impl RateLimits {
 /// The one route table, used by the server and by [`openapi`]. `/metrics` is left out when it
 /// has a listener of its own (`metrics.listen`).
 pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: bool) {
-    // First: a static prefix, so that no picture waits for the regexes of `/accounts/{slug}`.
-    cfg.map(|cfg| cfg.service(assets::AssetRoute));
     // A limit that is off adds no layer: `/images` is the hot path.
     let images = scope("/images")
         .service(images::list_images)
@@ -192,7 +190,9 @@ pub fn configure(cfg: &mut ServiceConfig, limits: &RateLimits, metrics_here: boo
         Some(limit) => cfg.service(search.wrap(limit)),
         None => cfg.service(search),
     };
-    // The same for the account `{slug}`, under the same limits (one budget per client).
+    // A static prefix, before the regexes of `/accounts/{slug}` that no picture should wait for.
+    cfg.map(|cfg| cfg.service(assets::AssetRoute));
+    // The feed's routes for the account `{slug}`, under the same limits (one budget per client).
     let account_images = scope("/accounts/{slug}/images")
         .service(images::list_account_images)
         .service(images::get_account_image);
