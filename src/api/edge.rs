@@ -2,9 +2,10 @@
 //! id, log line, HEAD as GET), enforces the request limits, answers CORS preflights, and adds
 //! the CORS and security headers to every response, refusals included.
 //!
-//! One service and one future for the four concerns (each in its own module): as separate
-//! middlewares each cost a service call, a future, a body type and a move of the response per
-//! request, on a path whose handler serves a cached page in a few thousand instructions.
+//! One service and one future for the four concerns (each in its own module): the order in
+//! which they apply is written once, here, and a request pays for one layer instead of four (a
+//! service call, a future, a body type and a move of the response each; ~300 instructions of a
+//! cached page's ~42,000, see docs/development.md).
 
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
