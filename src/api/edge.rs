@@ -94,11 +94,10 @@ where
         let docs = security_headers::is_docs(req.path());
         if let Some(preflight) = self.cors.preflight(&req) {
             let handling = Handling::answered(req.into_response(preflight));
-            // A preflight's answer carries its own CORS headers.
             let finish = Finish {
                 outcome,
                 docs,
-                cors: None,
+                cors: CorsHeaders::OfPreflight,
             };
             return Finishing::new(handling, finish, finish_response);
         }
@@ -127,7 +126,7 @@ where
         let finish = Finish {
             outcome,
             docs,
-            cors: Some(allowed),
+            cors: CorsHeaders::Add(allowed),
         };
         Finishing::new(handling, finish, finish_response)
     }
@@ -198,14 +197,20 @@ pub struct Finish {
     outcome: Outcome,
     /// Under `/docs`: the reference UI's own headers.
     docs: bool,
-    /// The CORS headers to add (the allowed origin, if any); `None` for a preflight's answer.
-    cors: Option<Option<HeaderValue>>,
+    cors: CorsHeaders,
+}
+
+enum CorsHeaders {
+    /// A preflight's answer carries its own.
+    OfPreflight,
+    /// Those of a response to a request from this allowed origin, or from none.
+    Add(Option<HeaderValue>),
 }
 
 fn finish_response<B>(finish: Finish, answer: Answer<B>) -> Answer<B> {
     let answer = answer.map(|mut response| {
         let headers = response.headers_mut();
-        if let Some(allowed) = finish.cors {
+        if let CorsHeaders::Add(allowed) = finish.cors {
             cors::add_headers(headers, allowed);
         }
         security_headers::add_headers(headers, finish.docs);

@@ -18,7 +18,7 @@ use std::time::Instant;
 
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
-use prometheus::{Histogram, IntCounter};
+use prometheus::{Histogram, IntCounter, IntCounterVec};
 use tracing::{Level, Span};
 
 use crate::metrics::Metrics;
@@ -95,22 +95,22 @@ pub struct Route {
     template: Rc<str>,
     method: &'static str,
     duration: Histogram,
-    /// Request counters by status, filled as statuses occur (a handful per route).
+    /// Request counters by status, filled as statuses occur (a handful per route)...
     counters: RefCell<Vec<(StatusCode, IntCounter)>>,
+    /// ...from this family.
+    requests: IntCounterVec,
 }
 
 impl Route {
-    fn count(&self, metrics: &Metrics, status: StatusCode) {
+    fn count(&self, status: StatusCode) {
         let mut counters = self.counters.borrow_mut();
         if let Some((_, counter)) = counters.iter().find(|(s, _)| *s == status) {
             counter.inc();
             return;
         }
-        let counter = metrics.http_requests.with_label_values(&[
-            self.method,
-            &self.template,
-            status.as_str(),
-        ]);
+        let counter =
+            self.requests
+                .with_label_values(&[self.method, &self.template, status.as_str()]);
         counter.inc();
         counters.push((status, counter));
     }
@@ -150,6 +150,7 @@ impl Memo {
             template,
             method,
             counters: RefCell::new(Vec::new()),
+            requests: metrics.http_requests.clone(),
         });
         self.routes
             .entry(req.path().into())
@@ -192,7 +193,6 @@ impl Observer {
             method,
             route,
             id,
-            metrics: self.metrics.clone(),
             span,
         }
     }
@@ -205,7 +205,6 @@ pub struct Outcome {
     method: &'static str,
     route: Rc<Route>,
     id: RequestId,
-    metrics: Arc<Metrics>,
     span: Option<Span>,
 }
 
@@ -224,7 +223,7 @@ impl Outcome {
             Ok(r) => r.status(),
             Err(e) => e.as_response_error().status_code(),
         };
-        self.route.count(&self.metrics, status);
+        self.route.count(status);
         self.route
             .duration
             .observe(self.started.elapsed().as_secs_f64());
